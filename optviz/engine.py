@@ -1,0 +1,148 @@
+"""The simulation engine: K optimizers x N starts, advanced in lockstep.
+
+Every step evaluates the surface once per optimizer on an (N, 2) batch (value
+and gradient together), asks the optimizer for its step, and records the new
+points. There is no per-trajectory Python loop: the only Python loops are over
+steps and over the K optimizers. Runs that go non-finite or leave the bound
+stop there; the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from .trajectories import Trajectories
+
+
+class Oracle(Protocol):
+    """What an optimizer may ask of the surface (a Surface is one)."""
+
+    def value_and_grad(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def grad(self, points: np.ndarray) -> np.ndarray: ...
+    def hess(self, points: np.ndarray) -> np.ndarray: ...
+
+
+def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
+             bound: np.ndarray | None = None,
+             progress: Callable[[int], None] | None = None) -> Trajectories:
+    """Run every optimizer from every start for *steps* steps.
+
+    Args:
+        surface: anything with ``value_and_grad``, ``grad`` and ``hess`` over
+            points of shape (N, 2), usually a :class:`~optviz.surfaces.Surface`.
+        optimizers: label -> Optimizer (an ``init``/``update`` pair).
+        starts: one start ``[x, y]`` or N starts of shape (N, 2).
+        steps: number of steps T.
+        bound: ``[[xlo, ylo], [xhi, yhi]]``; a run that leaves it is marked
+            diverged and stops. Defaults to ``surface.bound()`` when the
+            surface has one, else no bound (only non-finite values stop a run).
+        progress: called with the number of steps done so far, now and then.
+
+    Returns:
+        Trajectories with points (K, N, T+1, 2) and losses (K, N, T+1).
+    """
+    labels = tuple(optimizers)
+    opts = [optimizers[label] for label in labels]
+    starts = np.atleast_2d(np.asarray(starts, dtype=np.float64))
+    if starts.ndim != 2 or starts.shape[1] != 2:
+        raise ValueError(f"starts must have shape (N, 2), got {starts.shape}")
+    steps = int(steps)
+    if steps < 0:
+        raise ValueError("steps must be >= 0")
+    if bound is None and hasattr(surface, "bound"):
+        bound = surface.bound()
+    if bound is not None:
+        centre, half = (bound[0] + bound[1]) / 2, (bound[1] - bound[0]) / 2
+    else:
+        centre, half = np.zeros(2), np.full(2, np.inf)
+
+    k_count, n_count = len(opts), len(starts)
+    # (T+1, K, N, 2) so that each step writes one contiguous block.
+    points = np.full((steps + 1, k_count, n_count, 2), np.nan)
+    losses = np.full((steps + 1, k_count, n_count), np.nan)
+    last = np.full((k_count, n_count), steps, dtype=np.int64)
+    diverged = np.zeros((k_count, n_count), dtype=bool)
+    active = np.ones((k_count, n_count), dtype=bool)
+
+    params = [starts.copy() for _ in opts]
+    states = [opt.init(starts.copy()) for opt in opts]
+    points[0] = starts
+    report_every = max(1, steps // 100)
+
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            for k, opt in enumerate(opts):
+                if not active[k].any():
+                    continue
+                value, grad = surface.value_and_grad(params[k])
+                losses[t, k] = value
+                step, new_state = opt.update(grad, states[k], params[k], surface)
+                new = params[k] + step
+                # One flat comparison catches NaN, inf and leaving the bound
+                # (NaN compares False); rows are only examined when one fails.
+                inside = np.abs(new - centre) <= half
+                if not (inside.all() and np.isfinite(value).all()):
+                    bad_loss = ~np.isfinite(value)
+                    non_finite = ~np.isfinite(new).all(axis=1)
+                    stop = active[k] & (bad_loss | ~inside.all(axis=1))
+                else:
+                    stop = None
+                if stop is not None and stop.any():
+                    # A non-finite point (or loss) is not kept: the run ends where it was.
+                    # A finite point outside the bound is kept, so the path shows it leaving.
+                    drop = stop & (bad_loss | non_finite)
+                    keep = stop & ~drop
+                    last[k, drop] = t
+                    last[k, keep] = t + 1
+                    diverged[k, stop] = True
+                    new = np.where(drop[:, None], params[k], new)
+                    points[t + 1, k, keep] = new[keep]
+                    losses[t + 1, k, keep] = surface.value_and_grad(new[keep])[0]
+                    active[k] &= ~stop
+                if not active[k].all():
+                    new_state = _freeze(new_state, states[k], active[k])
+                    new = np.where(active[k][:, None], new, params[k])
+                    points[t + 1, k, active[k]] = new[active[k]]
+                else:
+                    points[t + 1, k] = new
+                params[k], states[k] = new, new_state
+            if progress is not None and ((t + 1) % report_every == 0 or t + 1 == steps):
+                progress(t + 1)
+        for k in range(k_count):  # the loss at the final point of runs still going
+            if active[k].any():
+                losses[steps, k, active[k]] = surface.value_and_grad(params[k][active[k]])[0]
+
+    counters = {}
+    fallbacks = [_find_field(s, "fallbacks") for s in states]
+    if any(f is not None for f in fallbacks):
+        counters["newton_fallbacks"] = np.array(
+            [np.broadcast_to(f, (n_count,)) if f is not None else np.zeros(n_count, int)
+             for f in fallbacks])
+    return Trajectories(labels=labels, points=np.moveaxis(points, 0, 2),
+                        losses=np.moveaxis(losses, 0, 2), steps=last, diverged=diverged,
+                        counters=counters)
+
+
+def _freeze(new: Any, old: Any, active: np.ndarray) -> Any:
+    """Keep the old state for stopped rows (arrays whose first axis is the batch)."""
+    if isinstance(new, tuple):
+        items = [_freeze(a, b, active) for a, b in zip(new, old)]
+        return type(new)(*items) if hasattr(new, "_fields") else tuple(items)
+    if isinstance(new, np.ndarray) and new.ndim >= 1 and new.shape[0] == active.shape[0]:
+        mask = active.reshape((-1,) + (1,) * (new.ndim - 1))
+        return np.where(mask, new, old)
+    return new
+
+
+def _find_field(state: Any, name: str) -> np.ndarray | None:
+    if isinstance(state, tuple):
+        if hasattr(state, "_fields") and name in state._fields:
+            return np.asarray(getattr(state, name))
+        for item in state:
+            found = _find_field(item, name)
+            if found is not None:
+                return found
+    return None

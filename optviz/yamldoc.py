@@ -1,0 +1,124 @@
+"""YAML documents that remember where each value came from.
+
+Configs and surface files are read with PyYAML's safe loader; alongside the
+plain data we keep the line of every key and list item, so that an error can
+name the file, the line and the key. Duplicate keys, which PyYAML silently
+collapses, are reported as errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+PathKey = tuple[Any, ...]
+MAX_NODES = 100_000
+
+
+def key_name(path: PathKey) -> str:
+    """``('optimizers', 1, 'type')`` -> ``'optimizers[1].type'``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+@dataclass(frozen=True)
+class Document:
+    """Parsed YAML data plus the line of every key (1-based)."""
+
+    file: str
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line(self, path: PathKey) -> int | None:
+        """The line of *path*, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+    def error(self, message: str, path: PathKey = (), hint: str | None = None,
+              cls: type[ConfigError] = ConfigError) -> ConfigError:
+        """A ConfigError located at *path* in this document."""
+        return cls(message, file=self.file, line=self.line(path),
+                   key=key_name(path) or None, hint=hint)
+
+    def locate(self, err: ConfigError, prefix: PathKey = ()) -> ConfigError:
+        """Fill in file/line of an error raised for a key relative to *prefix*."""
+        path = tuple(prefix) + ((err.key,) if err.key else ())
+        return type(err)(err.detail, file=err.file or self.file,
+                         line=err.line if err.line is not None else self.line(path),
+                         key=key_name(path) or None, hint=err.hint)
+
+
+def parse_document(text: str, file: str) -> Document:
+    """Parse YAML *text* (named *file* in errors) into a Document."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        lines: dict[PathKey, int] = {}
+        if node is not None:
+            _walk(loader, node, (), lines, file, [MAX_NODES])
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"this is not valid YAML: {problem}", file=file,
+                          line=mark.line + 1 if mark else None,
+                          hint="check indentation, colons and closing brackets "
+                               "near that line") from e
+    finally:
+        loader.dispose()
+    if node is not None:
+        lines[()] = node.start_mark.line + 1
+    return Document(file=file, data=data, lines=lines)
+
+
+def _walk(loader, node, path: PathKey, lines: dict[PathKey, int], file: str,
+          budget: list[int]) -> None:
+    import yaml
+
+    budget[0] -= 1
+    if budget[0] < 0:  # e.g. a "billion laughs" of nested aliases
+        raise ConfigError(f"the document has more than {MAX_NODES} values", file=file)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (list, dict)):
+                continue
+            if key in seen:
+                raise ConfigError(f"the key '{key}' appears twice (first on line "
+                                  f"{seen[key]})", file=file, line=line,
+                                  key=key_name(path + (key,)),
+                                  hint="keep one of them")
+            seen[key] = line
+            lines[path + (key,)] = line
+            _walk(loader, value_node, path + (key,), lines, file, budget)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines[path + (i,)] = item.start_mark.line + 1
+            _walk(loader, item, path + (i,), lines, file, budget)
+
+
+def load_document(path: str | Path, what: str = "file") -> Document:
+    """Read and parse a YAML file; missing or unreadable files are ConfigErrors."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found", file=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError(f"expected a YAML {what}, found a folder", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the {what}: {e}", file=str(path)) from None
+    return parse_document(text, str(path))
