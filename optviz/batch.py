@@ -1,0 +1,135 @@
+"""Batch rendering: many configs, a process pool, one failure never stops the rest."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import library
+from .config import RunConfig, load_config
+from .errors import ConfigError, OptvizError
+
+
+@dataclass
+class JobResult:
+    """How one config fared: rendered, skipped (up to date) or failed."""
+
+    config: Path
+    status: str  # "rendered" | "skipped" | "failed"
+    seconds: float = 0.0
+    files: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def collect_configs(paths: Iterable[str | Path]) -> list[Path]:
+    """Every YAML config in the given files and folders (folders recursively, sorted).
+
+    A path that does not exist may name a folder or file of the shipped configs
+    (``article``, ``configs/article``).
+    """
+    found: list[Path] = []
+    for spec in paths:
+        path = Path(spec)
+        if not path.exists():
+            shipped = library.data_dir("configs")
+            rel = Path(*path.parts[1:]) if path.parts[:1] == ("configs",) else path
+            for cand in (shipped / rel, (shipped / rel).with_suffix(".yaml")):
+                if cand.exists():
+                    path = cand
+                    break
+            else:
+                raise ConfigError("no such file or folder", file=str(spec),
+                                  hint="give config files or folders that hold them")
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+        else:
+            found.append(path)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise ConfigError("no .yaml configs found in " + ", ".join(map(str, paths)))
+    return unique
+
+
+def expected_outputs(config: RunConfig) -> list[Path]:
+    """The files a run of *config* writes."""
+    out = config.output
+    return ([out / f"{config.stem}.{fmt}" for fmt in config.render.formats]
+            + [out / "trajectories.csv", out / "run.json"])
+
+
+def is_up_to_date(config: RunConfig) -> bool:
+    """All outputs exist and are newer than the config and its surface file."""
+    sources = [p for p in (config.file, config.surface.path) if p is not None]
+    try:
+        newest_source = max(p.stat().st_mtime for p in sources) if sources else float("inf")
+        oldest_output = min(p.stat().st_mtime for p in expected_outputs(config))
+    except (OSError, ValueError):
+        return False
+    return oldest_output > newest_source
+
+
+def _render_one(path: Path) -> JobResult:
+    """Worker: run one config; user errors become a failed JobResult, never a crash."""
+    from .runner import run
+
+    t0 = time.perf_counter()
+    try:
+        result = run(path)
+    except OptvizError as e:
+        return JobResult(path, "failed", time.perf_counter() - t0, errors=[str(e)])
+    except Exception as e:  # a bug must not take the other figures down with it
+        return JobResult(path, "failed", time.perf_counter() - t0,
+                         errors=[f"internal error: {type(e).__name__}: {e}"])
+    return JobResult(path, "failed" if result.errors else "rendered",
+                     time.perf_counter() - t0, files=[str(p) for p in result.files],
+                     errors=result.errors)
+
+
+def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool = False,
+          on_done: Callable[[JobResult], None] | None = None) -> list[JobResult]:
+    """Render every config under *paths* in a pool of *jobs* processes.
+
+    Configs whose outputs are newer than the config and its surface are skipped
+    unless *force*. *on_done* is called in this process as each job finishes.
+    """
+    configs = collect_configs(paths)
+    results: list[JobResult] = []
+    todo: list[Path] = []
+
+    def done(r: JobResult) -> None:
+        results.append(r)
+        if on_done:
+            on_done(r)
+
+    for path in configs:
+        try:
+            cfg = load_config(path)
+        except OptvizError as e:
+            done(JobResult(path, "failed", errors=[str(e)]))
+            continue
+        if not force and is_up_to_date(cfg):
+            done(JobResult(path, "skipped"))
+        else:
+            todo.append(path)
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    if jobs == 1 or len(todo) <= 1:
+        for path in todo:
+            done(_render_one(path))
+    else:
+        ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            futures = {pool.submit(_render_one, p): p for p in todo}
+            for fut in as_completed(futures):
+                try:
+                    done(fut.result())
+                except Exception as e:  # the worker process died
+                    done(JobResult(futures[fut], "failed",
+                                   errors=[f"worker failed: {type(e).__name__}: {e}"]))
+    order = {p: i for i, p in enumerate(configs)}
+    return sorted(results, key=lambda r: order[r.config])

@@ -1,0 +1,241 @@
+"""The command line: a thin click layer over optviz's Python API.
+
+Only this module knows click. User mistakes arrive as OptvizError and leave as
+one "Error: ..." paragraph on stderr with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import click
+
+from . import __version__
+from .errors import OptvizError
+
+
+class UserError(click.ClickException):
+    """An OptvizError on its way out: printed without a traceback, exit status 2."""
+
+    exit_code = 2
+
+
+@contextlib.contextmanager
+def user_errors():
+    try:
+        yield
+    except OptvizError as e:
+        raise UserError(str(e)) from None
+
+
+class ProgressBars:
+    """click progress bars on a terminal (stderr); silent when piped or --quiet."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.bars: dict[str, object] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        bar = self.bars.get(stage)
+        if bar is None:
+            label = {"simulate": "simulating", "frames": "rendering frames"}.get(stage, stage)
+            bar = click.progressbar(length=total, label=f"  {label:17}", file=sys.stderr,
+                                    show_eta=True)
+            bar.__enter__()
+            self.bars[stage] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            if not bar.finished:
+                bar.__exit__(None, None, None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="optviz")
+def cli():
+    """See how gradient-descent optimizers move across 2-D test surfaces.
+
+    A YAML config names a surface, a start point and optimizers; optviz runs
+    them all from that start with exact gradients and writes contour figures,
+    animations and the trajectory data.
+
+    \b
+    Quick start:
+      optviz run                      render configs/default.yaml
+      optviz list surfaces            the shipped surfaces
+      optviz describe adam            an optimizer's update rule and defaults
+    """
+
+
+@cli.command()
+@click.argument("config", required=False, default="default")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Output folder "
+              "(default: the config's 'output', else output/<config name>).")
+@click.option("--formats", help="Comma-separated formats to write, e.g. png,gif,mp4 "
+              "(any of png, svg, pdf, gif, mp4, html).")
+@click.option("--steps", type=int, help="Override the number of steps.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def run(config, out, formats, steps, quiet):
+    """Simulate CONFIG and render its figures and data.
+
+    CONFIG is a path to a YAML run config or the name of a shipped one
+    (e.g. 'default', 'article/wobbly'); without it, configs/default.yaml.
+    """
+    from .runner import run as run_config
+
+    bars = ProgressBars(not quiet)
+    with user_errors():
+        try:
+            result = run_config(config, out=out, formats=formats, steps=steps,
+                                progress=bars)
+        finally:
+            bars.close()
+    if not quiet:
+        click.echo(summary_table(result))
+        click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
+    for message in result.errors:
+        click.echo(f"Error: {message}", err=True)
+    if result.errors:
+        sys.exit(1)
+
+
+def summary_table(result) -> str:
+    rows = result.summary()
+    head = ("optimizer", "final point", "final loss", "steps", "diverged")
+    body = [(r["label"], f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
+             f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
+            for r in rows]
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+             for row in (head, *body)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return f"{result.config.title}\n" + "\n".join(lines)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Processes to use "
+              "(default: the number of cores).")
+@click.option("--force", "-f", is_flag=True, help="Render even configs whose outputs are "
+              "newer than the config and its surface.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
+def batch(paths, jobs, force, quiet):
+    """Render every config in PATHS (YAML files, or folders searched recursively).
+
+    \b
+    Example: optviz batch configs/article --jobs 2
+    One failing config does not stop the others; the exit status is 1 if any failed.
+    """
+    import os
+    import time
+
+    from .batch import batch as run_batch
+    from .batch import collect_configs
+
+    t0 = time.perf_counter()
+    with user_errors():
+        total = len(collect_configs(paths))
+    show_bar = not quiet and sys.stderr.isatty()
+    bar = click.progressbar(length=total, label="  rendering", file=sys.stderr) \
+        if show_bar else None
+    cwd = os.getcwd()
+
+    def on_done(r):
+        name = os.path.relpath(r.config, cwd)
+        if r.status == "failed" or not quiet:
+            mark = {"rendered": "done", "skipped": "up to date", "failed": "FAILED"}[r.status]
+            line = f"{mark:10} {name}" + (f"  ({r.seconds:.1f} s)" if r.seconds else "")
+            click.echo(("\r\033[K" if bar else "") + line, err=r.status == "failed")
+        if bar:
+            bar.update(1)
+
+    with user_errors():
+        if bar:
+            bar.__enter__()
+        try:
+            results = run_batch(paths, jobs=jobs, force=force, on_done=on_done)
+        finally:
+            if bar:
+                bar.__exit__(None, None, None)
+    counts = {s: sum(r.status == s for r in results) for s in ("rendered", "skipped", "failed")}
+    click.echo(f"{counts['rendered']} rendered, {counts['skipped']} up to date, "
+               f"{counts['failed']} failed in {time.perf_counter() - t0:.1f} s")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        click.echo("\nFailures:", err=True)
+        for r in failed:
+            for message in r.errors:
+                click.echo(f"  {os.path.relpath(r.config, cwd)}: {message}", err=True)
+        sys.exit(1)
+
+
+@cli.command("list")
+@click.argument("what", type=click.Choice(["surfaces", "optimizers", "configs"]))
+def list_(what):
+    """List the shipped surfaces, the optimizers or the shipped configs, one per line."""
+    with user_errors():
+        if what == "surfaces":
+            from .surfaces import list_surfaces, load_surface
+
+            for name in list_surfaces():
+                s = load_surface(name)
+                click.echo(f"{name:18} {s.title}: {s.formula}")
+        elif what == "optimizers":
+            from .optim import OPTIMIZERS
+
+            for name, spec in OPTIMIZERS.items():
+                click.echo(f"{name:10} {spec.summary}")
+        else:
+            from . import library
+
+            for name in library.names("configs"):
+                click.echo(name)
+
+
+@cli.command()
+@click.argument("name")
+def describe(name):
+    """Show a surface (formula, gradient, domain, minima) or an optimizer (rule, defaults)."""
+    with user_errors():
+        from .errors import ConfigError, did_you_mean
+        from .optim import OPTIMIZERS, describe_optimizer
+        from .surfaces import list_surfaces, load_surface
+
+        if name in OPTIMIZERS:
+            click.echo(describe_optimizer(name))
+            return
+        if name not in list_surfaces() and not name.endswith((".yaml", ".yml")):
+            raise ConfigError(f"'{name}' is neither a surface nor an optimizer",
+                              hint=did_you_mean(name, [*OPTIMIZERS, *list_surfaces()])
+                              or "see 'optviz list surfaces' and 'optviz list optimizers'")
+        click.echo(describe_surface(load_surface(name)))
+
+
+def describe_surface(s) -> str:
+    gx, gy = s.gradient_formulas()
+    (x0, x1), (y0, y1) = s.domain
+    lines = [f"{s.name}: {s.title}", f"  f(x, y) = {s.formula}", f"  df/dx   = {gx}",
+             f"  df/dy   = {gy}", f"  domain  x in [{x0:g}, {x1:g}], y in [{y0:g}, {y1:g}]"]
+    if s.start:
+        lines.append(f"  start   ({s.start[0]:g}, {s.start[1]:g})")
+    if s.minima:
+        lines.append("  minima  " + ", ".join(f"({a:.6g}, {b:.6g})" for a, b in s.minima)
+                     + (f"; f* = {s.minimum_value:.10g}" if s.minimum_value is not None
+                        else ""))
+    levels = s.levels if isinstance(s.levels, int) else f"{len(s.levels)} given"
+    lines.append(f"  levels  {levels}")
+    if s.description:
+        lines.append(f"  about   {s.description}")
+    if s.source:
+        lines.append(f"  source  {s.source}")
+    return "\n".join(lines)
+
+
+def main():
+    cli(prog_name="optviz")

@@ -1,0 +1,312 @@
+"""Run configs: YAML in, validated frozen dataclasses out.
+
+``yaml.safe_load`` semantics (through :mod:`optviz.yamldoc`, which also keeps
+line numbers), every default filled in, and every mistake reported as one
+:class:`~optviz.errors.ConfigError` naming the file, the line and the key,
+with a did-you-mean suggestion where a near name exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import library
+from .errors import ConfigError, did_you_mean
+from .surfaces import Surface, load_surface
+from .yamldoc import Document, load_document, parse_document
+
+TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
+            "output")
+RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames")
+FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
+STATIC_FORMATS = ("png", "svg", "pdf")
+CONVENTIONS = ("torch", "lasagne")
+MAX_STEPS = 100_000
+DEFAULT_STEPS = 125
+
+
+@dataclass(frozen=True)
+class OptimizerConfig:
+    """One optimizer of a run: its type, unique label and every hyperparameter."""
+
+    type: str
+    label: str
+    hyperparams: tuple[tuple[str, Any], ...]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.hyperparams)
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    formats: tuple[str, ...] = ("png", "gif", "mp4")
+    fps: int = 10
+    size: tuple[float, float] = (12.0, 8.0)
+    dpi: int = 100
+    max_frames: int = 300
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A fully resolved run: nothing left to default."""
+
+    title: str
+    surface: Surface
+    start: tuple[float, float]
+    steps: int
+    conventions: str
+    optimizers: tuple[OptimizerConfig, ...]
+    render: RenderConfig = field(default_factory=RenderConfig)
+    output: Path = Path("output/run")
+    file: Path | None = None
+    stem: str = "run"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain data (for run.json)."""
+        s = self.surface
+        return {
+            "title": self.title,
+            "surface": {"name": s.name, "title": s.title, "formula": s.formula,
+                        "domain": {"x": list(s.domain[0]), "y": list(s.domain[1])},
+                        "levels": s.levels if isinstance(s.levels, int) else list(s.levels),
+                        "minima": [list(m) for m in s.minima],
+                        "path": str(s.path) if s.path else None},
+            "start": list(self.start),
+            "steps": self.steps,
+            "conventions": self.conventions,
+            "optimizers": [{"type": o.type, "label": o.label, **o.params}
+                           for o in self.optimizers],
+            "render": {"formats": list(self.render.formats), "fps": self.render.fps,
+                       "size": list(self.render.size), "dpi": self.render.dpi,
+                       "max_frames": self.render.max_frames},
+            "output": str(self.output),
+            "file": str(self.file) if self.file else None,
+        }
+
+    def with_overrides(self, *, steps: int | None = None, formats: Any = None,
+                       output: str | Path | None = None) -> "RunConfig":
+        """The same run with command-line overrides applied (validated likewise)."""
+        doc = Document(file="command line", data={})
+        cfg = self
+        if steps is not None:
+            cfg = replace(cfg, steps=_steps(steps, doc, ("--steps",)))
+        if formats is not None:
+            if isinstance(formats, str):
+                formats = [f.strip() for f in formats.split(",") if f.strip()]
+            cfg = replace(cfg, render=replace(cfg.render,
+                                              formats=_formats(formats, doc, ("--formats",))))
+        if output is not None:
+            cfg = replace(cfg, output=Path(output))
+        return cfg
+
+
+def find_config(spec: str | Path) -> Path:
+    """A config path from a path or a shipped name (``default``, ``article/wobbly``)."""
+    path = library.find("configs", spec)
+    if path is None:
+        raise ConfigError(f"config '{spec}' not found: no such file and no shipped config "
+                          "of that name",
+                          hint=did_you_mean(str(spec), library.names("configs"))
+                          or "shipped configs: " + ", ".join(library.names("configs")))
+    return path
+
+
+def load_config(spec: str | Path | Mapping) -> RunConfig:
+    """Load and validate a run config from a path, a shipped name or a mapping."""
+    if isinstance(spec, Mapping):
+        return config_from_document(Document(file="<config>", data=dict(spec)), stem="run")
+    path = find_config(spec)
+    return config_from_document(load_document(path, "config file"), stem=path.stem,
+                                base=path.parent)
+
+
+def parse_config(text: str, file: str = "<config>") -> RunConfig:
+    """Validate a config given as YAML text."""
+    return config_from_document(parse_document(text, file), stem=Path(file).stem or "run")
+
+
+def config_from_document(doc: Document, *, stem: str, base: Path | None = None) -> RunConfig:
+    from . import optim
+
+    data = doc.data
+    if data is None:
+        raise doc.error("the config is empty; expected a mapping with at least 'surface' "
+                        "and 'optimizers'")
+    if not isinstance(data, Mapping):
+        raise doc.error(f"the top level of a config must be a mapping (key: value lines), "
+                        f"got a {type(data).__name__}",
+                        hint="start with e.g. 'surface: wobbly'")
+    _check_keys(data, TOP_KEYS, doc, ())
+    for key in ("surface", "optimizers"):
+        if key not in data:
+            raise doc.error(f"the config has no '{key}'", (), hint=_REQUIRED_HINT[key])
+
+    surface = _surface(data["surface"], doc, base)
+    conventions = data.get("conventions", "torch")
+    if conventions not in CONVENTIONS:
+        raise doc.error(f"unknown conventions {conventions!r}; expected one of "
+                        + ", ".join(CONVENTIONS), ("conventions",),
+                        hint=did_you_mean(str(conventions), CONVENTIONS))
+    if "start" in data:
+        start = _point(data["start"], doc, ("start",))
+    elif surface.start is not None:
+        start = surface.start
+    else:
+        raise doc.error("no start point: the surface suggests none, so the config needs "
+                        "one", ("surface",), hint="add e.g. 'start: [-2, 2]'")
+    steps = _steps(data.get("steps", DEFAULT_STEPS), doc, ("steps",))
+    optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
+    render = _render(data.get("render") or {}, doc)
+    output = data.get("output", f"output/{stem}")
+    if not isinstance(output, str) or not output.strip():
+        raise doc.error("output must be a folder path", ("output",))
+    title = data.get("title", surface.title)
+    if not isinstance(title, str):
+        raise doc.error(f"title must be text, got {title!r}", ("title",))
+    file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
+    return RunConfig(title=title, surface=surface, start=start, steps=steps,
+                     conventions=conventions, optimizers=optimizers, render=render,
+                     output=Path(output), file=file, stem=stem)
+
+
+_REQUIRED_HINT = {
+    "surface": "e.g. 'surface: wobbly'; run 'optviz list surfaces' for the names",
+    "optimizers": "e.g. 'optimizers: [{type: adam, lr: 0.1}]'",
+}
+
+
+def _check_keys(data: Mapping, allowed: tuple[str, ...], doc: Document, at: tuple) -> None:
+    for key in data:
+        if key not in allowed:
+            raise doc.error(f"unknown key '{key}'", at + (key,),
+                            hint=did_you_mean(str(key), allowed)
+                            or "allowed keys: " + ", ".join(allowed))
+
+
+def _surface(spec: Any, doc: Document, base: Path | None) -> Surface:
+    at = ("surface",)
+    try:
+        if isinstance(spec, Mapping):
+            return load_surface(spec, doc=doc, at=at)
+        if isinstance(spec, str) and base is not None and (base / spec).is_file():
+            return load_surface(base / spec)
+        return load_surface(spec)
+    except ConfigError as e:
+        if e.file and e.file != doc.file:  # an error inside a surface file names that file
+            used = f"used by {doc.file}, line {doc.line(at)}"
+            raise ConfigError(e.detail, file=e.file, line=e.line, key=e.key,
+                              hint=f"{e.hint}; {used}" if e.hint else used) from None
+        raise doc.locate(e, at) if not e.file else e from None
+
+
+def _number(value: Any, doc: Document, at: tuple) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise doc.error(f"expected a finite number, got {value!r}", at)
+    return float(value)
+
+
+def _point(value: Any, doc: Document, at: tuple) -> tuple[float, float]:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise doc.error(f"expected a point [x, y], got {value!r}", at,
+                        hint="e.g. start: [-2.8, -2.5]")
+    return _number(value[0], doc, at), _number(value[1], doc, at)
+
+
+def _int(value: Any, doc: Document, at: tuple, lo: int, hi: int, what: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise doc.error(f"{what} must be a whole number, got {value!r}", at)
+    if not lo <= value <= hi:
+        raise doc.error(f"{what} must be between {lo} and {hi:,}, got {value:,}", at)
+    return value
+
+
+def _steps(value: Any, doc: Document, at: tuple) -> int:
+    return _int(value, doc, at, 1, MAX_STEPS, "steps")
+
+
+def _formats(value: Any, doc: Document, at: tuple) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise doc.error("formats must be a list such as [png, gif, mp4]", at)
+    out = []
+    for i, fmt in enumerate(value):
+        fmt_at = at + (i,) if at and not str(at[0]).startswith("--") else at
+        if not isinstance(fmt, str) or fmt.lower().lstrip(".") not in FORMATS:
+            raise doc.error(f"unknown format {fmt!r}; expected any of " + ", ".join(FORMATS),
+                            fmt_at, hint=did_you_mean(str(fmt).lower(), FORMATS))
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in out:
+            out.append(fmt)
+    return tuple(out)
+
+
+def _render(data: Any, doc: Document) -> RenderConfig:
+    at = ("render",)
+    if not isinstance(data, Mapping):
+        raise doc.error("render must be a mapping, e.g. {formats: [png, gif], fps: 10}", at)
+    _check_keys(data, RENDER_KEYS, doc, at)
+    default = RenderConfig()
+    formats = _formats(data["formats"], doc, at + ("formats",)) if "formats" in data \
+        else default.formats
+    fps = _int(data.get("fps", default.fps), doc, at + ("fps",), 1, 60, "fps")
+    dpi = _int(data.get("dpi", default.dpi), doc, at + ("dpi",), 20, 600, "dpi")
+    max_frames = _int(data.get("max_frames", default.max_frames), doc,
+                      at + ("max_frames",), 2, 5000, "max_frames")
+    size = default.size
+    if "size" in data:
+        w, h = _point(data["size"], doc, at + ("size",))
+        if not (1 <= w <= 40 and 1 <= h <= 40):
+            raise doc.error(f"size is in inches and must be between 1 and 40, got "
+                            f"[{w:g}, {h:g}]", at + ("size",), hint="e.g. size: [12, 8]")
+        if w * dpi > 8000 or h * dpi > 8000:
+            raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; the "
+                            "limit is 8000 a side", at + ("size",))
+        size = (w, h)
+    return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames)
+
+
+def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:
+    at = ("optimizers",)
+    if isinstance(data, Mapping):
+        data = [data]
+    if not isinstance(data, list) or not data:
+        raise doc.error("optimizers must be a non-empty list", at,
+                        hint="e.g. optimizers: [{type: adam, lr: 0.1}, {type: sgd, lr: 0.01}]")
+    out: list[OptimizerConfig] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(data):
+        item_at = at + (i,)
+        if isinstance(item, str):
+            item = {"type": item}
+        if not isinstance(item, Mapping):
+            raise doc.error(f"each optimizer must be a mapping with a 'type', got {item!r}",
+                            item_at, hint="e.g. {type: adam, lr: 0.1}")
+        if "type" not in item:
+            raise doc.error("this optimizer has no 'type'", item_at,
+                            hint="types: " + ", ".join(optim.OPTIMIZERS))
+        given = {k: v for k, v in item.items() if k not in ("type", "label")}
+        try:
+            params = optim.resolve_hyperparams(item["type"], given, conventions)
+        except ConfigError as e:
+            raise doc.locate(e, item_at) from None
+        label = item.get("label")
+        if label is None:
+            label = optim.default_label(item["type"], params, conventions)
+        elif not isinstance(label, str) or not label.strip():
+            raise doc.error("label must be non-empty text", item_at + ("label",))
+        if label in seen:
+            raise doc.error(f"the label '{label}' is used twice (also optimizers[{seen[label]}])",
+                            item_at + (("label",) if "label" in item else ()),
+                            hint="labels must be unique in a run: give one a 'label'")
+        seen[label] = i
+        out.append(OptimizerConfig(type=item["type"], label=label,
+                                   hyperparams=tuple(params.items())))
+    return tuple(out)
