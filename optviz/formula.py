@@ -137,6 +137,8 @@ def _check(node: ast.AST, depth: int) -> None:
         func = node.func
         if not isinstance(func, ast.Name):
             raise _fail("only plain function calls such as sin(x) are allowed", node, LANGUAGE)
+        if func.id.startswith("__"):
+            raise _fail(f"dunder names such as '{func.id}' are not allowed", node, LANGUAGE)
         if func.id not in FUNCTIONS:
             hint = did_you_mean(func.id, FUNCTIONS)
             raise SurfaceError(f"unknown function '{func.id}' in the formula (at column "

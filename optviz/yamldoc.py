@@ -57,11 +57,29 @@ class Document:
                          key=key_name(path) or None, hint=err.hint)
 
 
+def _loader_class():
+    """PyYAML's safe loader, reading ``1e-8`` as a number (YAML 1.1 wants ``1.0e-8``)."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {k: list(v) for k, v in
+                                      yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"""),
+        list("-+0123456789"))
+    return Loader
+
+
 def parse_document(text: str, file: str) -> Document:
     """Parse YAML *text* (named *file* in errors) into a Document."""
     import yaml
 
-    loader = yaml.SafeLoader(text)
+    loader = _loader_class()(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
