@@ -91,16 +91,27 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
                 else:
                     stop = None
                 if stop is not None and stop.any():
-                    # A non-finite point (or loss) is not kept: the run ends where it was.
-                    # A finite point outside the bound is kept, so the path shows it leaving.
-                    drop = stop & (bad_loss | non_finite)
-                    keep = stop & ~drop
-                    last[k, drop] = t
-                    last[k, keep] = t + 1
+                    # A run ends at its last point with a finite loss: a point whose loss
+                    # is not finite is dropped, a non-finite step is not taken, and a
+                    # finite point outside the bound is kept so the path shows it leaving.
+                    at_here = stop & bad_loss
+                    at_prev_step = stop & ~bad_loss & non_finite
+                    leaving = stop & ~bad_loss & ~non_finite
+                    if leaving.any():
+                        leave_loss = surface.value_and_grad(new[leaving])[0]
+                        ok = np.isfinite(leave_loss)
+                        rows = np.flatnonzero(leaving)
+                        points[t + 1, k, rows[ok]] = new[rows[ok]]
+                        losses[t + 1, k, rows[ok]] = leave_loss[ok]
+                        last[k, rows[ok]] = t + 1
+                        last[k, rows[~ok]] = t
+                    last[k, at_prev_step] = t
+                    last[k, at_here] = max(t - 1, 0)
+                    if t > 0:
+                        points[t, k, at_here] = np.nan
+                        losses[t, k, at_here] = np.nan
                     diverged[k, stop] = True
-                    new = np.where(drop[:, None], params[k], new)
-                    points[t + 1, k, keep] = new[keep]
-                    losses[t + 1, k, keep] = surface.value_and_grad(new[keep])[0]
+                    new = np.where(stop[:, None], params[k], new)
                     active[k] &= ~stop
                 if not active[k].all():
                     new_state = _freeze(new_state, states[k], active[k])

@@ -55,6 +55,33 @@ class RenderError(OptvizError):
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
-    """A 'did you mean ...?' hint for the choice closest to *name*, if any is close."""
-    close = difflib.get_close_matches(str(name), sorted(choices), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    """A 'did you mean ...?' hint for the choice closest to *name*, if any is close.
+
+    Closeness is the edit distance counting a swap of neighbours as one edit
+    ('adma' -> 'adam'), ties broken by difflib's similarity.
+    """
+    name = str(name)
+    choices = sorted({str(c) for c in choices})
+    if not choices:
+        return None
+    scored = [(_edits(name.lower(), c.lower()),
+               -difflib.SequenceMatcher(None, name, c).ratio(), c) for c in choices]
+    edits, neg_ratio, best = min(scored)
+    if edits <= max(1, len(name) // 3) or -neg_ratio >= 0.75:
+        return f"did you mean '{best}'?"
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions, swaps."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
