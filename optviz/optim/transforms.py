@@ -339,9 +339,9 @@ def radam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8) -> Optimizer:
         corrected = m / bc1
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * count * (beta2 ** count) / bc2
-        with np.errstate(invalid="ignore"):
-            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
-                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        with np.errstate(invalid="ignore", divide="ignore"):  # only used where ρ_t > 5
+            rect = np.sqrt(np.float64((rho_t - 4) * (rho_t - 2) * rho_inf)
+                           / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
         adaptive = bc2 ** 0.5 / (np.sqrt(v) + eps)
         step = np.where(rho_t > 5.0, -(corrected * lr * adaptive * rect), -(corrected * lr))
         return step, AdamState(m, v, state.max_second_moment, count)
