@@ -1,0 +1,175 @@
+"""Pure drawing on a given Axes: the surface, the paths, the legend.
+
+No file I/O and no pyplot: figures are plain ``matplotlib.figure.Figure``
+objects on an Agg canvas, so nothing global leaks and no display is needed.
+The animation pipeline reuses these pieces: the background (surface, minima,
+start, legend, title) is drawn once, the paths are the only moving artists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every
+# common colour-vision deficiency. Yellow is last: it reads poorly on light grey.
+OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
+             "#F0E442")
+BACKGROUND = ("#fbfbfc", "#c3c8d1")  # the filled contours' light ramp, low to high
+CONTOUR_LINE = "#4d5563"
+PATH_Z, HEAD_Z, START_Z = 6, 7, 8  # above contour labels (blitted frames stay exact)
+MAX_LABELLED_LEVELS = 12
+
+
+def colours(k: int) -> list[str]:
+    """One distinct colour per optimizer (the palette repeats past eight)."""
+    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(k)]
+
+
+def new_figure(size=(12.0, 8.0), dpi=100):
+    """A Figure on an Agg canvas with pixel dimensions rounded to even numbers."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    w = 2 * round(size[0] * dpi / 2)
+    h = 2 * round(size[1] * dpi / 2)
+    fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def layout_axes(fig, surface):
+    """The plot axes, leaving a column on the right for the legend."""
+    w, h = fig.get_size_inches()
+    scale = min(w / 12, h / 8)
+    ax = fig.add_axes((0.07, 0.08, 0.60, 0.83))
+    (x0, x1), (y0, y1) = surface.domain
+    ratio = (y1 - y0) / (x1 - x0)
+    if 0.4 <= ratio <= 2.5:
+        ax.set_aspect("equal")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x", fontsize=11 * scale)
+    ax.set_ylabel("y", fontsize=11 * scale, rotation=0, labelpad=8)
+    ax.tick_params(labelsize=9 * scale, colors="#333333")
+    for spine in ax.spines.values():
+        spine.set_color("#888888")
+    return ax
+
+
+def surface_grid(surface, resolution=300):
+    (x0, x1), (y0, y1) = surface.domain
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    X, Y = np.meshgrid(xs, ys)
+    return X, Y, surface.f(np.stack([X, Y], axis=-1))
+
+
+def _levels(surface, Z):
+    finite = Z[np.isfinite(Z)]
+    if isinstance(surface.levels, int):
+        from matplotlib.ticker import MaxNLocator
+
+        return MaxNLocator(surface.levels + 1).tick_values(finite.min(), finite.max())
+    levels = np.asarray(surface.levels, dtype=float)
+    inside = levels[(levels >= finite.min()) & (levels <= finite.max())]
+    return inside if len(inside) >= 2 else levels
+
+
+def draw_surface(ax, surface, *, resolution=300, scale=1.0):
+    """Filled contours in a calm grey ramp, thin labelled level lines, known minima."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    X, Y, Z = surface_grid(surface, resolution)
+    levels = _levels(surface, Z)
+    cmap = LinearSegmentedColormap.from_list("optviz", BACKGROUND)
+    ax.contourf(X, Y, Z, levels=levels, cmap=cmap, extend="both", zorder=0)
+    lines = ax.contour(X, Y, Z, levels=levels, colors=CONTOUR_LINE, linewidths=0.5 * scale,
+                       alpha=0.55, zorder=1)
+    step = max(1, int(np.ceil(len(levels) / MAX_LABELLED_LEVELS)))
+    labelled = [lv for lv in lines.levels[::step]]
+    ax.clabel(lines, labelled, inline=True, fontsize=7 * scale, fmt="%g", colors="#3a404b")
+    if surface.minima:
+        m = np.array(surface.minima)
+        ax.scatter(m[:, 0], m[:, 1], marker="*", s=160 * scale ** 2, c="white",
+                   edgecolors="#222222", linewidths=0.9, zorder=START_Z,
+                   label="known minimum")
+    return lines
+
+
+@dataclass(frozen=True)
+class PathStyle:
+    width: float = 2.2
+    halo: float = 4.2
+    head_size: float = 8.0
+
+
+def path_effects(style: PathStyle):
+    from matplotlib import patheffects as pe
+
+    return [pe.Stroke(linewidth=style.halo, foreground="white", alpha=0.9), pe.Normal()]
+
+
+def legend_text(label: str, loss: float, diverged: bool) -> str:
+    if diverged:
+        return f"{label}\ndiverged (last loss {loss:.4g})"
+    return f"{label}\nfinal loss {loss:.4g}"
+
+
+def draw_start(ax, start, scale=1.0):
+    return ax.plot([start[0]], [start[1]], "o", ms=9 * scale, mfc="black", mec="white",
+                   mew=1.5, zorder=START_Z, label="start")[0]
+
+
+def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0):
+    """A legend of proxy handles (independent of the moving artists), right of the axes."""
+    from matplotlib.lines import Line2D
+
+    style = PathStyle()
+    handles = [Line2D([], [], color=c, lw=style.width * scale, marker="o",
+                      ms=style.head_size * 0.8 * scale, mec="white",
+                      label=legend_text(label, traj.final_losses[k, n], traj.diverged[k, n]))
+               for k, (label, c) in enumerate(zip(traj.labels, cols))]
+    handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
+                          label="start"))
+    if has_minima:
+        handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
+                              mec="#222222", label="known minimum"))
+    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0),
+                    borderaxespad=0.0, frameon=False, fontsize=10 * scale,
+                    labelspacing=0.9 * scale, handlelength=2.2)
+    return leg
+
+
+def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
+    """Each optimizer's path (up to step *upto*), its head/end marker; returns artists."""
+    style = PathStyle()
+    artists = []
+    for k, c in enumerate(cols):
+        p = traj.path(k, n)
+        if upto is not None:
+            p = p[: upto + 1]
+        (line,) = ax.plot(p[:, 0], p[:, 1], color=c, lw=style.width * scale,
+                          path_effects=path_effects(style), zorder=PATH_Z,
+                          solid_capstyle="round", solid_joinstyle="round")
+        diverged = bool(traj.diverged[k, n]) and (upto is None or upto >= traj.steps[k, n])
+        (head,) = ax.plot(p[-1:, 0], p[-1:, 1], marker="X" if diverged else "o",
+                          ms=(style.head_size + 3 * diverged) * scale, color=c, mec="white",
+                          mew=1.4, zorder=HEAD_Z, ls="")
+        artists += [line, head]
+    return artists
+
+
+def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0):
+    """The complete static figure: surface, every path, start, minima, legend, title."""
+    fig = new_figure(size, dpi)
+    scale = min(size[0] / 12, size[1] / 8) ** 0.5
+    ax = layout_axes(fig, surface)
+    draw_surface(ax, surface, scale=scale)
+    cols = colours(len(traj.labels))
+    draw_paths(ax, traj, cols, n=n, scale=scale)
+    draw_start(ax, traj.points[0, n, 0], scale)
+    draw_legend(ax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n)
+    ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
+                 fontweight="bold")
+    return fig, ax

@@ -1,0 +1,32 @@
+"""Static figures (PNG, SVG, PDF), each written atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import RenderError
+from ..outputs import atomic_path
+from .contour import make_figure
+
+
+def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
+    """Write *fig* as ``stem_path.<fmt>`` for each format; nothing partial on failure."""
+    written = []
+    for fmt in formats:
+        target = stem_path.with_name(f"{stem_path.name}.{fmt}")
+        try:
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=fig.dpi, facecolor="white",
+                            metadata={"Software": None} if fmt == "png" else None)
+        except OSError as e:
+            raise RenderError(f"cannot write {target}: {e.strerror or e}") from None
+        written.append(target)
+    return written
+
+
+def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
+                  title=None, size=(12, 8), dpi=100) -> list[Path]:
+    """Draw the contour figure with every path and write it in each static format."""
+    fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi)
+    return save_figure(fig, Path(out_dir) / stem, formats)

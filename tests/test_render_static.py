@@ -1,0 +1,87 @@
+"""Static figures: real files with the right size and every optimizer's colour."""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from optviz.engine import simulate
+from optviz.errors import RenderError
+from optviz.optim import make_optimizer
+from optviz.render import render_static
+from optviz.render.contour import colours, make_figure
+from optviz.surfaces import load_surface
+
+
+@pytest.fixture(scope="module")
+def run():
+    s = load_surface("wobbly")
+    tr = simulate(s, {"adam": make_optimizer("adam", lr=0.25),
+                      "sgd": make_optimizer("sgd", lr=0.02),
+                      "wild": make_optimizer("sgd", lr=30.0)}, s.start, 40)
+    return s, tr
+
+
+def hex_rgb(h):
+    return np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)])
+
+
+def test_png_has_the_size_and_each_optimizer_colour(tmp_path, run):
+    s, tr = run
+    [png] = render_static(s, tr, tmp_path, "fig", ["png"], size=(6, 4), dpi=60)
+    img = np.asarray(Image.open(png).convert("RGB")).astype(int)
+    assert img.shape == (240, 360, 3)
+    for c in colours(3):
+        close = (np.abs(img - hex_rgb(c)).sum(axis=-1) < 30).sum()
+        assert close > 20, c
+    assert (img == 255).all(axis=-1).sum() > 1000  # the white margin stays white
+
+
+def test_svg_and_pdf_are_real_files(tmp_path, run):
+    s, tr = run
+    svg, pdf = render_static(s, tr, tmp_path, "fig", ["svg", "pdf"], size=(4, 3), dpi=50)
+    ET.parse(svg)
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_legend_shows_final_loss_and_divergence(run):
+    s, tr = run
+    fig, ax = make_figure(s, tr, size=(4, 3), dpi=50)
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert tr.diverged[2, 0] and not tr.diverged[0, 0]
+    assert texts[0] == f"adam\nfinal loss {tr.final_losses[0, 0]:.4g}"
+    assert texts[2].startswith("wild\ndiverged")
+    assert "known minimum" in texts and "start" in texts
+    markers = [line.get_marker() for line in ax.lines]
+    assert "X" in markers  # the diverged run's end
+
+
+def test_failed_save_leaves_no_partial_file(tmp_path, run, monkeypatch):
+    from matplotlib.figure import Figure
+
+    s, tr = run
+    (tmp_path / "fig.png").write_bytes(b"old")
+
+    def broken(self, fname, **kw):
+        with open(fname, "wb") as fh:
+            fh.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", broken)
+    with pytest.raises(RenderError, match="No space left"):
+        render_static(s, tr, tmp_path, "fig", ["png"], size=(4, 3), dpi=50)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
+    assert (tmp_path / "fig.png").read_bytes() == b"old"
+
+
+def test_rendering_does_not_import_pyplot():
+    code = ("import sys, optviz\nfrom optviz.engine import simulate\n"
+            "from optviz.optim import make_optimizer\nfrom optviz.render.contour import make_figure\n"
+            "s = optviz.load_surface('ravine')\n"
+            "tr = simulate(s, {'a': make_optimizer('adam')}, s.start, 3)\n"
+            "make_figure(s, tr, size=(3, 2), dpi=40)\nprint('pyplot' in str(list(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr
