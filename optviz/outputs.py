@@ -28,6 +28,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                                dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are for sharing
     try:
         yield tmp_path
         if not tmp_path.exists() or tmp_path.stat().st_size == 0:
@@ -37,6 +38,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text(target: str | Path, text: str) -> None:

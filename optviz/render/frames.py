@@ -1,0 +1,134 @@
+"""The frame pipeline: draw the static part once, then only what moves.
+
+The background (filled contours, labels, minima, legend, title) is drawn once
+and its pixels saved; each frame restores them, updates the moving artists
+(paths, heads, the step counter), draws only those (blitting on the Agg
+canvas) and hands the canvas buffer to the encoders. The moving artists sit
+above everything they can cross, so a blitted frame equals a full redraw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .contour import (PathStyle, colours, draw_legend, draw_start, draw_surface, layout_axes,
+                      new_figure, path_effects)
+from .encoders import open_writers
+
+HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
+
+
+def frame_steps(steps: int, max_frames: int) -> np.ndarray:
+    """The step shown by each frame: 0 .. steps, strided to at most *max_frames*."""
+    count = min(steps + 1, max(2, max_frames))
+    return np.unique(np.round(np.linspace(0, steps, count)).astype(int))
+
+
+def hold_frames(fps: int) -> int:
+    return max(1, round(HOLD_SECONDS * fps))
+
+
+class Animator:
+    """A figure whose frames are drawn by blitting. ``draw(step)`` returns the
+    canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
+
+    def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0):
+        self.traj, self.n = traj, n
+        self.total = traj.shape[2]
+        fig = self.fig = new_figure(size, dpi)
+        scale = min(size[0] / 12, size[1] / 8) ** 0.5
+        ax = self.ax = layout_axes(fig, surface)
+        draw_surface(ax, surface, scale=scale)
+        self.colours = colours(len(traj.labels))
+        draw_legend(ax, traj, self.colours, has_minima=bool(surface.minima), scale=scale, n=n)
+        ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
+                     fontweight="bold")
+        style = PathStyle()
+        self.lines, self.heads = [], []
+        for c in self.colours:
+            (line,) = ax.plot([], [], color=c, lw=style.width * scale,
+                              path_effects=path_effects(style), solid_capstyle="round",
+                              solid_joinstyle="round")
+            (head,) = ax.plot([], [], marker="o", ms=style.head_size * scale, color=c,
+                              mec="white", mew=1.4, ls="")
+            self.lines.append(line)
+            self.heads.append(head)
+        # markers the paths may cross are redrawn on top of them
+        self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
+        self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
+        self.counter = ax.text(1.0, 1.012, "", transform=ax.transAxes, ha="right",
+                               va="bottom", fontsize=11 * scale, color="#333333",
+                               family="DejaVu Sans Mono")
+        self.moving = [*self.lines, *self.heads, *self.on_top, self.counter]
+        for artist in self.moving:
+            artist.set_animated(True)
+        canvas = fig.canvas
+        canvas.draw()
+        self.background = canvas.copy_from_bbox(fig.bbox)
+        w, h = canvas.get_width_height()
+        self.size = (w, h)
+
+    def draw(self, step: int) -> np.ndarray:
+        canvas, tr, n = self.fig.canvas, self.traj, self.n
+        canvas.restore_region(self.background)
+        for k, (line, head) in enumerate(zip(self.lines, self.heads)):
+            last = int(tr.steps[k, n])
+            p = tr.points[k, n, : min(step, last) + 1]
+            line.set_data(p[:, 0], p[:, 1])
+            head.set_data(p[-1:, 0], p[-1:, 1])
+            diverged = bool(tr.diverged[k, n]) and step >= last
+            head.set_marker("X" if diverged else "o")
+        self.counter.set_text(f"step {step:>{len(str(self.total))}} / {self.total}")
+        for artist in self.moving:
+            self.ax.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())
+
+    def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
+        for s in steps:
+            yield self.draw(int(s))
+
+
+def frame_stream(config, traj) -> Iterator[np.ndarray]:
+    """Every frame of a config's animation (the hold on the last frame included)."""
+    anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
+                    dpi=config.render.dpi)
+    steps = frame_steps(traj.shape[2], config.render.max_frames)
+    frame = None
+    for frame in anim.frames(steps):
+        yield frame
+    for _ in range(hold_frames(config.render.fps)):
+        yield frame
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def render_animation(config, traj, out_dir, formats: Sequence[str], *,
+                     progress: Callable[[int, int], None] | None = None
+                     ) -> tuple[list[Path], list[str]]:
+    """Draw the animation once and stream it into every requested encoder.
+
+    Returns the files written and one message per format that failed (the
+    other formats are still written).
+    """
+    anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
+                    dpi=config.render.dpi)
+    steps = frame_steps(traj.shape[2], config.render.max_frames)
+    samples = [anim.draw(0).copy(), anim.draw(int(steps[-1])).copy()]
+    writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,
+                           title=config.title, samples=samples,
+                           pinned=[_rgb(c) for c in anim.colours])
+    hold = hold_frames(config.render.fps)
+    with writers:
+        frame = None
+        for i, frame in enumerate(anim.frames(steps)):
+            writers.write_frame(frame)
+            if progress:
+                progress(i + 1, len(steps))
+        for _ in range(hold):
+            writers.write_frame(frame)
+    return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]
