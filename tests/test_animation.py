@@ -1,0 +1,178 @@
+"""Animations and batch rendering: real files read back, failures leave nothing behind."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from optviz.cli import cli
+from optviz.config import parse_config
+from optviz.render import frames as frames_mod
+from optviz.render import encoders
+from optviz.render.frames import Animator, frame_steps, hold_frames
+from optviz.runner import run, simulate_config
+
+CONFIG = """\
+title: Animation test
+surface: wobbly
+steps: 12
+optimizers:
+  - {type: adam, lr: 0.25}
+  - {type: sgd, lr: 0.1}
+  - {type: nesterov, lr: 0.02, momentum: 0.9}
+render: {formats: [png, gif, mp4, html], fps: 10, size: [6, 4], dpi: 60}
+"""
+COLOURS = [(0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00), (0x00, 0x9E, 0x73)]
+FRAMES = 13 + hold_frames(10)
+
+
+def near(img, colour, tol=60):
+    return int((np.abs(img[..., :3].astype(int) - colour).sum(axis=-1) < tol).sum())
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("anim")
+    cfg = parse_config(CONFIG, "anim.yaml").with_overrides(output=out)
+    result = run(cfg)
+    assert not result.errors, result.errors
+    return cfg, result, out
+
+
+def test_all_files_written(rendered):
+    cfg, result, out = rendered
+    assert sorted(p.name for p in out.iterdir()) == [
+        "anim.gif", "anim.html", "anim.mp4", "anim.png", "run.json", "trajectories.csv"]
+
+
+def test_gif_frames_durations_loop_and_exact_colours(rendered):
+    _, _, out = rendered
+    im = Image.open(out / "anim.gif")
+    assert im.n_frames == FRAMES
+    assert im.info["loop"] == 0
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        durations.append(im.info["duration"])
+    assert set(durations) == {100}
+    im.seek(0)
+    first = np.asarray(im.convert("RGB"))
+    assert first.shape == (240, 360, 3)
+    assert (first[0, 0] == 255).all() and (first[-1, -1] == 255).all()  # pure white margin
+    im.seek(im.n_frames - 1)
+    last = np.asarray(im.convert("RGB"))
+    for c in COLOURS:  # pinned palette colours come back exact
+        assert (np.abs(last.astype(int) - c).sum(axis=-1) == 0).sum() > 10, c
+
+
+def test_first_frame_shows_only_the_start_and_last_frame_every_path(rendered):
+    _, _, out = rendered
+    im = Image.open(out / "anim.gif")
+    plot = slice(0, int(0.68 * 360))  # the axes; the legend column is to the right
+    first = np.asarray(im.convert("RGB"))[:, plot]
+    im.seek(12)
+    last = np.asarray(im.convert("RGB"))[:, plot]
+    for c in COLOURS:
+        assert near(first, c) < 8, c  # at most the rim of a head under the start marker
+        assert near(last, c) > 25, c
+
+
+def test_mp4_frame_count_fps_and_size(rendered):
+    import imageio.v2 as iio
+
+    _, _, out = rendered
+    reader = iio.get_reader(out / "anim.mp4")
+    meta = reader.get_meta_data()
+    frames = [f for f in reader]
+    reader.close()
+    assert meta["fps"] == 10 and meta["codec"] == "h264" and "yuv420p" in meta["pix_fmt"]
+    assert len(frames) == FRAMES and frames[0].shape == (240, 360, 3)
+    for c in COLOURS:
+        assert near(frames[12], c, tol=90) > near(frames[0], c, tol=90), c
+
+
+def test_html_is_self_contained_with_controls(rendered):
+    _, _, out = rendered
+    page = (out / "anim.html").read_text()
+    assert "data:video/mp4;base64," in page and "<video" in page
+    assert 'type="range"' in page and 'id="play"' in page and 'id="fwd"' in page
+    assert f'max="{FRAMES - 1}"' in page
+    assert "http://" not in page and "https://" not in page
+
+
+def test_frame_stride_caps_long_runs():
+    s = frame_steps(5000, 300)
+    assert len(s) <= 300 and s[0] == 0 and s[-1] == 5000
+    assert list(frame_steps(10, 300)) == list(range(11))
+
+
+def test_blitted_frames_show_the_counter_and_move():
+    cfg = parse_config(CONFIG, "anim.yaml")
+    tr = simulate_config(cfg)
+    anim = Animator(cfg.surface, tr, size=(4, 3), dpi=50)
+    a = anim.draw(0).copy()
+    b = anim.draw(12).copy()
+    assert anim.counter.get_text() == "step 12 / 12"
+    assert (a != b).any()
+    np.testing.assert_array_equal(anim.draw(0), a)  # restoring the background is exact
+
+
+def test_missing_ffmpeg_still_writes_the_other_formats(tmp_path, monkeypatch):
+    monkeypatch.setattr(encoders, "ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
+    cfg = parse_config(CONFIG, "anim.yaml").with_overrides(output=tmp_path / "o")
+    result = run(cfg)
+    assert len(result.errors) == 3 and all("ffmpeg" in e for e in result.errors)
+    names = sorted(p.name for p in (tmp_path / "o").iterdir())
+    assert names == ["anim.png", "run.json", "trajectories.csv"]  # no partial file
+
+
+def test_interrupted_render_keeps_previous_outputs(tmp_path, monkeypatch):
+    out = tmp_path / "o"
+    cfg = parse_config(CONFIG, "anim.yaml").with_overrides(output=out, formats="gif,mp4")
+    run(cfg)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = {"n": 0}
+    original = Animator.draw
+
+    def interrupted(self, step):
+        calls["n"] += 1
+        if calls["n"] > 6:
+            raise KeyboardInterrupt
+        return original(self, step)
+
+    monkeypatch.setattr(frames_mod.Animator, "draw", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run(cfg)
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after.keys() == before.keys()
+    assert after["anim.gif"] == before["anim.gif"] and after["anim.mp4"] == before["anim.mp4"]
+
+
+def test_odd_frame_size_is_refused(tmp_path):
+    from optviz.errors import RenderError
+
+    w = encoders.Mp4Writer(tmp_path / "x.mp4", (201, 150), 10)
+    with pytest.raises(RenderError, match="even"):
+        w.setup()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_continues_past_a_broken_config_and_skips_up_to_date(tmp_path):
+    folder = tmp_path / "figs"
+    folder.mkdir()
+    good = CONFIG.replace("[png, gif, mp4, html]", "[png, gif]")
+    for name in ("a", "b"):
+        (folder / f"{name}.yaml").write_text(good + f"output: {tmp_path / 'out' / name}\n")
+    (folder / "broken.yaml").write_text("surface: wobbly\noptimizers: [{type: adma}]\n")
+    runner = CliRunner()
+    r = runner.invoke(cli, ["batch", str(folder), "--jobs", "2"])
+    assert r.exit_code == 1
+    assert "2 rendered, 0 up to date, 1 failed" in r.output
+    assert "broken.yaml" in r.output and "did you mean 'adam'" in r.output
+    for name in ("a", "b"):
+        assert (tmp_path / "out" / name / f"{name}.gif").exists()
+    (folder / "broken.yaml").unlink()
+    r = runner.invoke(cli, ["batch", str(folder)])
+    assert r.exit_code == 0 and "0 rendered, 2 up to date, 0 failed" in r.output
+    r = runner.invoke(cli, ["batch", str(folder), "--force", "--jobs", "1"])
+    assert r.exit_code == 0 and "2 rendered" in r.output
