@@ -112,7 +112,8 @@ def test_blitted_frames_show_the_counter_and_move():
     anim = Animator(cfg.surface, tr, size=(4, 3), dpi=50)
     a = anim.draw(0).copy()
     b = anim.draw(12).copy()
-    assert anim.counter.get_text() == "step 12 / 12"
+    assert anim.counter.get_text() == "12"
+    assert {t.get_text() for t in anim.ax.texts} >= {"step", " / 12", "12"}
     assert (a != b).any()
     np.testing.assert_array_equal(anim.draw(0), a)  # restoring the background is exact
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from matplotlib.transforms import ScaledTranslation
 
 from .contour import (PathStyle, colours, draw_legend, draw_start, draw_surface, layout_axes,
                       new_figure, path_effects)
@@ -59,9 +60,20 @@ class Animator:
         # markers the paths may cross are redrawn on top of them
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
-        self.counter = ax.text(1.0, 1.012, "", transform=ax.transAxes, ha="right",
-                               va="bottom", fontsize=11 * scale, color="#333333",
-                               family="DejaVu Sans Mono")
+        # The step counter "step  37 / 125": only the number is redrawn per frame
+        # (text is the costliest thing to draw); the rest is background.
+        digits = len(str(self.total))
+        font = dict(transform=ax.transAxes, va="bottom", fontsize=11 * scale,
+                    color="#333333", family="DejaVu Sans Mono")
+        tail = ax.text(1.0, 1.012, f" / {self.total}", ha="right", **font)
+        fig.canvas.draw()
+        char = tail.get_window_extent().width / len(tail.get_text()) / fig.dpi
+        shift = ScaledTranslation(-char * (len(tail.get_text())), 0, fig.dpi_scale_trans)
+        font["transform"] = ax.transAxes + shift
+        self.counter = ax.text(1.0, 1.012, "", ha="right", **font)
+        font["transform"] = ax.transAxes + ScaledTranslation(
+            -char * (len(tail.get_text()) + digits + 1), 0, fig.dpi_scale_trans)
+        ax.text(1.0, 1.012, "step", ha="right", **font)
         self.moving = [*self.lines, *self.heads, *self.on_top, self.counter]
         for artist in self.moving:
             artist.set_animated(True)
@@ -81,7 +93,7 @@ class Animator:
             head.set_data(p[-1:, 0], p[-1:, 1])
             diverged = bool(tr.diverged[k, n]) and step >= last
             head.set_marker("X" if diverged else "o")
-        self.counter.set_text(f"step {step:>{len(str(self.total))}} / {self.total}")
+        self.counter.set_text(str(step))
         for artist in self.moving:
             self.ax.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())
