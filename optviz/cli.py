@@ -39,6 +39,8 @@ class ProgressBars:
     def __call__(self, stage: str, done: int, total: int) -> None:
         if not self.enabled:
             return
+        if stage == "simulate" and total < 2000:  # instant: a bar would only flicker
+            return
         bar = self.bars.get(stage)
         if bar is None:
             label = {"simulate": "simulating", "frames": "rendering frames"}.get(stage, stage)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every
 # common colour-vision deficiency. Yellow is last: it reads poorly on light grey.
@@ -29,9 +31,6 @@ def colours(k: int) -> list[str]:
 
 def new_figure(size=(12.0, 8.0), dpi=100):
     """A Figure on an Agg canvas with pixel dimensions rounded to even numbers."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     w = 2 * round(size[0] * dpi / 2)
     h = 2 * round(size[1] * dpi / 2)
     fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi, facecolor="white")

@@ -41,12 +41,11 @@ def ffmpeg_exe() -> str:
                           "(pip install imageio-ffmpeg) to write GIF, MP4 and HTML") from None
 
 
-def frame_bytes(rgba: np.ndarray) -> bytes:
-    """The frame as raw RGBA bytes: a copy, never a view of the live canvas buffer
-    (a writer that queued the view would store the same frame again and again)."""
-    if rgba.shape[-1] == 3:
-        rgba = np.dstack([rgba, np.full(rgba.shape[:2], 255, np.uint8)])
-    return np.ascontiguousarray(rgba).tobytes()
+def frame_bytes(rgba: np.ndarray) -> memoryview:
+    """The frame as packed RGB24: a copy, never a view of the live canvas buffer
+    (a writer that queued the view would store the same frame again and again).
+    Dropping the constant alpha channel cuts the bytes piped to ffmpeg by a quarter."""
+    return memoryview(np.ascontiguousarray(rgba[..., :3]))
 
 
 class FfmpegWriter:
@@ -73,7 +72,7 @@ class FfmpegWriter:
             raise RenderError(f"frame size {w}x{h} must be even for H.264/yuv420p")
         self._atomic = atomic_path(self.target)
         self.tmp = self._atomic.__enter__()
-        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
+        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
                "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
                *self.extra_inputs(self.tmp), *self.output_args(), str(self.tmp)]
         try:
@@ -94,7 +93,7 @@ class FfmpegWriter:
         memory does not grow with the number of frames)."""
         self.write_bytes(frame_bytes(rgba))
 
-    def write_bytes(self, data: bytes) -> None:
+    def write_bytes(self, data: memoryview) -> None:
         if self._error is not None:
             self._fail(self._error)
         self._queue.put(data)
@@ -165,7 +164,7 @@ class Mp4Writer(FfmpegWriter):
 
     def output_args(self) -> list[str]:
         # one encoder thread: the other core is busy drawing and encoding the GIF
-        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-threads", "1",
+        return ["-c:v", "libx264", "-preset", "superfast", "-crf", str(CRF), "-threads", "1",
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
 
 
@@ -247,7 +246,7 @@ class HtmlWriter:
     def write_frame(self, rgba: np.ndarray) -> None:
         self.write_bytes(frame_bytes(rgba))
 
-    def write_bytes(self, data: bytes) -> None:
+    def write_bytes(self, data: memoryview) -> None:
         self._mp4.write_bytes(data)
         self.frames += 1
 
