@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import library
-from .config import RunConfig, load_config
+from .config import ResponseConfig, RunConfig, load_config
 from .errors import ConfigError, OptvizError
 
 
@@ -55,16 +55,23 @@ def collect_configs(paths: Iterable[str | Path]) -> list[Path]:
     return unique
 
 
-def expected_outputs(config: RunConfig) -> list[Path]:
+def expected_outputs(config: RunConfig | ResponseConfig) -> list[Path]:
     """The files a run of *config* writes."""
     out = config.output
+    if isinstance(config, ResponseConfig):
+        from .response import choose_signals
+
+        names = choose_signals(config.signals, config.file.parent if config.file else None)
+        return ([out / f"{config.stem}-{name}.{fmt}" for name in names
+                 for fmt in config.render.formats] + [out / "response.csv"])
     return ([out / f"{config.stem}.{fmt}" for fmt in config.render.formats]
             + [out / "trajectories.csv", out / "run.json"])
 
 
-def is_up_to_date(config: RunConfig) -> bool:
+def is_up_to_date(config: RunConfig | ResponseConfig) -> bool:
     """All outputs exist and are newer than the config and its surface file."""
-    sources = [p for p in (config.file, config.surface.path) if p is not None]
+    surface = getattr(config, "surface", None)
+    sources = [p for p in (config.file, surface.path if surface else None) if p is not None]
     try:
         newest_source = max(p.stat().st_mtime for p in sources) if sources else float("inf")
         oldest_output = min(p.stat().st_mtime for p in expected_outputs(config))

@@ -177,6 +177,88 @@ def batch(paths, jobs, force, quiet):
         sys.exit(1)
 
 
+def _report(result, quiet: bool) -> None:
+    if not quiet:
+        click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
+
+
+@cli.command()
+@click.argument("config")
+@click.option("--x", "x", required=True, metavar="PARAM=LO:HI[:log][:N]",
+              help="The hyperparameter on the x axis, e.g. lr=1e-4:1:log:60.")
+@click.option("--y", "y", metavar="PARAM=LO:HI[:log][:N]",
+              help="A second hyperparameter: a heat map instead of a curve.")
+@click.option("--optimizer", help="The label (or index) of the config's optimizer to sweep "
+              "(default: the first).")
+@click.option("--outcome", type=click.Choice(["final_loss", "distance", "steps_to_tol"]),
+              default="final_loss", show_default=True,
+              help="What to plot: the final loss, the distance to the nearest known "
+                   "minimum, or the steps until the loss is within --tol of the minimum.")
+@click.option("--tol", type=float, default=1e-3, show_default=True,
+              help="Tolerance for steps_to_tol.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--quiet", "-q", is_flag=True)
+def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
+    """Map an outcome over one or two hyperparameters of one optimizer.
+
+    \b
+    All grid points run as one vectorised batch from the config's start.
+    Example: optviz sweep default --optimizer momentum --x lr=1e-3:1:log:60 --y momentum=0:0.99:40
+    """
+    from .runner import run_sweep
+
+    with user_errors():
+        result = run_sweep(config, x, y, optimizer=optimizer, outcome=outcome, tol=tol,
+                           out=out, formats=formats)
+    if not quiet:
+        best = ", ".join(f"{k}={v:.4g}" for k, v in result.value.best().items())
+        click.echo(f"best: {best}")
+    _report(result, quiet)
+
+
+@cli.command()
+@click.argument("config")
+@click.option("--resolution", "-r", type=click.IntRange(4, 1000), default=100,
+              show_default=True, help="R: an R x R grid of start points over the domain.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--quiet", "-q", is_flag=True)
+def basins(config, resolution, out, formats, quiet):
+    """Map where each start point ends, for every optimizer of CONFIG."""
+    from .runner import run_basins
+
+    with user_errors():
+        result = run_basins(config, resolution, out=out, formats=formats)
+    if not quiet:
+        for k, opt in enumerate(result.config.optimizers):
+            shares = ", ".join(f"{name} {share:.0%}"
+                               for name, share in result.value.fractions(k).items()
+                               if share >= 0.005)
+            click.echo(f"{opt.label}: {shares}")
+    _report(result, quiet)
+
+
+@cli.command()
+@click.argument("config")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--quiet", "-q", is_flag=True)
+def response(config, out, formats, quiet):
+    """Plot an optimizer's steps for 1-D gradient signals (a response config)."""
+    from .config import ResponseConfig, load_config
+    from .errors import ConfigError
+    from .runner import run_response
+
+    with user_errors():
+        cfg = load_config(config)
+        if not isinstance(cfg, ResponseConfig):
+            raise ConfigError("not a response config: it needs a 'response:' section",
+                              file=str(config), hint="see configs/article/response-*.yaml")
+        result = run_response(cfg.with_overrides(output=out, formats=formats))
+    _report(result, quiet)
+
+
 @cli.command("list")
 @click.argument("what", type=click.Choice(["surfaces", "optimizers", "configs"]))
 def list_(what):

@@ -20,7 +20,7 @@ from .surfaces import Surface, load_surface
 from .yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
-            "output")
+            "output", "noise")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
@@ -36,6 +36,7 @@ class OptimizerConfig:
     type: str
     label: str
     hyperparams: tuple[tuple[str, Any], ...]
+    auto_lr: bool = False  # ``lr: auto``: chosen by a batched grid search before the run
 
     @property
     def params(self) -> dict[str, Any]:
@@ -65,6 +66,7 @@ class RunConfig:
     output: Path = Path("output/run")
     file: Path | None = None
     stem: str = "run"
+    noise: tuple[float, int] | None = None  # (sigma, seed) of gradient noise
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json)."""
@@ -79,13 +81,15 @@ class RunConfig:
             "start": list(self.start),
             "steps": self.steps,
             "conventions": self.conventions,
-            "optimizers": [{"type": o.type, "label": o.label, **o.params}
+            "optimizers": [{"type": o.type, "label": o.label, **o.params,
+                            **({"lr_auto": True} if o.auto_lr else {})}
                            for o in self.optimizers],
             "render": {"formats": list(self.render.formats), "fps": self.render.fps,
                        "size": list(self.render.size), "dpi": self.render.dpi,
                        "max_frames": self.render.max_frames},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
+            "noise": {"sigma": self.noise[0], "seed": self.noise[1]} if self.noise else None,
         }
 
     def with_overrides(self, *, steps: int | None = None, formats: Any = None,
@@ -103,6 +107,111 @@ class RunConfig:
         if output is not None:
             cfg = replace(cfg, output=Path(output))
         return cfg
+
+
+@dataclass(frozen=True)
+class ResponseConfig:
+    """A gradient-response figure set: one optimizer, one varied hyperparameter,
+    one figure per signal."""
+
+    title: str
+    optimizer: str
+    conventions: str
+    params: tuple[tuple[str, Any], ...]
+    vary: tuple[str, tuple[float, ...]]
+    signals: tuple[str, ...]
+    render: RenderConfig = field(default_factory=RenderConfig)
+    output: Path = Path("output/response")
+    file: Path | None = None
+    stem: str = "response"
+
+    def with_overrides(self, *, steps=None, formats=None, output=None) -> "ResponseConfig":
+        cfg = self
+        if formats is not None:
+            if isinstance(formats, str):
+                formats = [f.strip() for f in formats.split(",") if f.strip()]
+            doc = Document(file="command line", data={})
+            fmts = _formats(formats, doc, ("--formats",))
+            bad = [f for f in fmts if f not in STATIC_FORMATS]
+            if bad:
+                raise doc.error("response figures are static: use png, svg or pdf",
+                                ("--formats",))
+            cfg = replace(cfg, render=replace(cfg.render, formats=fmts))
+        if output is not None:
+            cfg = replace(cfg, output=Path(output))
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "optimizer": self.optimizer,
+                "conventions": self.conventions, "params": dict(self.params),
+                "vary": {self.vary[0]: list(self.vary[1])}, "signals": list(self.signals),
+                "render": {"formats": list(self.render.formats),
+                           "size": list(self.render.size), "dpi": self.render.dpi},
+                "output": str(self.output), "file": str(self.file) if self.file else None}
+
+
+RESPONSE_KEYS = ("optimizer", "conventions", "params", "vary", "signals")
+
+
+def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
+    from . import optim
+    from .response import NOT_FOR_RESPONSE
+
+    _check_keys(data, ("title", "response", "render", "output"), doc, ())
+    at = ("response",)
+    spec = data["response"]
+    if not isinstance(spec, Mapping):
+        raise doc.error("response must be a mapping with optimizer, params, vary", at)
+    _check_keys(spec, RESPONSE_KEYS, doc, at)
+    kind = spec.get("optimizer")
+    conventions = spec.get("conventions", "torch")
+    if kind in NOT_FOR_RESPONSE:
+        raise doc.error(f"{kind} needs a surface and has no gradient response",
+                        at + ("optimizer",))
+    params = spec.get("params") or {}
+    if not isinstance(params, Mapping):
+        raise doc.error("params must be a mapping such as {lr: 0.25}", at + ("params",))
+    vary = spec.get("vary")
+    if not isinstance(vary, Mapping) or len(vary) != 1:
+        raise doc.error("vary must name one hyperparameter and its values, e.g. "
+                        "{momentum: [0.25, 0.9, 0.975]}", at + ("vary",))
+    (name, values), = vary.items()
+    if not isinstance(values, list) or not values:
+        raise doc.error("expected a list of values", at + ("vary", name))
+    try:
+        resolved = optim.resolve_hyperparams(kind, dict(params), conventions)
+    except ConfigError as e:
+        where = {"type": ("optimizer",), "conventions": ("conventions",)}.get(
+            e.key, ("params", e.key))
+        raise doc.error(e.detail, at + where, hint=e.hint) from None
+    for i, v in enumerate(values):
+        try:
+            optim.resolve_hyperparams(kind, {**params, name: v}, conventions)
+        except ConfigError as e:
+            raise doc.error(e.detail, at + ("vary", name, i), hint=e.hint) from None
+    signals = spec.get("signals") or []
+    if isinstance(signals, str):
+        signals = [signals]
+    from .response import SIGNALS
+
+    for i, sig in enumerate(signals):
+        if sig not in SIGNALS and not str(sig).endswith(".csv"):
+            raise doc.error(f"unknown signal {sig!r}", at + ("signals", i),
+                            hint=did_you_mean(str(sig), SIGNALS)
+                            or "signals: " + ", ".join(SIGNALS) + ", or a .csv file")
+    render = _render(data.get("render") or {"formats": ["png"]}, doc)
+    if not set(render.formats) <= set(STATIC_FORMATS):
+        raise doc.error("response figures are static: use png, svg or pdf",
+                        ("render", "formats"))
+    title = data.get("title", f"{kind}: response to gradient signals")
+    file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
+    fixed = {k: v for k, v in resolved.items() if k != name}
+    return ResponseConfig(title=str(title), optimizer=kind, conventions=conventions,
+                          params=tuple(fixed.items()),
+                          vary=(name, tuple(float(v) for v in values)),
+                          signals=tuple(signals or SIGNALS), render=render,
+                          output=Path(data.get("output", f"output/{stem}")), file=file,
+                          stem=stem)
 
 
 def find_config(spec: str | Path) -> Path:
@@ -130,7 +239,8 @@ def parse_config(text: str, file: str = "<config>") -> RunConfig:
     return config_from_document(parse_document(text, file), stem=Path(file).stem or "run")
 
 
-def config_from_document(doc: Document, *, stem: str, base: Path | None = None) -> RunConfig:
+def config_from_document(doc: Document, *, stem: str,
+                         base: Path | None = None) -> RunConfig | ResponseConfig:
     from . import optim
 
     data = doc.data
@@ -141,6 +251,8 @@ def config_from_document(doc: Document, *, stem: str, base: Path | None = None) 
         raise doc.error(f"the top level of a config must be a mapping (key: value lines), "
                         f"got a {type(data).__name__}",
                         hint="start with e.g. 'surface: wobbly'")
+    if "response" in data:
+        return _response_config(data, doc, stem)
     _check_keys(data, TOP_KEYS, doc, ())
     for key in ("surface", "optimizers"):
         if key not in data:
@@ -169,9 +281,22 @@ def config_from_document(doc: Document, *, stem: str, base: Path | None = None) 
     if not isinstance(title, str):
         raise doc.error(f"title must be text, got {title!r}", ("title",))
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
+    noise = _noise(data["noise"], doc) if data.get("noise") is not None else None
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
-                     output=Path(output), file=file, stem=stem)
+                     output=Path(output), file=file, stem=stem, noise=noise)
+
+
+def _noise(data: Any, doc: Document) -> tuple[float, int]:
+    at = ("noise",)
+    if not isinstance(data, Mapping):
+        raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
+    _check_keys(data, ("sigma", "seed"), doc, at)
+    sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
+    if sigma < 0:
+        raise doc.error(f"sigma must be >= 0, got {sigma:g}", at + ("sigma",))
+    seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
+    return sigma, seed
 
 
 _REQUIRED_HINT = {
@@ -293,6 +418,9 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
             raise doc.error("this optimizer has no 'type'", item_at,
                             hint="types: " + ", ".join(optim.OPTIMIZERS))
         given = {k: v for k, v in item.items() if k not in ("type", "label")}
+        auto_lr = given.get("lr") == "auto"
+        if auto_lr:
+            del given["lr"]
         try:
             params = optim.resolve_hyperparams(item["type"], given, conventions)
         except ConfigError as e:
@@ -300,6 +428,8 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         label = item.get("label")
         if label is None:
             label = optim.default_label(item["type"], params, conventions)
+            if auto_lr:
+                label += " lr=auto"
         elif not isinstance(label, str) or not label.strip():
             raise doc.error("label must be non-empty text", item_at + ("label",))
         if label in seen:
@@ -308,5 +438,5 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                             hint="labels must be unique in a run: give one a 'label'")
         seen[label] = i
         out.append(OptimizerConfig(type=item["type"], label=label,
-                                   hyperparams=tuple(params.items())))
+                                   hyperparams=tuple(params.items()), auto_lr=auto_lr))
     return tuple(out)

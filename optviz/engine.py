@@ -25,8 +25,37 @@ class Oracle(Protocol):
     def hess(self, points: np.ndarray) -> np.ndarray: ...
 
 
+class NoisyGradients:
+    """The surface with reproducible Gaussian noise added to every gradient.
+
+    The noise of step t is drawn once, shape (N, 2), and shared by every
+    optimizer of the run (and by every gradient an optimizer takes in that
+    step, e.g. NAG's look-ahead), so that optimizers are compared on the same
+    noise sequence. Losses are exact; only gradients are noisy.
+    """
+
+    def __init__(self, surface: Oracle, sigma: float, seed: int, n: int):
+        self.surface, self.sigma = surface, float(sigma)
+        self.rng = np.random.default_rng(seed)
+        self.n = n
+        self.current = np.zeros((n, 2))
+
+    def next_step(self) -> None:
+        self.current = self.sigma * self.rng.standard_normal((self.n, 2))
+
+    def value_and_grad(self, points):
+        value, grad = self.surface.value_and_grad(points)
+        return value, grad + self.current[: len(points)] if len(points) == self.n else grad
+
+    def grad(self, points):
+        return self.value_and_grad(points)[1]
+
+    def hess(self, points):
+        return self.surface.hess(points)
+
+
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
-             bound: np.ndarray | None = None,
+             bound: np.ndarray | None = None, noise: tuple[float, int] | None = None,
              progress: Callable[[int], None] | None = None) -> Trajectories:
     """Run every optimizer from every start for *steps* steps.
 
@@ -39,6 +68,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
         bound: ``[[xlo, ylo], [xhi, yhi]]``; a run that leaves it is marked
             diverged and stops. Defaults to ``surface.bound()`` when the
             surface has one, else no bound (only non-finite values stop a run).
+        noise: ``(sigma, seed)``: add reproducible Gaussian noise N(0, sigma²) to
+            every gradient (the same sequence for every optimizer).
         progress: called with the number of steps done so far, now and then.
 
     Returns:
@@ -71,9 +102,14 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     states = [opt.init(starts.copy()) for opt in opts]
     points[0] = starts
     report_every = max(1, steps // 100)
+    exact = surface
+    if noise is not None and noise[0] > 0:
+        surface = NoisyGradients(exact, noise[0], noise[1], n_count)
 
     with np.errstate(all="ignore"):
         for t in range(steps):
+            if surface is not exact:
+                surface.next_step()
             for k, opt in enumerate(opts):
                 if not active[k].any():
                     continue

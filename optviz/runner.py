@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import STATIC_FORMATS, RunConfig, load_config
+from .config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
 from .engine import simulate
 from .errors import OptvizError, RenderError
 from .outputs import write_text
@@ -70,7 +70,7 @@ def simulate_config(config: RunConfig, progress: Progress | None = None) -> Traj
     """Run the config's optimizers from its start for its steps."""
     report = (lambda done: progress("simulate", done, config.steps)) if progress else None
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
-                    progress=report)
+                    noise=config.noise, progress=report)
 
 
 def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
@@ -84,9 +84,14 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     listed in ``result.errors``; if the trajectories cannot be computed
     nothing is written.
     """
-    if not isinstance(config, RunConfig):
+    if not isinstance(config, (RunConfig, ResponseConfig)):
         config = load_config(config)
     config = config.with_overrides(steps=steps, formats=formats, output=out)
+    if isinstance(config, ResponseConfig):
+        return run_response(config)
+    from .sweep import resolve_auto_lr
+
+    config = resolve_auto_lr(config)
     trajectories = simulate_config(config, progress)
     result = RunResult(config=config, trajectories=trajectories)
     out_dir = config.output
@@ -144,3 +149,112 @@ def run_record(result: RunResult) -> dict[str, Any]:
         "files": [p.name for p in result.files],
         "errors": result.errors,
     }
+
+
+# ------------------------------------------------------------------ analysis
+@dataclass
+class AnalysisResult:
+    """What an analysis command made: its result value and the files written."""
+
+    config: Any
+    value: Any
+    files: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _out_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RenderError(f"cannot create the output folder {path}: {e.strerror}") from None
+    return path
+
+
+def _save(fig, out_dir: Path, stem: str, formats) -> list[Path]:
+    from .render import save_figure
+
+    return save_figure(fig, out_dir / stem, [f for f in formats if f in STATIC_FORMATS]
+                       or ["png"])
+
+
+def run_response(config: ResponseConfig) -> AnalysisResult:
+    """One figure per signal and ``response.csv`` (signal,label,t,g,step)."""
+    from .render.analysis import response_figure
+    from .response import choose_signals, respond
+
+    signals = choose_signals(config.signals, config.file.parent if config.file else None)
+    name, values = config.vary
+    labels = [f"{name}={v:g}" for v in values]
+    out_dir = _out_dir(config.output)
+    result = AnalysisResult(config, {})
+    rows = ["signal,label,t,g,step"]
+    for sig_name, signal in signals.items():
+        steps = respond(config.optimizer, signal, conventions=config.conventions,
+                        vary=(name, values), **dict(config.params))
+        result.value[sig_name] = steps
+        fig = response_figure(sig_name, signal, steps, labels, title=config.title,
+                              size=config.render.size, dpi=config.render.dpi)
+        result.files += _save(fig, out_dir, f"{config.stem}-{sig_name}", config.render.formats)
+        for h, label in enumerate(labels):
+            rows += [f"{sig_name},{label},{t + 1},{signal[t]!r},{steps[h, t]!r}"
+                     for t in range(len(signal))]
+    csv_path = out_dir / "response.csv"
+    write_text(csv_path, "\n".join(rows) + "\n")
+    result.files.append(csv_path)
+    return result
+
+
+def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
+              optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
+              out=None, formats=None) -> AnalysisResult:
+    """``optviz sweep``: the outcome over one or two hyperparameters, one batch."""
+    from .render.analysis import sweep_figure
+    from .sweep import parse_axis, sweep
+
+    if not isinstance(config, RunConfig):
+        config = load_config(config)
+    config = config.with_overrides(output=out, formats=formats)
+    res = sweep(config, parse_axis(x, "--x"), parse_axis(y, "--y") if y else None,
+                optimizer=optimizer, kind=outcome, tol=tol)
+    out_dir = _out_dir(config.output)
+    result = AnalysisResult(config, res)
+    result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
+                          out_dir, f"{config.stem}-sweep", config.render.formats)
+    head = [res.x.param] + ([res.y.param] if res.y else []) + [outcome, "diverged"]
+    rows = [",".join(head)]
+    if res.y is None:
+        rows += [f"{xv!r},{v!r},{int(d)}" for xv, v, d in
+                 zip(res.x.values, res.values, res.diverged)]
+    else:
+        for iy, yv in enumerate(res.y.values):
+            rows += [f"{xv!r},{yv!r},{res.values[iy, ix]!r},{int(res.diverged[iy, ix])}"
+                     for ix, xv in enumerate(res.x.values)]
+    csv_path = out_dir / "sweep.csv"
+    write_text(csv_path, "\n".join(rows) + "\n")
+    result.files.append(csv_path)
+    return result
+
+
+def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
+               formats=None) -> AnalysisResult:
+    """``optviz basins``: per optimizer, where each start of an R x R grid ends."""
+    from .basins import basins
+    from .render.analysis import basins_figure
+
+    if not isinstance(config, RunConfig):
+        config = load_config(config)
+    config = config.with_overrides(output=out, formats=formats)
+    res = basins(config, resolution)
+    out_dir = _out_dir(config.output)
+    result = AnalysisResult(config, res)
+    result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
+                          out_dir, f"{config.stem}-basins", config.render.formats)
+    rows = ["label,x,y,ends_at,final_loss"]
+    for k, opt in enumerate(config.optimizers):
+        for iy, yv in enumerate(res.ys):
+            rows += [f"{opt.label},{xv!r},{yv!r},{res.labels[k, iy, ix]},"
+                     f"{res.losses[k, iy, ix]!r}" for ix, xv in enumerate(res.xs)]
+    csv_path = out_dir / "basins.csv"
+    write_text(csv_path, "\n".join(rows) + "\n")
+    result.files.append(csv_path)
+    return result

@@ -393,11 +393,13 @@ def newton(lr=1.0, damping=0.0) -> Optimizer:
     def init(params):
         return NewtonState(np.zeros(params.shape[0], dtype=np.int64), 0)
 
+    lam = np.reshape(damping, -1) if np.ndim(damping) else damping  # (N, 1) -> (N,)
+
     def update(g, state, params, oracle):
         h = oracle.hess(params)
-        a = h[:, 0, 0] + damping
+        a = h[:, 0, 0] + lam
         b = h[:, 0, 1]
-        d = h[:, 1, 1] + damping
+        d = h[:, 1, 1] + lam
         det = a * d - b * b
         pd = (a > 0) & (det > 0)
         safe = np.where(pd, det, 1.0)

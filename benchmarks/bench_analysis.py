@@ -1,0 +1,82 @@
+"""Analysis benchmarks: basin maps and sweeps as single batches.
+
+Run:  python benchmarks/bench_analysis.py      (about half a minute)
+
+- basins: 200 x 200 starts x 5 optimizers x 500 steps on himmelblau;
+- sweep: 100 x 100 (lr x momentum) x 500 steps on wobbly.
+Each prints point-steps per second and the ratio against the same runs done
+one start (or one grid point) at a time, timed on a subset in the same run.
+Targets: each in a few seconds on one core.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from optviz.basins import basins, start_grid  # noqa: E402
+from optviz.config import parse_config  # noqa: E402
+from optviz.engine import simulate  # noqa: E402
+from optviz.optim import make_optimizer  # noqa: E402
+from optviz.sweep import parse_axis, sweep  # noqa: E402
+
+BASINS = """\
+surface: himmelblau
+steps: 500
+optimizers:
+  - {type: sgd, lr: 0.01}
+  - {type: momentum, lr: 0.002}
+  - {type: rmsprop, lr: 0.05}
+  - {type: adam, lr: 0.1}
+  - {type: nesterov, lr: 0.002}
+"""
+SWEEP = "surface: wobbly\nsteps: 500\noptimizers: [{type: momentum}]\n"
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def one_at_a_time(cfg, starts, builds, m=20):
+    """Seconds per point-step when each run is simulated alone (m runs timed)."""
+    t, _ = timed(lambda: [simulate(cfg.surface, {"o": b()}, s, cfg.steps)
+                          for b, s in zip(builds[:m], starts[:m])])
+    return t / (m * cfg.steps)
+
+
+def main():
+    cfg = parse_config(BASINS)
+    cfg.surface.value_and_grad(np.zeros((1, 2)))  # compile outside the timing
+    r = 200
+    t, _ = timed(lambda: basins(cfg, resolution=r))
+    points = r * r * len(cfg.optimizers) * cfg.steps
+    _, _, starts = start_grid(cfg.surface, r)
+    o = cfg.optimizers[3]
+    alone = one_at_a_time(cfg, starts[:: len(starts) // 20],
+                          [lambda: make_optimizer(o.type, **o.params)] * 20)
+    print(f"basins 200x200 x 5 optimizers x 500 steps: {t:6.2f} s  "
+          f"{points / t / 1e6:6.1f} M point-steps/s  ratio vs one start at a time "
+          f"{points / t * alone:7.0f}x")
+
+    cfg = parse_config(SWEEP)
+    cfg.surface.value_and_grad(np.zeros((1, 2)))
+    x, y = parse_axis("lr=1e-4:0.5:log:100"), parse_axis("momentum=0:0.99:100", "--y")
+    t, _ = timed(lambda: sweep(cfg, x, y))
+    points = x.n * y.n * cfg.steps
+    lrs, mus = np.meshgrid(x.values, y.values)
+    builds = [lambda lr=lr, mu=mu: make_optimizer("momentum", lr=float(lr), momentum=float(mu))
+              for lr, mu in zip(lrs.ravel()[::500], mus.ravel()[::500])]
+    alone = one_at_a_time(cfg, [cfg.start] * len(builds), builds)
+    print(f"sweep 100x100 x 500 steps:                 {t:6.2f} s  "
+          f"{points / t / 1e6:6.1f} M point-steps/s  ratio vs one grid point at a time "
+          f"{points / t * alone:7.0f}x")
+
+
+if __name__ == "__main__":
+    main()

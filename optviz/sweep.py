@@ -1,0 +1,222 @@
+"""Hyperparameter sweeps and automatic learning rates, each one batched run.
+
+Every grid point is a row of one (G, 2) batch whose swept hyperparameters are
+(G, 1) arrays, so a 100 x 100 sweep is one lockstep simulation, not 10,000.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from .config import OptimizerConfig, RunConfig
+from .engine import simulate
+from .errors import ConfigError, did_you_mean
+from .trajectories import Trajectories
+
+OUTCOMES = ("final_loss", "distance", "steps_to_tol")
+AUTO_LR_GRID = (1e-5, 10.0, 200)  # lo, hi, count (log-spaced)
+CHUNK_VALUES = 30_000_000  # floats of trajectory kept at once (about 240 MB)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept hyperparameter: ``PARAM=LO:HI[:log][:N]``."""
+
+    param: str
+    lo: float
+    hi: float
+    log: bool = False
+    n: int = 50
+
+    @property
+    def values(self) -> np.ndarray:
+        if self.log:
+            return np.geomspace(self.lo, self.hi, self.n)
+        return np.linspace(self.lo, self.hi, self.n)
+
+    def __str__(self) -> str:
+        return f"{self.param}={self.lo:g}:{self.hi:g}" + (":log" if self.log else "") + \
+            f":{self.n}"
+
+
+def parse_axis(text: str, option: str = "--x") -> Axis:
+    """Parse ``lr=1e-4:1:log:60`` (log and N optional, in either order)."""
+    example = "e.g. lr=1e-4:1:log:60 or momentum=0:0.99:40"
+    if "=" not in text:
+        raise ConfigError(f"expected PARAM=LO:HI[:log][:N], got {text!r}", key=option,
+                          hint=example)
+    param, spec = text.split("=", 1)
+    parts = spec.split(":")
+    if len(parts) < 2:
+        raise ConfigError(f"expected LO:HI after '{param}=', got {spec!r}", key=option,
+                          hint=example)
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise ConfigError(f"LO and HI must be numbers, got {parts[0]!r} and {parts[1]!r}",
+                          key=option, hint=example) from None
+    log, n = False, 50
+    for extra in parts[2:]:
+        if extra == "log":
+            log = True
+        elif extra.isdigit() and 2 <= int(extra) <= 1000:
+            n = int(extra)
+        else:
+            raise ConfigError(f"unexpected {extra!r} in {text!r}: expected 'log' or a count "
+                              "between 2 and 1000", key=option, hint=example)
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise ConfigError(f"the range {lo:g}:{hi:g} is empty: LO must be below HI", key=option)
+    if log and lo <= 0:
+        raise ConfigError("a log range must be positive", key=option, hint=example)
+    return Axis(param.strip(), lo, hi, log, n)
+
+
+def outcome(traj: Trajectories, surface, kind: str = "final_loss",
+            tol: float = 1e-3) -> np.ndarray:
+    """(K, N) outcome of each run; +inf for diverged runs (never 'good')."""
+    if kind == "final_loss":
+        values = traj.final_losses.copy()
+    elif kind == "distance":
+        if not surface.minima:
+            raise ConfigError(f"surface '{surface.name}' states no minima",
+                              key="outcome", hint="use the final_loss outcome")
+        minima = np.array(surface.minima)
+        d = np.linalg.norm(traj.final_points[:, :, None, :] - minima, axis=-1)
+        values = d.min(axis=-1)
+    elif kind == "steps_to_tol":
+        target = surface.minimum_value
+        if target is None:
+            raise ConfigError(f"surface '{surface.name}' states no minimum value",
+                              key="outcome", hint="use final_loss or distance")
+        reached = traj.losses - target <= tol  # NaN (after a stop) compares False
+        first = np.argmax(reached, axis=2).astype(float)
+        first[~reached.any(axis=2)] = np.inf
+        values = first
+    else:
+        raise ConfigError(f"unknown outcome {kind!r}", key="outcome",
+                          hint=did_you_mean(kind, OUTCOMES) or "one of " + ", ".join(OUTCOMES))
+    values[traj.diverged] = np.inf
+    return values
+
+
+def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray],
+             starts: np.ndarray | None = None, kind: str = "final_loss",
+             tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One optimizer at G grid points (hyperparameter arrays of length G), batched.
+
+    Returns (outcome (G,), diverged (G,), final points (G, 2)). Long runs are
+    split into chunks of rows so memory stays bounded; each chunk is one batch.
+    """
+    from .optim import make_optimizer, resolve_hyperparams
+
+    count = len(next(iter(grid.values()))) if grid else len(starts)
+    if starts is None:
+        starts = np.repeat(np.array([config.start]), count, axis=0)
+    params = dict(opt.params)
+    chunk = max(64, CHUNK_VALUES // (3 * (config.steps + 1)))
+    out_v, out_d, out_p = [], [], []
+    for lo in range(0, count, chunk):
+        hi = min(count, lo + chunk)
+        given = {**params, **{k: np.asarray(v[lo:hi], dtype=float)[:, None]
+                              for k, v in grid.items()}}
+        try:
+            resolved = resolve_hyperparams(opt.type, given, config.conventions)
+        except ConfigError as e:
+            raise ConfigError(f"the sweep range of {e.key} is invalid: {e.detail}",
+                              key=e.key, hint=e.hint) from None
+        tr = simulate(config.surface, {opt.label: make_optimizer(opt.type, config.conventions,
+                                                                 **resolved)},
+                      starts[lo:hi], config.steps, noise=config.noise)
+        out_v.append(outcome(tr, config.surface, kind, tol)[0])
+        out_d.append(tr.diverged[0])
+        out_p.append(tr.final_points[0])
+    return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_p)
+
+
+@dataclass
+class SweepResult:
+    config: RunConfig
+    optimizer: OptimizerConfig
+    x: Axis
+    y: Axis | None
+    outcome: str
+    values: np.ndarray  # (ny, nx) or (nx,)
+    diverged: np.ndarray  # same shape
+
+    def best(self) -> dict[str, Any]:
+        flat = np.where(self.diverged, np.inf, self.values).ravel()
+        i = int(np.argmin(flat))
+        if self.y is None:
+            return {self.x.param: float(self.x.values[i]), self.outcome: float(flat[i])}
+        iy, ix = np.unravel_index(i, self.values.shape)
+        return {self.x.param: float(self.x.values[ix]), self.y.param: float(self.y.values[iy]),
+                self.outcome: float(flat[i])}
+
+
+def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfig:
+    if which is None:
+        return config.optimizers[0]
+    if isinstance(which, int) or (isinstance(which, str) and which.isdigit()):
+        i = int(which)
+        if not 0 <= i < len(config.optimizers):
+            raise ConfigError(f"the config has {len(config.optimizers)} optimizers; index {i} "
+                              "is out of range", key="--optimizer")
+        return config.optimizers[i]
+    labels = [o.label for o in config.optimizers]
+    if which in labels:
+        return config.optimizers[labels.index(which)]
+    raise ConfigError(f"no optimizer labelled {which!r}", key="--optimizer",
+                      hint=did_you_mean(which, labels) or "labels: " + ", ".join(labels))
+
+
+def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
+          kind: str = "final_loss", tol: float = 1e-3) -> SweepResult:
+    """The outcome over one or two hyperparameters of one optimizer, in one batch."""
+    from .optim import OPTIMIZERS
+
+    opt = find_optimizer(config, optimizer)
+    numeric = [k for k, v in OPTIMIZERS[opt.type].defaults(config.conventions).items()
+               if isinstance(v, float) or k == "lr"]
+    for axis, option in ((x, "--x"), (y, "--y")):
+        if axis is not None and axis.param not in numeric:
+            raise ConfigError(f"{opt.type} has no numeric hyperparameter '{axis.param}'",
+                              key=option, hint=did_you_mean(axis.param, numeric)
+                              or "sweepable: " + ", ".join(numeric))
+    if y is not None and y.param == x.param:
+        raise ConfigError("--x and --y sweep the same hyperparameter", key="--y")
+    if y is None:
+        grid = {x.param: x.values}
+        shape = (x.n,)
+    else:
+        X, Y = np.meshgrid(x.values, y.values)
+        grid = {x.param: X.ravel(), y.param: Y.ravel()}
+        shape = (y.n, x.n)
+    values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol)
+    return SweepResult(config, opt, x, y, kind, values.reshape(shape), diverged.reshape(shape))
+
+
+def choose_lr(config: RunConfig, opt: OptimizerConfig, kind: str = "final_loss") -> float:
+    """``lr: auto``: the best of a log-spaced grid (1e-5 .. 10, 200 values), one batch."""
+    lo, hi, n = AUTO_LR_GRID
+    lrs = np.geomspace(lo, hi, n)
+    values, diverged, _ = run_grid(config, opt, {"lr": lrs}, kind=kind)
+    values = np.where(diverged, np.inf, values)
+    return float(lrs[int(np.argmin(values))])
+
+
+def resolve_auto_lr(config: RunConfig) -> RunConfig:
+    """The config with every ``lr: auto`` replaced by the chosen value (label says so)."""
+    if not any(o.auto_lr for o in config.optimizers):
+        return config
+    resolved = []
+    for o in config.optimizers:
+        if o.auto_lr:
+            lr = choose_lr(config, o)
+            params = dict(o.params, lr=lr)
+            o = replace(o, hyperparams=tuple(params.items()), label=f"{o.label} ({lr:.3g})")
+        resolved.append(o)
+    return replace(config, optimizers=tuple(resolved))

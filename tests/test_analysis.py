@@ -1,0 +1,242 @@
+"""Analysis: response signals and values by hand, sweeps, lr: auto, basins, noise."""
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from optviz.basins import DIVERGED, basins
+from optviz.cli import cli
+from optviz.config import ResponseConfig, load_config, parse_config
+from optviz.engine import simulate
+from optviz.errors import ConfigError
+from optviz.optim import make_optimizer
+from optviz.response import article_signals, load_signal, respond
+from optviz.runner import run, run_basins, run_sweep, simulate_config
+from optviz.sweep import Axis, choose_lr, parse_axis, resolve_auto_lr, run_grid, sweep
+
+
+# ---------------------------------------------------------------- signals
+def test_signals_are_generated_as_specified():
+    s = article_signals()
+    assert all(len(v) == 300 for v in s.values())
+    assert s["spikes"][0] == 1 and s["spikes"][60] == 1 and s["spikes"][59] == 0
+    assert s["rectangles"][19] == 1 and s["rectangles"][20] == -1 and s["rectangles"][40] == 1
+    assert s["uneven-sawtooth"][7] == 7 / 5 and s["uneven-sawtooth"][81] == 1 / 20
+    assert s["saturation"][39] == 1 and s["saturation"][40] == 0
+    np.random.seed(413)  # the legacy global stream, in the order the signals are listed
+    u = [np.random.random() for _ in range(600)]
+    assert s["noisy-sin"][5] == math.sin(5 / 20) + u[5] - 0.5
+    assert s["very-noisy-sin"][7] == math.sin(7 / 20) / 5 + u[300 + 7] - 0.5
+
+
+def test_custom_signal_from_csv(tmp_path):
+    path = tmp_path / "sig.csv"
+    path.write_text("g\n1\n0.5\n-2\n")
+    np.testing.assert_array_equal(load_signal(path), [1, 0.5, -2])
+    path.write_text("1\nabc\n")
+    with pytest.raises(ConfigError, match="not a number"):
+        load_signal(path)
+
+
+# ---------------------------------------------------------------- response values by hand
+G = np.array([1.0, 0.0, -1.0, 2.0])
+
+
+def test_momentum_response_by_hand():
+    out = respond("momentum", G, conventions="lasagne", vary=("momentum", [0.5, 0.9]), lr=0.25)
+    for row, mu in enumerate([0.5, 0.9]):
+        v, expected = 0.0, []
+        for g in G:
+            v = mu * v - 0.25 * g  # Lasagne's velocity form
+            expected.append(-v)
+        np.testing.assert_allclose(out[row], expected, rtol=1e-14)
+
+
+def test_adagrad_response_by_hand():
+    out = respond("adagrad", G, conventions="lasagne", vary=("eps", [1e-7, 10.0]), lr=2.5)
+    for row, eps in enumerate([1e-7, 10.0]):
+        acc, expected = 0.0, []
+        for g in G:
+            acc += g * g
+            expected.append(2.5 * g / math.sqrt(acc + eps))
+        np.testing.assert_allclose(out[row], expected, rtol=1e-14)
+
+
+def test_rmsprop_response_by_hand():
+    out = respond("rmsprop", G, conventions="lasagne", vary=("rho", [0.25, 0.975]), lr=0.25,
+                  eps=1e-5)
+    for row, rho in enumerate([0.25, 0.975]):
+        a, expected = 0.0, []
+        for g in G:
+            a = rho * a + (1 - rho) * g * g
+            expected.append(0.25 * g / math.sqrt(a + 1e-5))
+        np.testing.assert_allclose(out[row], expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("delta_init", [0.0, 50.0])
+def test_adadelta_response_by_hand_zero_and_big_start(delta_init):
+    out = respond("adadelta", G, conventions="lasagne", vary=("rho", [0.25, 0.9]), lr=1.0,
+                  eps=1e-3, delta_init=delta_init)
+    for row, rho in enumerate([0.25, 0.9]):
+        a, d, expected = 0.0, delta_init, []
+        for g in G:
+            a = rho * a + (1 - rho) * g * g
+            step = g * math.sqrt(d + 1e-3) / math.sqrt(a + 1e-3)
+            d = rho * d + (1 - rho) * step * step
+            expected.append(step)
+        np.testing.assert_allclose(out[row], expected, rtol=1e-13)
+    assert (out[:, 0] > 5).all() == (delta_init == 50.0)  # a big start takes a big step
+
+
+def test_response_configs_in_the_article_set():
+    for name in ("momentum", "adagrad", "rmsprop", "adadelta-zero-start",
+                 "adadelta-big-start", "adam"):
+        cfg = load_config(f"article/response-{name}")
+        assert isinstance(cfg, ResponseConfig) and len(cfg.vary[1]) == 3
+        assert len(cfg.signals) == 6
+
+
+def test_run_response_writes_a_figure_per_signal(tmp_path):
+    cfg = parse_config("response:\n  optimizer: momentum\n  params: {lr: 0.25}\n"
+                       "  vary: {momentum: [0.25, 0.9]}\n  signals: [spikes, saturation]\n"
+                       "render: {formats: [png], size: [4, 3], dpi: 40}\n", "mom.yaml")
+    result = run(cfg, out=tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mom-saturation.png", "mom-spikes.png", "response.csv"]
+    lines = (tmp_path / "response.csv").read_text().splitlines()
+    assert lines[0] == "signal,label,t,g,step" and len(lines) == 1 + 2 * 2 * 300
+    assert result.value["spikes"].shape == (2, 300)
+
+
+# ---------------------------------------------------------------- sweeps
+CONFIG = """\
+surface: wobbly
+steps: 60
+optimizers:
+  - {type: momentum, lr: 0.01}
+  - {type: adam, lr: 0.1}
+"""
+
+
+def test_parse_axis():
+    assert parse_axis("lr=1e-4:1:log:60") == Axis("lr", 1e-4, 1.0, True, 60)
+    assert parse_axis("momentum=0:0.99") == Axis("momentum", 0.0, 0.99, False, 50)
+    for bad in ("lr", "lr=1", "lr=a:b", "lr=1:0", "lr=0:1:log", "lr=1e-3:1:sqrt"):
+        with pytest.raises(ConfigError):
+            parse_axis(bad)
+
+
+def test_a_sweep_point_equals_the_same_run_alone():
+    cfg = parse_config(CONFIG)
+    x, y = parse_axis("lr=1e-3:0.5:log:7"), parse_axis("momentum=0:0.95:5", "--y")
+    res = sweep(cfg, x, y, optimizer="momentum")
+    assert res.values.shape == (5, 7)
+    for iy, ix in [(0, 0), (2, 3), (4, 6)]:
+        alone = simulate(cfg.surface, {"m": make_optimizer(
+            "momentum", lr=float(x.values[ix]), momentum=float(y.values[iy]))},
+            cfg.start, cfg.steps)
+        assert res.values[iy, ix] == alone.final_losses[0, 0]
+
+
+def test_diverged_points_are_marked_not_huge():
+    cfg = parse_config(CONFIG)
+    res = sweep(cfg, parse_axis("lr=0.01:100:log:9"), optimizer="momentum")
+    assert res.diverged[-1] and not res.diverged[0]
+    assert np.isinf(res.values[res.diverged]).all()
+
+
+def test_distance_and_steps_to_tolerance_outcomes():
+    cfg = parse_config(CONFIG)
+    dist = sweep(cfg, parse_axis("lr=0.01:0.3:4"), optimizer=1, kind="distance")
+    tr = simulate(cfg.surface, {"a": make_optimizer("adam", lr=float(dist.x.values[2]))},
+                  cfg.start, cfg.steps)
+    m = np.array(cfg.surface.minima)
+    assert dist.values[2] == pytest.approx(np.linalg.norm(tr.final_points[0, 0] - m, axis=1).min())
+    steps = sweep(cfg, parse_axis("lr=0.01:0.3:4"), optimizer=1, kind="steps_to_tol", tol=0.5)
+    first = np.argmax(tr.losses[0, 0] - cfg.surface.minimum_value <= 0.5)
+    assert steps.values[2] == first
+
+
+def test_lr_auto_is_at_least_as_good_as_its_grid_neighbours():
+    cfg = parse_config("surface: wobbly\nsteps: 60\noptimizers: [{type: adam, lr: auto}]\n")
+    opt = cfg.optimizers[0]
+    assert opt.auto_lr and opt.label == "adam lr=auto"
+    lr = choose_lr(cfg, opt)
+    grid = np.geomspace(1e-5, 10, 200)
+    i = int(np.argmin(np.abs(grid - lr)))
+    values, diverged, _ = run_grid(cfg, opt, {"lr": grid[max(0, i - 1): i + 2]})
+    assert not diverged[1 if i else 0]
+    assert values[1 if i else 0] <= np.where(diverged, np.inf, values).min()
+    resolved = resolve_auto_lr(cfg)
+    assert resolved.optimizers[0].params["lr"] == lr
+    assert resolved.optimizers[0].label == f"adam lr=auto ({lr:.3g})"
+
+
+def test_lr_auto_run_records_the_choice(tmp_path):
+    import json
+
+    cfg = parse_config("surface: ravine\nsteps: 40\noptimizers: [{type: sgd, lr: auto}]\n"
+                       "render: {formats: [png], size: [4, 3], dpi: 40}\n", "auto.yaml")
+    result = run(cfg, out=tmp_path)
+    record = json.loads((tmp_path / "run.json").read_text())
+    chosen = record["config"]["optimizers"][0]
+    assert chosen["lr_auto"] and chosen["lr"] == result.config.optimizers[0].params["lr"]
+    assert "lr=auto (" in record["summary"][0]["label"]
+
+
+# ---------------------------------------------------------------- basins
+def test_a_basin_pixel_equals_the_same_start_alone():
+    cfg = parse_config("surface: himmelblau\nsteps: 80\n"
+                       "optimizers: [{type: adam, lr: 0.1}, {type: sgd, lr: 0.5}]\n")
+    res = basins(cfg, resolution=12)
+    assert res.labels.shape == (2, 12, 12)
+    assert (res.labels[1] == DIVERGED).all()  # lr 0.5 is far too large here
+    for iy, ix in [(0, 0), (5, 7), (11, 3)]:
+        start = [res.xs[ix], res.ys[iy]]
+        alone = simulate(cfg.surface, {"a": make_optimizer("adam", lr=0.1)}, start, 80)
+        end = alone.final_points[0, 0]
+        d = np.linalg.norm(np.array(cfg.surface.minima) - end, axis=1)
+        assert res.labels[0, iy, ix] == (d.argmin() if d.min() <= 0.2 else -1)
+        assert res.losses[0, iy, ix] == pytest.approx(alone.final_losses[0, 0], rel=1e-12)
+
+
+def test_cli_sweep_and_basins_write_figures_and_csv(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(CONFIG + "render: {formats: [png], size: [4, 3], dpi: 40}\n")
+    r = CliRunner().invoke(cli, ["sweep", str(cfg), "--x", "lr=1e-3:1:log:5", "--y",
+                                 "momentum=0:0.9:3", "--out", str(tmp_path / "s")])
+    assert r.exit_code == 0, r.output
+    assert "best: lr=" in r.output
+    assert len((tmp_path / "s" / "sweep.csv").read_text().splitlines()) == 1 + 15
+    r = CliRunner().invoke(cli, ["basins", str(cfg), "-r", "6", "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "b" / "c-basins.png").exists()
+    r = CliRunner().invoke(cli, ["sweep", str(cfg), "--x", "lrr=1:2"])
+    assert r.exit_code == 2 and "did you mean 'lr'" in r.output
+
+
+# ---------------------------------------------------------------- noise
+def test_noise_is_reproducible_shared_and_seeded():
+    text = ("surface: wobbly\nsteps: 30\nnoise: {sigma: 0.5, seed: %d}\n"
+            "optimizers: [{type: sgd, lr: 0.01}, {type: sgd, lr: 0.01, label: twin}]\n")
+    a = simulate_config(parse_config(text % 1))
+    b = simulate_config(parse_config(text % 1))
+    c = simulate_config(parse_config(text % 2))
+    exact = simulate_config(parse_config(text.replace("noise: {sigma: 0.5, seed: %d}\n", "")))
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.points[0], a.points[1])  # same noise for every optimizer
+    assert not np.array_equal(a.points, c.points)
+    assert not np.array_equal(a.points, exact.points)
+    # step 1 by hand: the gradient plus the first draw of the seeded generator
+    s = parse_config(text % 1).surface
+    g = s.grad(np.array([s.start]))[0] + 0.5 * np.random.default_rng(1).standard_normal((1, 2))[0]
+    np.testing.assert_allclose(a.points[0, 0, 1], np.array(s.start) - 0.01 * g, rtol=1e-15)
+
+
+def test_noise_config_errors():
+    with pytest.raises(ConfigError, match="sigma must be >= 0"):
+        parse_config("surface: wobbly\nnoise: {sigma: -1}\noptimizers: [sgd]\n")
+    with pytest.raises(ConfigError, match="did you mean 'seed'"):
+        parse_config("surface: wobbly\nnoise: {sigma: 1, sed: 2}\noptimizers: [sgd]\n")
