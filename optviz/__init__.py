@@ -8,6 +8,9 @@ optviz, and ``optviz --help``, stay instant)::
     simulate(surface, {label: optimizer}, starts, steps) -> Trajectories
     make_optimizer(type, conventions="torch", **hyperparams) -> Optimizer
     run(config, out=None, formats=None, steps=None) -> RunResult
+    run_sweep(config, "lr=1e-4:1:log:60", y=None) / sweep(config, Axis, Axis)
+    run_basins(config, resolution) / basins(config, resolution)
+    respond(type, signal, vary=(name, values), **hyperparams)
 """
 
 __version__ = "0.1.0"
@@ -17,7 +20,9 @@ _API = {
     "load_surface": "surfaces", "list_surfaces": "surfaces", "Surface": "surfaces",
     "simulate": "engine", "Trajectories": "trajectories",
     "make_optimizer": "optim", "OPTIMIZERS": "optim",
-    "run": "runner", "RunResult": "runner",
+    "run": "runner", "RunResult": "runner", "run_sweep": "runner", "run_basins": "runner",
+    "sweep": "sweep", "parse_axis": "sweep", "basins": "basins", "respond": "response",
+    "article_signals": "response",
     "OptvizError": "errors", "ConfigError": "errors", "SurfaceError": "errors",
     "RenderError": "errors",
 }

@@ -45,7 +45,8 @@ def start_grid(surface, resolution: int) -> tuple[np.ndarray, np.ndarray, np.nda
     return xs, ys, np.column_stack([X.ravel(), Y.ravel()])
 
 
-def basins(config: RunConfig, resolution: int = 100, tol: float | None = None) -> BasinsResult:
+def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
+           progress=None) -> BasinsResult:
     """Run every optimizer from R x R starts over the domain (one batch per optimizer)."""
     surface = config.surface
     xs, ys, starts = start_grid(surface, resolution)
@@ -53,8 +54,10 @@ def basins(config: RunConfig, resolution: int = 100, tol: float | None = None) -
     tol = tol if tol is not None else 0.02 * max(x1 - x0, y1 - y0)
     minima = np.array(surface.minima) if surface.minima else np.zeros((0, 2))
     labels, losses = [], []
-    for opt in config.optimizers:
-        _, diverged, finals = run_grid(config, opt, {}, starts=starts)
+    k_count = len(config.optimizers)
+    for k, opt in enumerate(config.optimizers):
+        report = (lambda frac, k=k: progress((k + frac) / k_count)) if progress else None
+        _, diverged, finals = run_grid(config, opt, {}, starts=starts, progress=report)
         loss = surface.f(finals)
         lab = np.full(len(starts), UNCONVERGED)
         if len(minima):

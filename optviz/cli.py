@@ -43,7 +43,8 @@ class ProgressBars:
             return
         bar = self.bars.get(stage)
         if bar is None:
-            label = {"simulate": "simulating", "frames": "rendering frames"}.get(stage, stage)
+            label = {"simulate": "simulating", "frames": "rendering frames",
+                     "sweep": "sweeping", "basins": "mapping basins"}.get(stage, stage)
             bar = click.progressbar(length=total, label=f"  {label:17}", file=sys.stderr,
                                     show_eta=True)
             bar.__enter__()
@@ -99,7 +100,12 @@ def run(config, out, formats, steps, quiet):
         finally:
             bars.close()
     if not quiet:
-        click.echo(summary_table(result))
+        for opt in getattr(result.config, "optimizers", ()):
+            if opt.auto_lr:
+                click.echo(f"lr: auto chose lr={opt.params['lr']:.4g} for {opt.type} "
+                           "(best final loss of 200 learning rates, 1e-5 .. 10)")
+        if hasattr(result, "summary"):
+            click.echo(summary_table(result))
         click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
     for message in result.errors:
         click.echo(f"Error: {message}", err=True)
@@ -208,9 +214,13 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
     """
     from .runner import run_sweep
 
+    bars = ProgressBars(not quiet)
     with user_errors():
-        result = run_sweep(config, x, y, optimizer=optimizer, outcome=outcome, tol=tol,
-                           out=out, formats=formats)
+        try:
+            result = run_sweep(config, x, y, optimizer=optimizer, outcome=outcome, tol=tol,
+                               out=out, formats=formats, progress=bars)
+        finally:
+            bars.close()
     if not quiet:
         best = ", ".join(f"{k}={v:.4g}" for k, v in result.value.best().items())
         click.echo(f"best: {best}")
@@ -228,8 +238,12 @@ def basins(config, resolution, out, formats, quiet):
     """Map where each start point ends, for every optimizer of CONFIG."""
     from .runner import run_basins
 
+    bars = ProgressBars(not quiet)
     with user_errors():
-        result = run_basins(config, resolution, out=out, formats=formats)
+        try:
+            result = run_basins(config, resolution, out=out, formats=formats, progress=bars)
+        finally:
+            bars.close()
     if not quiet:
         for k, opt in enumerate(result.config.optimizers):
             shares = ", ".join(f"{name} {share:.0%}"

@@ -28,24 +28,25 @@ class Oracle(Protocol):
 class NoisyGradients:
     """The surface with reproducible Gaussian noise added to every gradient.
 
-    The noise of step t is drawn once, shape (N, 2), and shared by every
-    optimizer of the run (and by every gradient an optimizer takes in that
-    step, e.g. NAG's look-ahead), so that optimizers are compared on the same
-    noise sequence. Losses are exact; only gradients are noisy.
+    One noise vector is drawn per step and added to every gradient taken in
+    that step: by every optimizer of the run, at every start or grid point of
+    a batch, and at NAG's look-ahead points. So optimizers, starts and
+    hyperparameters are compared on the same noise sequence, and a point of a
+    sweep or basin map equals the same run done alone with the same seed.
+    Losses are exact; only gradients are noisy.
     """
 
-    def __init__(self, surface: Oracle, sigma: float, seed: int, n: int):
+    def __init__(self, surface: Oracle, sigma: float, seed: int):
         self.surface, self.sigma = surface, float(sigma)
         self.rng = np.random.default_rng(seed)
-        self.n = n
-        self.current = np.zeros((n, 2))
+        self.current = np.zeros(2)
 
     def next_step(self) -> None:
-        self.current = self.sigma * self.rng.standard_normal((self.n, 2))
+        self.current = self.sigma * self.rng.standard_normal(2)
 
     def value_and_grad(self, points):
         value, grad = self.surface.value_and_grad(points)
-        return value, grad + self.current[: len(points)] if len(points) == self.n else grad
+        return value, grad + self.current
 
     def grad(self, points):
         return self.value_and_grad(points)[1]
@@ -104,7 +105,7 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     report_every = max(1, steps // 100)
     exact = surface
     if noise is not None and noise[0] > 0:
-        surface = NoisyGradients(exact, noise[0], noise[1], n_count)
+        surface = NoisyGradients(exact, noise[0], noise[1])
 
     with np.errstate(all="ignore"):
         for t in range(steps):

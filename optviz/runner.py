@@ -162,6 +162,13 @@ class AnalysisResult:
     errors: list[str] = field(default_factory=list)
 
 
+def _fraction(progress: Progress | None, stage: str):
+    """Adapt a Progress callback to one that takes a fraction done."""
+    if progress is None:
+        return None
+    return lambda frac: progress(stage, int(round(1000 * frac)), 1000)
+
+
 def _out_dir(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -206,7 +213,7 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
 
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
               optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
-              out=None, formats=None) -> AnalysisResult:
+              out=None, formats=None, progress: Progress | None = None) -> AnalysisResult:
     """``optviz sweep``: the outcome over one or two hyperparameters, one batch."""
     from .render.analysis import sweep_figure
     from .sweep import parse_axis, sweep
@@ -215,7 +222,8 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
         config = load_config(config)
     config = config.with_overrides(output=out, formats=formats)
     res = sweep(config, parse_axis(x, "--x"), parse_axis(y, "--y") if y else None,
-                optimizer=optimizer, kind=outcome, tol=tol)
+                optimizer=optimizer, kind=outcome, tol=tol,
+                progress=_fraction(progress, "sweep"))
     out_dir = _out_dir(config.output)
     result = AnalysisResult(config, res)
     result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
@@ -236,7 +244,7 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
 
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
-               formats=None) -> AnalysisResult:
+               formats=None, progress: Progress | None = None) -> AnalysisResult:
     """``optviz basins``: per optimizer, where each start of an R x R grid ends."""
     from .basins import basins
     from .render.analysis import basins_figure
@@ -244,7 +252,7 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
     if not isinstance(config, RunConfig):
         config = load_config(config)
     config = config.with_overrides(output=out, formats=formats)
-    res = basins(config, resolution)
+    res = basins(config, resolution, progress=_fraction(progress, "basins"))
     out_dir = _out_dir(config.output)
     result = AnalysisResult(config, res)
     result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),

@@ -105,7 +105,7 @@ def outcome(traj: Trajectories, surface, kind: str = "final_loss",
 
 def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray],
              starts: np.ndarray | None = None, kind: str = "final_loss",
-             tol: float = 1e-3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             tol: float = 1e-3, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One optimizer at G grid points (hyperparameter arrays of length G), batched.
 
     Returns (outcome (G,), diverged (G,), final points (G, 2)). Long runs are
@@ -119,7 +119,10 @@ def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray
     params = dict(opt.params)
     chunk = max(64, CHUNK_VALUES // (3 * (config.steps + 1)))
     out_v, out_d, out_p = [], [], []
-    for lo in range(0, count, chunk):
+    n_chunks = -(-count // chunk)
+    for c, lo in enumerate(range(0, count, chunk)):
+        report = (lambda done, c=c: progress((c * config.steps + done) / (n_chunks * config.steps))
+                  ) if progress else None
         hi = min(count, lo + chunk)
         given = {**params, **{k: np.asarray(v[lo:hi], dtype=float)[:, None]
                               for k, v in grid.items()}}
@@ -130,7 +133,7 @@ def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray
                               key=e.key, hint=e.hint) from None
         tr = simulate(config.surface, {opt.label: make_optimizer(opt.type, config.conventions,
                                                                  **resolved)},
-                      starts[lo:hi], config.steps, noise=config.noise)
+                      starts[lo:hi], config.steps, noise=config.noise, progress=report)
         out_v.append(outcome(tr, config.surface, kind, tol)[0])
         out_d.append(tr.diverged[0])
         out_p.append(tr.final_points[0])
@@ -174,7 +177,7 @@ def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfi
 
 
 def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
-          kind: str = "final_loss", tol: float = 1e-3) -> SweepResult:
+          kind: str = "final_loss", tol: float = 1e-3, progress=None) -> SweepResult:
     """The outcome over one or two hyperparameters of one optimizer, in one batch."""
     from .optim import OPTIMIZERS
 
@@ -195,7 +198,7 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
         X, Y = np.meshgrid(x.values, y.values)
         grid = {x.param: X.ravel(), y.param: Y.ravel()}
         shape = (y.n, x.n)
-    values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol)
+    values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol, progress=progress)
     return SweepResult(config, opt, x, y, kind, values.reshape(shape), diverged.reshape(shape))
 
 

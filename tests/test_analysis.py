@@ -235,6 +235,14 @@ def test_noise_is_reproducible_shared_and_seeded():
     np.testing.assert_allclose(a.points[0, 0, 1], np.array(s.start) - 0.01 * g, rtol=1e-15)
 
 
+def test_noisy_sweep_point_equals_the_same_noisy_run_alone():
+    cfg = parse_config(CONFIG + "noise: {sigma: 0.3, seed: 7}\n")
+    res = sweep(cfg, parse_axis("lr=1e-3:0.1:log:5"), optimizer="momentum")
+    alone = simulate(cfg.surface, {"m": make_optimizer("momentum", lr=float(res.x.values[3]))},
+                     cfg.start, cfg.steps, noise=cfg.noise)
+    assert res.values[3] == alone.final_losses[0, 0]
+
+
 def test_noise_config_errors():
     with pytest.raises(ConfigError, match="sigma must be >= 0"):
         parse_config("surface: wobbly\nnoise: {sigma: -1}\noptimizers: [sgd]\n")
