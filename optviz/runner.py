@@ -94,11 +94,7 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     config = resolve_auto_lr(config)
     trajectories = simulate_config(config, progress)
     result = RunResult(config=config, trajectories=trajectories)
-    out_dir = config.output
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RenderError(f"cannot create the output folder {out_dir}: {e.strerror}") from None
+    out_dir = _out_dir(config.output)
 
     csv_path = out_dir / "trajectories.csv"
     write_text(csv_path, trajectories.to_csv_text())
