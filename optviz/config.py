@@ -21,7 +21,7 @@ from .yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
             "output", "noise")
-RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames")
+RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
@@ -50,6 +50,7 @@ class RenderConfig:
     size: tuple[float, float] = (12.0, 8.0)
     dpi: int = 100
     max_frames: int = 300
+    loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class RunConfig:
                            for o in self.optimizers],
             "render": {"formats": list(self.render.formats), "fps": self.render.fps,
                        "size": list(self.render.size), "dpi": self.render.dpi,
-                       "max_frames": self.render.max_frames},
+                       "max_frames": self.render.max_frames,
+                       "loss_panel": self.render.loss_panel},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
             "noise": {"sigma": self.noise[0], "seed": self.noise[1]} if self.noise else None,
@@ -395,7 +397,12 @@ def _render(data: Any, doc: Document) -> RenderConfig:
             raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; the "
                             "limit is 8000 a side", at + ("size",))
         size = (w, h)
-    return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames)
+    loss_panel = data.get("loss_panel", False)
+    if not isinstance(loss_panel, bool):
+        raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
+                        at + ("loss_panel",))
+    return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
+                        loss_panel=loss_panel)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

@@ -177,3 +177,22 @@ def test_batch_continues_past_a_broken_config_and_skips_up_to_date(tmp_path):
     assert r.exit_code == 0 and "0 rendered, 2 up to date, 0 failed" in r.output
     r = runner.invoke(cli, ["batch", str(folder), "--force", "--jobs", "1"])
     assert r.exit_code == 0 and "2 rendered" in r.output
+
+
+def test_animated_loss_panel_grows_with_the_frames():
+    cfg = parse_config(CONFIG.replace("dpi: 60}", "dpi: 60, loss_panel: true}"), "anim.yaml")
+    assert cfg.render.loss_panel
+    tr = simulate_config(cfg)
+    anim = Animator(cfg.surface, tr, size=(6, 4), dpi=60, loss_panel=True)
+    for step in (0, 5, 12):
+        anim.draw(step)
+        for k, line in enumerate(anim.loss_lines):
+            np.testing.assert_array_equal(line.get_ydata(), tr.losses[k, 0, : step + 1])
+            assert anim.loss_heads[k].get_xdata()[0] == step
+
+
+def test_loss_panel_must_be_a_boolean():
+    from optviz.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="loss_panel must be true or false"):
+        parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {loss_panel: yes please}\n")

@@ -85,3 +85,14 @@ def test_rendering_does_not_import_pyplot():
             "make_figure(s, tr, size=(3, 2), dpi=40)\nprint('pyplot' in str(list(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_loss_panel_plots_the_trajectories_losses(run):
+    s, tr = run
+    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, loss_panel=True)
+    lax = [a for a in fig.axes if a is not ax][0]
+    assert len(lax.lines) == 3
+    for k, line in enumerate(lax.lines):
+        np.testing.assert_array_equal(line.get_ydata(), tr.loss_path(k))
+        np.testing.assert_array_equal(line.get_xdata(), np.arange(tr.steps[k, 0] + 1))
+    assert lax.get_legend() is not None and ax.get_legend() is None

@@ -38,11 +38,11 @@ def new_figure(size=(12.0, 8.0), dpi=100):
     return fig
 
 
-def layout_axes(fig, surface):
-    """The plot axes, leaving a column on the right for the legend."""
+def layout_axes(fig, surface, loss_panel: bool = False):
+    """The plot axes, leaving a column on the right for the legend (and loss panel)."""
     w, h = fig.get_size_inches()
     scale = min(w / 12, h / 8)
-    ax = fig.add_axes((0.07, 0.08, 0.60, 0.83))
+    ax = fig.add_axes((0.06, 0.08, 0.50, 0.83) if loss_panel else (0.07, 0.08, 0.60, 0.83))
     (x0, x1), (y0, y1) = surface.domain
     ratio = (y1 - y0) / (x1 - x0)
     if 0.4 <= ratio <= 2.5:
@@ -120,8 +120,9 @@ def draw_start(ax, start, scale=1.0):
                    mew=1.5, zorder=START_Z, label="start")[0]
 
 
-def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0):
-    """A legend of proxy handles (independent of the moving artists), right of the axes."""
+def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0, below=False):
+    """A legend of proxy handles (independent of the moving artists), right of the
+    axes, or below them (*below*, for the loss panel)."""
     from matplotlib.lines import Line2D
 
     style = PathStyle()
@@ -134,10 +135,48 @@ def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0):
     if has_minima:
         handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
                               mec="#222222", label="known minimum"))
-    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.03, 1.0),
+    anchor = (0.0, -0.16) if below else (1.03, 1.0)
+    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor,
                     borderaxespad=0.0, frameon=False, fontsize=10 * scale,
-                    labelspacing=0.9 * scale, handlelength=2.2)
+                    labelspacing=0.9 * scale, handlelength=2.2,
+                    ncol=2 if below and len(handles) > 5 else 1)
     return leg
+
+
+def loss_axes(fig, traj, *, n=0, scale=1.0):
+    """The loss-vs-step panel (upper right), scaled for the whole run so that an
+    animation never rescales: log scale when the losses are positive and span
+    more than two decades."""
+    lax = fig.add_axes((0.64, 0.50, 0.33, 0.41))
+    losses = np.concatenate([traj.loss_path(k, n) for k in range(len(traj.labels))])
+    finite = losses[np.isfinite(losses)]
+    lax.set_xlim(0, traj.shape[2])
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
+        lax.set_yscale("log")
+        lax.set_ylim(finite.min() / 1.5, finite.max() * 1.5)
+    elif finite.size:
+        pad = 0.05 * (finite.max() - finite.min() or 1.0)
+        lax.set_ylim(finite.min() - pad, finite.max() + pad)
+    lax.set_xlabel("step", fontsize=10 * scale)
+    lax.set_ylabel("loss", fontsize=10 * scale)
+    lax.set_title("loss", fontsize=11 * scale, loc="left")
+    lax.tick_params(labelsize=8 * scale)
+    lax.grid(alpha=0.3)
+    for spine in ("top", "right"):
+        lax.spines[spine].set_visible(False)
+    return lax
+
+
+def draw_losses(lax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
+    """Each optimizer's loss curve (up to step *upto*); returns the lines."""
+    lines = []
+    for k, c in enumerate(cols):
+        loss = traj.loss_path(k, n)
+        if upto is not None:
+            loss = loss[: upto + 1]
+        (line,) = lax.plot(np.arange(len(loss)), loss, color=c, lw=1.8 * scale)
+        lines.append(line)
+    return lines
 
 
 def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
@@ -159,16 +198,23 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
     return artists
 
 
-def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0):
-    """The complete static figure: surface, every path, start, minima, legend, title."""
+def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False):
+    """The complete static figure: surface, every path, start, minima, legend, title
+    (and, with *loss_panel*, the loss of each optimizer against the step)."""
     fig = new_figure(size, dpi)
     scale = min(size[0] / 12, size[1] / 8) ** 0.5
-    ax = layout_axes(fig, surface)
+    ax = layout_axes(fig, surface, loss_panel)
     draw_surface(ax, surface, scale=scale)
     cols = colours(len(traj.labels))
     draw_paths(ax, traj, cols, n=n, scale=scale)
     draw_start(ax, traj.points[0, n, 0], scale)
-    draw_legend(ax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n)
+    if loss_panel:
+        lax = loss_axes(fig, traj, n=n, scale=scale)
+        draw_losses(lax, traj, cols, n=n, scale=scale)
+        draw_legend(lax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n,
+                    below=True)
+    else:
+        draw_legend(ax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n)
     ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
                  fontweight="bold")
     return fig, ax

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.transforms import ScaledTranslation
 
-from .contour import (PathStyle, colours, draw_legend, draw_start, draw_surface, layout_axes,
-                      new_figure, path_effects)
+from .contour import (PathStyle, colours, draw_legend, draw_losses, draw_start, draw_surface,
+                      layout_axes, loss_axes, new_figure, path_effects)
 from .encoders import open_writers
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
@@ -36,15 +36,26 @@ class Animator:
     """A figure whose frames are drawn by blitting. ``draw(step)`` returns the
     canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
 
-    def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0):
+    def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
+                 loss_panel=False):
         self.traj, self.n = traj, n
         self.total = traj.shape[2]
         fig = self.fig = new_figure(size, dpi)
         scale = min(size[0] / 12, size[1] / 8) ** 0.5
-        ax = self.ax = layout_axes(fig, surface)
+        ax = self.ax = layout_axes(fig, surface, loss_panel)
         draw_surface(ax, surface, scale=scale)
         self.colours = colours(len(traj.labels))
-        draw_legend(ax, traj, self.colours, has_minima=bool(surface.minima), scale=scale, n=n)
+        self.loss_lines, self.loss_heads = [], []
+        if loss_panel:
+            lax = self.loss_ax = loss_axes(fig, traj, n=n, scale=scale)
+            draw_legend(lax, traj, self.colours, has_minima=bool(surface.minima), scale=scale,
+                        n=n, below=True)
+            self.loss_lines = draw_losses(lax, traj, self.colours, n=n, scale=scale, upto=0)
+            self.loss_heads = [lax.plot([], [], "o", ms=5 * scale, color=c, ls="")[0]
+                               for c in self.colours]
+        else:
+            draw_legend(ax, traj, self.colours, has_minima=bool(surface.minima), scale=scale,
+                        n=n)
         ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
                      fontweight="bold")
         style = PathStyle()
@@ -74,7 +85,8 @@ class Animator:
         font["transform"] = ax.transAxes + ScaledTranslation(
             -char * (len(tail.get_text()) + digits + 1), 0, fig.dpi_scale_trans)
         ax.text(1.0, 1.012, "step", ha="right", **font)
-        self.moving = [*self.lines, *self.heads, *self.on_top, self.counter]
+        self.moving = [*self.lines, *self.heads, *self.on_top, self.counter,
+                       *self.loss_lines, *self.loss_heads]
         for artist in self.moving:
             artist.set_animated(True)
         canvas = fig.canvas
@@ -93,9 +105,14 @@ class Animator:
             head.set_data(p[-1:, 0], p[-1:, 1])
             diverged = bool(tr.diverged[k, n]) and step >= last
             head.set_marker("X" if diverged else "o")
+            if self.loss_lines:
+                upto = min(step, last)
+                loss = tr.losses[k, n, : upto + 1]
+                self.loss_lines[k].set_data(np.arange(upto + 1), loss)
+                self.loss_heads[k].set_data([upto], loss[-1:])
         self.counter.set_text(str(step))
         for artist in self.moving:
-            self.ax.draw_artist(artist)
+            artist.axes.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())
 
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
@@ -106,7 +123,7 @@ class Animator:
 def frame_stream(config, traj) -> Iterator[np.ndarray]:
     """Every frame of a config's animation (the hold on the last frame included)."""
     anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
-                    dpi=config.render.dpi)
+                    dpi=config.render.dpi, loss_panel=config.render.loss_panel)
     steps = frame_steps(traj.shape[2], config.render.max_frames)
     frame = None
     for frame in anim.frames(steps):
@@ -128,7 +145,7 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     other formats are still written).
     """
     anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
-                    dpi=config.render.dpi)
+                    dpi=config.render.dpi, loss_panel=config.render.loss_panel)
     steps = frame_steps(traj.shape[2], config.render.max_frames)
     samples = [anim.draw(0).copy(), anim.draw(int(steps[-1])).copy()]
     writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,

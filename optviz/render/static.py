@@ -26,7 +26,7 @@ def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
 
 
 def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
-                  title=None, size=(12, 8), dpi=100) -> list[Path]:
+                  title=None, size=(12, 8), dpi=100, loss_panel=False) -> list[Path]:
     """Draw the contour figure with every path and write it in each static format."""
-    fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi)
+    fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi, loss_panel=loss_panel)
     return save_figure(fig, Path(out_dir) / stem, formats)
