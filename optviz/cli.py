@@ -273,6 +273,32 @@ def response(config, out, formats, quiet):
     _report(result, quiet)
 
 
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--list", "list_", is_flag=True, help="List the demos with their lessons.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--formats", help="Formats to write, e.g. png,gif.")
+@click.option("--quiet", "-q", is_flag=True)
+@click.pass_context
+def demo(ctx, name, list_, out, formats, quiet):
+    """Run a teaching demo (configs/demos/NAME.yaml); --list shows them all."""
+    from . import library
+    from .config import load_config
+    from .errors import ConfigError, did_you_mean
+
+    names = [n.split("/", 1)[1] for n in library.names("configs") if n.startswith("demos/")]
+    if list_ or not name:
+        with user_errors():
+            for n in names:
+                click.echo(f"{n:22} {load_config(f'demos/{n}').lesson}")
+        return
+    if name not in names:
+        raise UserError(str(ConfigError(f"unknown demo '{name}'",
+                                        hint=did_you_mean(name, names)
+                                        or "see 'optviz demo --list'")))
+    ctx.invoke(run, config=f"demos/{name}", out=out, formats=formats, steps=None, quiet=quiet)
+
+
 @cli.command("list")
 @click.argument("what", type=click.Choice(["surfaces", "optimizers", "configs"]))
 def list_(what):

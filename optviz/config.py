@@ -20,7 +20,7 @@ from .surfaces import Surface, load_surface
 from .yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
-            "output", "noise")
+            "output", "noise", "lesson")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
@@ -37,6 +37,7 @@ class OptimizerConfig:
     label: str
     hyperparams: tuple[tuple[str, Any], ...]
     auto_lr: bool = False  # ``lr: auto``: chosen by a batched grid search before the run
+    noisy: bool = True  # False: this optimizer gets exact gradients in a noisy run
 
     @property
     def params(self) -> dict[str, Any]:
@@ -68,6 +69,7 @@ class RunConfig:
     file: Path | None = None
     stem: str = "run"
     noise: tuple[float, int] | None = None  # (sigma, seed) of gradient noise
+    lesson: str = ""  # one line: what the run teaches (demos)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json)."""
@@ -83,7 +85,8 @@ class RunConfig:
             "steps": self.steps,
             "conventions": self.conventions,
             "optimizers": [{"type": o.type, "label": o.label, **o.params,
-                            **({"lr_auto": True} if o.auto_lr else {})}
+                            **({"lr_auto": True} if o.auto_lr else {}),
+                            **({"noisy": False} if not o.noisy else {})}
                            for o in self.optimizers],
             "render": {"formats": list(self.render.formats), "fps": self.render.fps,
                        "size": list(self.render.size), "dpi": self.render.dpi,
@@ -284,9 +287,12 @@ def config_from_document(doc: Document, *, stem: str,
         raise doc.error(f"title must be text, got {title!r}", ("title",))
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     noise = _noise(data["noise"], doc) if data.get("noise") is not None else None
+    lesson = data.get("lesson", "")
+    if not isinstance(lesson, str):
+        raise doc.error("lesson must be one line of text", ("lesson",))
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
-                     output=Path(output), file=file, stem=stem, noise=noise)
+                     output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson)
 
 
 def _noise(data: Any, doc: Document) -> tuple[float, int]:
@@ -424,7 +430,10 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         if "type" not in item:
             raise doc.error("this optimizer has no 'type'", item_at,
                             hint="types: " + ", ".join(optim.OPTIMIZERS))
-        given = {k: v for k, v in item.items() if k not in ("type", "label")}
+        given = {k: v for k, v in item.items() if k not in ("type", "label", "noisy")}
+        noisy = item.get("noisy", True)
+        if not isinstance(noisy, bool):
+            raise doc.error(f"noisy must be true or false, got {noisy!r}", item_at + ("noisy",))
         auto_lr = given.get("lr") == "auto"
         if auto_lr:
             del given["lr"]
@@ -445,5 +454,6 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                             hint="labels must be unique in a run: give one a 'label'")
         seen[label] = i
         out.append(OptimizerConfig(type=item["type"], label=label,
-                                   hyperparams=tuple(params.items()), auto_lr=auto_lr))
+                                   hyperparams=tuple(params.items()), auto_lr=auto_lr,
+                                   noisy=noisy))
     return tuple(out)

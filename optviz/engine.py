@@ -9,7 +9,7 @@ stop there; the others go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -57,6 +57,7 @@ class NoisyGradients:
 
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
              bound: np.ndarray | None = None, noise: tuple[float, int] | None = None,
+             exact: Sequence[str] = (),
              progress: Callable[[int], None] | None = None) -> Trajectories:
     """Run every optimizer from every start for *steps* steps.
 
@@ -71,6 +72,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
             surface has one, else no bound (only non-finite values stop a run).
         noise: ``(sigma, seed)``: add reproducible Gaussian noise N(0, sigma²) to
             every gradient (the same sequence for every optimizer).
+        exact: labels of optimizers that get exact gradients even in a noisy run
+            (full-batch gradient descent beside its stochastic version).
         progress: called with the number of steps done so far, now and then.
 
     Returns:
@@ -103,20 +106,22 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     states = [opt.init(starts.copy()) for opt in opts]
     points[0] = starts
     report_every = max(1, steps // 100)
-    exact = surface
+    noisy = None
     if noise is not None and noise[0] > 0:
-        surface = NoisyGradients(exact, noise[0], noise[1])
+        noisy = NoisyGradients(surface, noise[0], noise[1])
+    oracles = [surface if noisy is None or label in exact else noisy for label in labels]
 
     with np.errstate(all="ignore"):
         for t in range(steps):
-            if surface is not exact:
-                surface.next_step()
+            if noisy is not None:
+                noisy.next_step()
             for k, opt in enumerate(opts):
+                oracle = oracles[k]
                 if not active[k].any():
                     continue
-                value, grad = surface.value_and_grad(params[k])
+                value, grad = oracle.value_and_grad(params[k])
                 losses[t, k] = value
-                step, new_state = opt.update(grad, states[k], params[k], surface)
+                step, new_state = opt.update(grad, states[k], params[k], oracle)
                 new = params[k] + step
                 # One flat comparison catches NaN, inf and leaving the bound
                 # (NaN compares False); rows are only examined when one fails.

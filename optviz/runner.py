@@ -38,6 +38,28 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the animation inline (MP4 as an HTML5 video), else the figure."""
+        import base64
+
+        for suffix, template in ((".mp4", '<video controls autoplay loop muted playsinline '
+                                  'style="max-width:100%" src="data:video/mp4;base64,{}">'
+                                  '</video>'),
+                                 (".png", '<img style="max-width:100%" '
+                                  'src="data:image/png;base64,{}">')):
+            for path in self.files:
+                if path.suffix == suffix and path.exists():
+                    data = base64.b64encode(path.read_bytes()).decode("ascii")
+                    return template.format(data)
+        return f"<pre>{self.config.title}: {len(self.files)} files</pre>"
+
+    def _repr_png_(self) -> bytes | None:
+        """Jupyter (and other front ends): the static figure."""
+        for path in self.files:
+            if path.suffix == ".png" and path.exists():
+                return path.read_bytes()
+        return None
+
     def summary(self) -> list[dict[str, Any]]:
         """One row per optimizer (run 0): label, final point, final loss, diverged, steps."""
         tr = self.trajectories
@@ -70,7 +92,8 @@ def simulate_config(config: RunConfig, progress: Progress | None = None) -> Traj
     """Run the config's optimizers from its start for its steps."""
     report = (lambda done: progress("simulate", done, config.steps)) if progress else None
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
-                    noise=config.noise, progress=report)
+                    noise=config.noise, exact=[o.label for o in config.optimizers if not o.noisy],
+                    progress=report)
 
 
 def run(config: RunConfig | str | Path, *, out: str | Path | None = None,

@@ -1,0 +1,76 @@
+"""Teaching: demos, per-optimizer exact gradients in noisy runs, notebook display."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from optviz import library
+from optviz.cli import cli
+from optviz.config import load_config, parse_config
+from optviz.runner import run, simulate_config
+
+DEMOS = [n.split("/", 1)[1] for n in library.names("configs") if n.startswith("demos/")]
+
+
+def test_there_are_demos_for_every_lesson():
+    assert {"ravine", "newton-bowl", "newton-saddle", "plateau", "too-large-lr",
+            "nesterov-vs-momentum", "adagrad-vs-rmsprop", "adabound", "noisy-sgd"} <= set(DEMOS)
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_every_demo_runs_and_states_its_lesson(name, tmp_path):
+    cfg = load_config(f"demos/{name}")
+    assert cfg.lesson and cfg.file.read_text().startswith("# Demo:")
+    result = run(cfg, out=tmp_path, formats=["png"])
+    assert not result.errors and (tmp_path / f"{name}.png").exists()
+
+
+def test_demo_lessons_hold():
+    """The demos show what they say (final losses from the configs as shipped)."""
+    def finals(name):
+        tr = simulate_config(load_config(f"demos/{name}"))
+        return dict(zip(tr.labels, tr.final_losses[:, 0])), tr
+
+    f, _ = finals("ravine")
+    assert f["momentum lr=0.5, 0.8"] < 1e-3 * f["SGD lr=0.9"]
+    f, tr = finals("newton-bowl")
+    assert f["Newton"] < 1e-20 and tr.losses[0, 0, 1] < 1e-20  # one step
+    f, _ = finals("plateau")
+    assert f["Adam lr=0.05"] < 1e-3 < f["SGD lr=0.1"]
+    _, tr = finals("too-large-lr")
+    assert tr.diverged[:, 0].tolist() == [False, True, True]
+    f, _ = finals("adagrad-vs-rmsprop")
+    assert f["RMSProp lr=0.1"] < 1e-3 * f["Adagrad lr=0.5"]
+    f, _ = finals("noisy-sgd")
+    assert f["full-batch GD"] < 1e-6 < f["noisy SGD (sigma 1.5)"]
+
+
+def test_demo_cli_lists_and_suggests(tmp_path):
+    r = CliRunner().invoke(cli, ["demo", "--list"])
+    assert r.exit_code == 0 and "ravine" in r.output and "zig-zags" in r.output
+    r = CliRunner().invoke(cli, ["demo", "ravin"])
+    assert r.exit_code == 2 and "did you mean 'ravine'" in r.output
+    r = CliRunner().invoke(cli, ["demo", "ravine", "--out", str(tmp_path), "--formats", "png",
+                                 "-q"])
+    assert r.exit_code == 0 and (tmp_path / "ravine.png").exists()
+
+
+def test_noisy_false_gets_exact_gradients():
+    text = ("surface: wobbly\nsteps: 20\nnoise: {sigma: 1.0, seed: 5}\n"
+            "optimizers: [{type: sgd, lr: 0.01, noisy: false}, {type: sgd, lr: 0.02}]\n")
+    tr = simulate_config(parse_config(text))
+    exact = simulate_config(parse_config(text.replace("noise: {sigma: 1.0, seed: 5}\n", "")))
+    np.testing.assert_array_equal(tr.points[0], exact.points[0])
+    assert not np.array_equal(tr.points[1], exact.points[1])
+
+
+def test_notebook_display(tmp_path):
+    cfg = parse_config("surface: wobbly\nsteps: 5\noptimizers: [adam]\n"
+                       "render: {formats: [png, mp4], size: [4, 3], dpi: 40}\n", "nb.yaml")
+    result = run(cfg, out=tmp_path)
+    html = result._repr_html_()
+    assert html.startswith("<video") and "data:video/mp4;base64," in html
+    assert result._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"
+    still = run(cfg, out=tmp_path / "png", formats=["png"])
+    assert still._repr_html_().startswith("<img") and "data:image/png;base64," in \
+        still._repr_html_()
