@@ -21,7 +21,7 @@ from .yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
             "output", "noise", "lesson")
-RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel")
+RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
@@ -52,6 +52,7 @@ class RenderConfig:
     dpi: int = 100
     max_frames: int = 300
     loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
+    overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,8 @@ class RunConfig:
             "render": {"formats": list(self.render.formats), "fps": self.render.fps,
                        "size": list(self.render.size), "dpi": self.render.dpi,
                        "max_frames": self.render.max_frames,
-                       "loss_panel": self.render.loss_panel},
+                       "loss_panel": self.render.loss_panel,
+                       "overlays": list(self.render.overlays)},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
             "noise": {"sigma": self.noise[0], "seed": self.noise[1]} if self.noise else None,
@@ -407,8 +409,20 @@ def _render(data: Any, doc: Document) -> RenderConfig:
     if not isinstance(loss_panel, bool):
         raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
                         at + ("loss_panel",))
+    overlays = data.get("overlays", [])
+    from .overlays import KINDS
+
+    if isinstance(overlays, str):
+        overlays = [overlays]
+    if not isinstance(overlays, list):
+        raise doc.error("overlays must be a list such as [gradient, step, momentum]",
+                        at + ("overlays",))
+    for i, kind in enumerate(overlays):
+        if kind not in KINDS:
+            raise doc.error(f"unknown overlay {kind!r}; expected any of " + ", ".join(KINDS),
+                            at + ("overlays", i), hint=did_you_mean(str(kind), KINDS))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
-                        loss_panel=loss_panel)
+                        loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)))
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

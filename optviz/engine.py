@@ -58,6 +58,7 @@ class NoisyGradients:
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
              bound: np.ndarray | None = None, noise: tuple[float, int] | None = None,
              exact: Sequence[str] = (),
+             observe: Callable[[int, int, np.ndarray, np.ndarray, Any], None] | None = None,
              progress: Callable[[int], None] | None = None) -> Trajectories:
     """Run every optimizer from every start for *steps* steps.
 
@@ -74,6 +75,9 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
             every gradient (the same sequence for every optimizer).
         exact: labels of optimizers that get exact gradients even in a noisy run
             (full-batch gradient descent beside its stochastic version).
+        observe: called as ``observe(t, k, grad, step, state)`` after optimizer k's
+            update at step t (the gradient it was given, the step it returned and
+            its new state), e.g. to draw what an optimizer "sees".
         progress: called with the number of steps done so far, now and then.
 
     Returns:
@@ -122,6 +126,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
                 value, grad = oracle.value_and_grad(params[k])
                 losses[t, k] = value
                 step, new_state = opt.update(grad, states[k], params[k], oracle)
+                if observe is not None:
+                    observe(t, k, grad, step, new_state)
                 new = params[k] + step
                 # One flat comparison catches NaN, inf and leaving the bound
                 # (NaN compares False); rows are only examined when one fails.

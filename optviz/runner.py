@@ -88,12 +88,13 @@ def build_optimizers(config: RunConfig) -> dict[str, Any]:
             for o in config.optimizers}
 
 
-def simulate_config(config: RunConfig, progress: Progress | None = None) -> Trajectories:
+def simulate_config(config: RunConfig, progress: Progress | None = None,
+                    observe=None) -> Trajectories:
     """Run the config's optimizers from its start for its steps."""
     report = (lambda done: progress("simulate", done, config.steps)) if progress else None
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
                     noise=config.noise, exact=[o.label for o in config.optimizers if not o.noisy],
-                    progress=report)
+                    observe=observe, progress=report)
 
 
 def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
@@ -115,7 +116,12 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     from .sweep import resolve_auto_lr
 
     config = resolve_auto_lr(config)
-    trajectories = simulate_config(config, progress)
+    recorder = None
+    if config.render.overlays:
+        from .overlays import OverlayRecorder
+
+        recorder = OverlayRecorder(len(config.optimizers), config.steps)
+    trajectories = simulate_config(config, progress, observe=recorder)
     result = RunResult(config=config, trajectories=trajectories)
     out_dir = _out_dir(config.output)
 
@@ -144,7 +150,8 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         else:
             report = (lambda done, total: progress("frames", done, total)) if progress else None
             files, errors = render_animation(config, trajectories, out_dir, animated,
-                                             progress=report)
+                                             progress=report,
+                                             overlays=recorder.data if recorder else None)
             result.files += files
             result.errors += errors
 

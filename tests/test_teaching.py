@@ -74,3 +74,41 @@ def test_notebook_display(tmp_path):
     still = run(cfg, out=tmp_path / "png", formats=["png"])
     assert still._repr_html_().startswith("<img") and "data:image/png;base64," in \
         still._repr_html_()
+
+
+def test_overlays_record_gradient_step_and_first_moment():
+    from optviz.overlays import OverlayRecorder
+    from optviz.render.frames import Animator
+
+    cfg = parse_config("surface: ravine\nstart: [-9, 2.5]\nsteps: 15\n"
+                       "optimizers: [{type: sgd, lr: 0.9}, {type: momentum, lr: 0.5, momentum: 0.8}]\n"
+                       "render: {overlays: [gradient, step, momentum], size: [6, 4], dpi: 40}\n")
+    rec = OverlayRecorder(2, cfg.steps)
+    tr = simulate_config(cfg, observe=rec)
+    o = rec.data
+    for k in range(2):
+        pts = tr.path(k)
+        np.testing.assert_array_equal(o.gradient[k], cfg.surface.grad(pts[:-1]))
+        np.testing.assert_allclose(o.step[k], np.diff(pts, axis=0), rtol=1e-12, atol=1e-15)
+    assert np.isnan(o.momentum[0]).all()  # plain SGD keeps no first moment
+    buf = o.gradient[1, 0]
+    for t in range(1, cfg.steps):  # torch's buffer: b ← μ·b + g
+        buf = 0.8 * buf + o.gradient[1, t]
+        np.testing.assert_allclose(o.momentum[1, t], buf, rtol=1e-12)
+    anim = Animator(cfg.surface, tr, size=(6, 4), dpi=40, overlays=o,
+                    overlay_kinds=cfg.render.overlays)
+    anim.draw(7)
+    for kind in ("gradient", "step", "momentum"):
+        pos, vec = anim.overlay_vectors(kind, 7)
+        np.testing.assert_array_equal(pos, tr.points[:, 0, 7])
+        expected = getattr(o, kind)[:, 7] * anim.factors[kind]
+        np.testing.assert_array_equal(vec, expected)
+        np.testing.assert_array_equal(np.ma.filled(anim.quivers[kind].U, np.nan), expected[:, 0])
+    assert anim.factors["step"] == 1.0 and anim.factors["gradient"] < 0
+
+
+def test_unknown_overlay_is_refused():
+    from optviz.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="did you mean 'gradient'"):
+        parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {overlays: [gradeint]}\n")

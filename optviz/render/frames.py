@@ -37,7 +37,7 @@ class Animator:
     canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
 
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
-                 loss_panel=False):
+                 loss_panel=False, overlays=None, overlay_kinds=()):
         self.traj, self.n = traj, n
         self.total = traj.shape[2]
         fig = self.fig = new_figure(size, dpi)
@@ -68,6 +68,9 @@ class Animator:
                               mec="white", mew=1.4, ls="")
             self.lines.append(line)
             self.heads.append(head)
+        self.overlays, self.quivers = overlays, {}
+        if overlays is not None and overlay_kinds:
+            self._make_quivers(ax, surface, overlay_kinds, scale)
         # markers the paths may cross are redrawn on top of them
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
@@ -85,8 +88,8 @@ class Animator:
         font["transform"] = ax.transAxes + ScaledTranslation(
             -char * (len(tail.get_text()) + digits + 1), 0, fig.dpi_scale_trans)
         ax.text(1.0, 1.012, "step", ha="right", **font)
-        self.moving = [*self.lines, *self.heads, *self.on_top, self.counter,
-                       *self.loss_lines, *self.loss_heads]
+        self.moving = [*self.lines, *self.heads, *self.quivers.values(), *self.on_top,
+                       self.counter, *self.loss_lines, *self.loss_heads]
         for artist in self.moving:
             artist.set_animated(True)
         canvas = fig.canvas
@@ -94,6 +97,55 @@ class Animator:
         self.background = canvas.copy_from_bbox(fig.bbox)
         w, h = canvas.get_width_height()
         self.size = (w, h)
+
+    OVERLAY_STYLE = {"gradient": ("#222222", "−gradient (scaled)"),
+                     "step": (None, "step taken"),
+                     "momentum": ("#7f7f7f", "velocity: −first moment (scaled)")}
+
+    def _make_quivers(self, ax, surface, kinds, scale):
+        """One quiver per overlay kind, one arrow per optimizer. The gradient and
+        the first moment are scaled so the longest arrow of the run is 15% of
+        the domain; steps are drawn at their true length."""
+        from matplotlib.legend import Legend
+        from matplotlib.lines import Line2D
+
+        (x0, x1), (y0, y1) = surface.domain
+        span = max(x1 - x0, y1 - y0)
+        self.factors = {}
+        k_count = len(self.colours)
+        handles = []
+        for kind in kinds:
+            data = getattr(self.overlays, kind)
+            norms = np.linalg.norm(data, axis=-1)
+            biggest = np.nanmax(norms) if np.isfinite(norms).any() else 1.0
+            factor = 1.0 if kind == "step" else 0.15 * span / (biggest or 1.0)
+            # gradients and first moments point uphill: drawn negated, along the motion
+            self.factors[kind] = factor if kind == "step" else -factor
+            colour, label = self.OVERLAY_STYLE[kind]
+            cols = self.colours if colour is None else [colour] * k_count
+            q = ax.quiver(np.zeros(k_count), np.zeros(k_count), np.zeros(k_count),
+                          np.zeros(k_count), color=cols, angles="xy", scale_units="xy",
+                          scale=1, width=0.004 * scale, headwidth=4, headlength=5, zorder=7)
+            self.quivers[kind] = q
+            handles.append(Line2D([], [], color=colour or "#444444", lw=2, label=label,
+                                  marker=">", ms=6))
+        # a second legend, added as an artist so the optimizers' legend stays
+        ax.add_artist(Legend(ax, handles, [h.get_label() for h in handles], loc="lower right",
+                             fontsize=8 * scale, framealpha=0.85))
+
+    def overlay_vectors(self, kind: str, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions (K, 2), vectors (K, 2)) drawn for *kind* at frame *step*; NaN
+        vectors where there is nothing to draw (a run's end, no first moment)."""
+        tr, n = self.traj, self.n
+        data = getattr(self.overlays, kind)
+        pos = np.zeros((len(self.colours), 2))
+        vec = np.full((len(self.colours), 2), np.nan)
+        for k in range(len(self.colours)):
+            last = int(tr.steps[k, n])
+            pos[k] = tr.points[k, n, min(step, last)]
+            if step < last and step < data.shape[1]:
+                vec[k] = data[k, step] * self.factors[kind]
+        return pos, vec
 
     def draw(self, step: int) -> np.ndarray:
         canvas, tr, n = self.fig.canvas, self.traj, self.n
@@ -110,6 +162,10 @@ class Animator:
                 loss = tr.losses[k, n, : upto + 1]
                 self.loss_lines[k].set_data(np.arange(upto + 1), loss)
                 self.loss_heads[k].set_data([upto], loss[-1:])
+        for kind, q in self.quivers.items():
+            pos, vec = self.overlay_vectors(kind, step)
+            q.set_offsets(pos)
+            q.set_UVC(np.ma.masked_invalid(vec[:, 0]), np.ma.masked_invalid(vec[:, 1]))
         self.counter.set_text(str(step))
         for artist in self.moving:
             artist.axes.draw_artist(artist)
@@ -137,7 +193,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 
 def render_animation(config, traj, out_dir, formats: Sequence[str], *,
-                     progress: Callable[[int, int], None] | None = None
+                     progress: Callable[[int, int], None] | None = None, overlays=None
                      ) -> tuple[list[Path], list[str]]:
     """Draw the animation once and stream it into every requested encoder.
 
@@ -145,7 +201,8 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     other formats are still written).
     """
     anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
-                    dpi=config.render.dpi, loss_panel=config.render.loss_panel)
+                    dpi=config.render.dpi, loss_panel=config.render.loss_panel,
+                    overlays=overlays, overlay_kinds=config.render.overlays)
     steps = frame_steps(traj.shape[2], config.render.max_frames)
     samples = [anim.draw(0).copy(), anim.draw(int(steps[-1])).copy()]
     writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,
