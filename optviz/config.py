@@ -21,7 +21,8 @@ from .yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
             "output", "noise", "lesson")
-RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays")
+RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
+               "camera")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
@@ -53,6 +54,8 @@ class RenderConfig:
     max_frames: int = 300
     loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
     overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
+    view: str = "2d"  # or "3d"
+    camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class RunConfig:
                        "size": list(self.render.size), "dpi": self.render.dpi,
                        "max_frames": self.render.max_frames,
                        "loss_panel": self.render.loss_panel,
-                       "overlays": list(self.render.overlays)},
+                       "overlays": list(self.render.overlays), "view": self.render.view,
+                       "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
             "noise": {"sigma": self.noise[0], "seed": self.noise[1]} if self.noise else None,
@@ -421,8 +425,24 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         if kind not in KINDS:
             raise doc.error(f"unknown overlay {kind!r}; expected any of " + ", ".join(KINDS),
                             at + ("overlays", i), hint=did_you_mean(str(kind), KINDS))
+    view = data.get("view", "2d")
+    if view not in ("2d", "3d"):
+        raise doc.error(f"view must be 2d or 3d, got {view!r}", at + ("view",))
+    if view == "3d" and (loss_panel or overlays):
+        raise doc.error("the 3-D view has no loss panel or overlays (yet); drop them or use "
+                        "view: 2d", at + ("view",))
+    camera = default.camera
+    if "camera" in data:
+        cam = data["camera"]
+        if not isinstance(cam, Mapping):
+            raise doc.error("camera must be a mapping such as {elev: 35, azim: -60, rotate: 1}",
+                            at + ("camera",))
+        _check_keys(cam, ("elev", "azim", "rotate"), doc, at + ("camera",))
+        camera = tuple(_number(cam.get(key, d), doc, at + ("camera", key))
+                       for key, d in zip(("elev", "azim", "rotate"), default.camera))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
-                        loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)))
+                        loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
+                        view=view, camera=camera)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

@@ -137,7 +137,9 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
             result.files += render_static(config.surface, trajectories, out_dir, config.stem,
                                           static, title=config.title, size=config.render.size,
                                           dpi=config.render.dpi,
-                                          loss_panel=config.render.loss_panel)
+                                          loss_panel=config.render.loss_panel,
+                                          view=config.render.view,
+                                          camera=config.render.camera)
         except OptvizError as e:
             result.errors.append(str(e))
     animated = [f for f in config.render.formats if f not in STATIC_FORMATS]

@@ -115,3 +115,36 @@ def test_unknown_overlay_is_refused():
 
     with pytest.raises(ConfigError, match="did you mean 'gradient'"):
         parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {overlays: [gradeint]}\n")
+
+
+def test_3d_view_static_and_animated(tmp_path):
+    from PIL import Image
+
+    from optviz.render.view3d import Animator3D, Camera
+
+    cfg = parse_config("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
+                       "{type: sgd, lr: 0.5}]\nrender: {formats: [png, gif], view: 3d, "
+                       "size: [5, 4], dpi: 40, camera: {elev: 30, azim: -50, rotate: 5}}\n",
+                       "v3.yaml")
+    result = run(cfg, out=tmp_path)
+    assert not result.errors
+    assert Image.open(tmp_path / "v3.png").size == (200, 160)
+    gif = Image.open(tmp_path / "v3.gif")
+    assert gif.n_frames == 9 + 15
+    tr = simulate_config(cfg)
+    anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 5))
+    anim.draw(8)
+    for k, line in enumerate(anim.lines):  # the paths are drawn on the surface
+        xs, ys, zs = line.get_data_3d()
+        np.testing.assert_array_equal(xs, tr.path(k)[:, 0])
+        np.testing.assert_allclose(zs, tr.loss_path(k))
+    assert anim.ax.azim == pytest.approx(-50 + 5 * 8)  # the camera turns with the frames
+
+
+def test_3d_view_refuses_what_it_cannot_draw():
+    from optviz.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="3-D view has no loss panel"):
+        parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {view: 3d, loss_panel: true}\n")
+    with pytest.raises(ConfigError, match="view must be 2d or 3d"):
+        parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {view: 4d}\n")

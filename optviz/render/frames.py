@@ -176,10 +176,21 @@ class Animator:
             yield self.draw(int(s))
 
 
+def make_animator(config, traj, overlays=None):
+    """The 2-D (blitted) or 3-D animator a config asks for."""
+    r = config.render
+    if r.view == "3d":
+        from .view3d import Animator3D, Camera
+
+        return Animator3D(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
+                          camera=Camera(*r.camera))
+    return Animator(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
+                    loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays)
+
+
 def frame_stream(config, traj) -> Iterator[np.ndarray]:
     """Every frame of a config's animation (the hold on the last frame included)."""
-    anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
-                    dpi=config.render.dpi, loss_panel=config.render.loss_panel)
+    anim = make_animator(config, traj)
     steps = frame_steps(traj.shape[2], config.render.max_frames)
     frame = None
     for frame in anim.frames(steps):
@@ -200,9 +211,7 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     Returns the files written and one message per format that failed (the
     other formats are still written).
     """
-    anim = Animator(config.surface, traj, title=config.title, size=config.render.size,
-                    dpi=config.render.dpi, loss_panel=config.render.loss_panel,
-                    overlays=overlays, overlay_kinds=config.render.overlays)
+    anim = make_animator(config, traj, overlays)
     steps = frame_steps(traj.shape[2], config.render.max_frames)
     samples = [anim.draw(0).copy(), anim.draw(int(steps[-1])).copy()]
     writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,

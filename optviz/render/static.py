@@ -26,7 +26,20 @@ def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
 
 
 def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
-                  title=None, size=(12, 8), dpi=100, loss_panel=False) -> list[Path]:
-    """Draw the contour figure with every path and write it in each static format."""
-    fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi, loss_panel=loss_panel)
+                  title=None, size=(12, 8), dpi=100, loss_panel=False, view="2d",
+                  camera=None) -> list[Path]:
+    """Draw the figure with every path (contours, or the 3-D view) and write it in
+    each static format."""
+    if view == "3d":
+        from .view3d import Animator3D, Camera
+
+        elev, azim = (camera[0], camera[1]) if camera else (Camera.elev, Camera.azim)
+        anim = Animator3D(surface, traj, title=title, size=size, dpi=dpi,
+                          camera=Camera(elev, azim, 0.0))  # a still: no turning
+        anim.draw(traj.shape[2])
+        anim.counter.set_text("")
+        fig = anim.fig
+    else:
+        fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi,
+                             loss_panel=loss_panel)
     return save_figure(fig, Path(out_dir) / stem, formats)
