@@ -299,6 +299,18 @@ def demo(ctx, name, list_, out, formats, quiet):
     ctx.invoke(run, config=f"demos/{name}", out=out, formats=formats, steps=None, quiet=quiet)
 
 
+@cli.command()
+@click.argument("config", required=False, default="default")
+def explore(config):
+    """Open an interactive window: sliders for each optimizer's learning rate and
+    main hyperparameter, a step slider, a surface chooser; click to move the start."""
+    from .config import load_config
+    from .explore import explore as open_window
+
+    with user_errors():
+        open_window(load_config(config))
+
+
 @cli.command("list")
 @click.argument("what", type=click.Choice(["surfaces", "optimizers", "configs"]))
 def list_(what):

@@ -148,3 +148,62 @@ def test_3d_view_refuses_what_it_cannot_draw():
         parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {view: 3d, loss_panel: true}\n")
     with pytest.raises(ConfigError, match="view must be 2d or 3d"):
         parse_config("surface: wobbly\noptimizers: [sgd]\nrender: {view: 4d}\n")
+
+
+def _explorer(text="surface: wobbly\nsteps: 40\noptimizers: [{type: momentum, lr: 0.01}, "
+                   "{type: adam, lr: 0.1}, {type: sgd, lr: 0.02}]\n"):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from optviz.explore import Explorer
+
+    fig = Figure(figsize=(13, 8), dpi=40)
+    FigureCanvasAgg(fig)
+    cfg = parse_config(text)
+    return Explorer(cfg, fig), cfg
+
+
+def _direct(surface, kind, start, steps, **hp):
+    from optviz.engine import simulate
+    from optviz.optim import make_optimizer
+
+    return simulate(surface, {"o": make_optimizer(kind, **hp)}, start, steps).path(0)
+
+
+def test_explore_lr_slider_reruns_like_a_direct_run():
+    e, cfg = _explorer()
+    e.lr_sliders[1].set_val(np.log10(0.3))  # adam lr -> 0.3 through the widget
+    x, y = e.lines[1].get_data()
+    direct = _direct(cfg.surface, "adam", cfg.start, 40, lr=10 ** np.log10(0.3))
+    np.testing.assert_array_equal(np.column_stack([x, y]), direct)
+    e.main_sliders[0].set_val(0.5)  # momentum's main knob
+    x, y = e.lines[0].get_data()
+    direct = _direct(cfg.surface, "momentum", cfg.start, 40, lr=0.01, momentum=0.5)
+    np.testing.assert_array_equal(np.column_stack([x, y]), direct)
+    assert e.main_sliders[2] is None  # sgd has no second knob
+    assert e.as_config().optimizers[1].params["lr"] == pytest.approx(0.3)
+
+
+def test_explore_step_slider_click_and_surface_chooser():
+    from types import SimpleNamespace
+
+    e, cfg = _explorer()
+    e.step_slider.set_val(10)
+    assert len(e.lines[0].get_xdata()) == 11
+    e.on_click(SimpleNamespace(inaxes=e.ax, xdata=1.0, ydata=-2.0))
+    assert tuple(e.start) == (1.0, -2.0)
+    np.testing.assert_array_equal(e.traj.points[:, 0, 0], [[1.0, -2.0]] * 3)
+    e.on_click(SimpleNamespace(inaxes=None, xdata=None, ydata=None))  # outside: ignored
+    assert tuple(e.start) == (1.0, -2.0)
+    e.radio.set_active(e.radio.labels.index(next(t for t in e.radio.labels
+                                                  if t.get_text() == "rosenbrock")))
+    assert e.surface.name == "rosenbrock" and tuple(e.start) == e.surface.start
+    e.step_slider.set_val(40)
+    x, y = e.lines[2].get_data()
+    direct = _direct(e.surface, "sgd", e.surface.start, 40, lr=0.02)
+    np.testing.assert_array_equal(np.column_stack([x, y]), direct)
+
+
+def test_explore_cli_without_a_display_says_so(monkeypatch):
+    r = CliRunner().invoke(cli, ["explore", "default"])
+    assert r.exit_code == 2 and "needs a window" in r.output
