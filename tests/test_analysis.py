@@ -13,7 +13,7 @@ from optviz.engine import simulate
 from optviz.errors import ConfigError
 from optviz.optim import make_optimizer
 from optviz.response import article_signals, load_signal, respond
-from optviz.runner import run, run_basins, run_sweep, simulate_config
+from optviz.runner import run, simulate_config
 from optviz.sweep import Axis, choose_lr, parse_axis, resolve_auto_lr, run_grid, sweep
 
 
