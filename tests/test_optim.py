@@ -209,3 +209,26 @@ def test_labels_and_descriptions():
     for kind in OPTIMIZERS:
         text = describe_optimizer(kind)
         assert "defaults (torch)" in text and "reference" in text and "lr=" in text
+
+
+def test_labels_keep_values_apart():
+    a = default_label("adam", resolve_hyperparams("adam", {"lr": 0.1234567}))
+    b = default_label("adam", resolve_hyperparams("adam", {"lr": 0.1234568}))
+    assert a != b and a == "adam lr=0.1234567"
+    cfg_text = ("surface: wobbly\noptimizers: [{type: adam, lr: 0.1234567}, "
+                "{type: adam, lr: 0.1234568}]\n")
+    from optviz.config import parse_config
+
+    assert len(parse_config(cfg_text).optimizers) == 2
+
+
+def test_hyperparameter_arrays_must_be_one_value_per_run():
+    with pytest.raises(ConfigError, match=r"shape \(N, 1\)"):
+        make_optimizer("sgd", lr=np.array([0.1, 10.0]))  # would act per coordinate
+    make_optimizer("sgd", lr=np.array([[0.1], [10.0]]))
+
+
+def test_quoted_number_gets_a_hint():
+    with pytest.raises(ConfigError) as err:
+        resolve_hyperparams("adam", {"lr": "1e-3"})
+    assert "without quotes" in str(err.value)

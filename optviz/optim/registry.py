@@ -61,7 +61,7 @@ def _spec(name, summary, reference, torch, lasagne=None, lasagne_defaults=None, 
                                lasagne_defaults or {}, lr_note)
 
 
-_NO_LR = "torch has no default lr for SGD; optviz uses 0.01"
+_NO_LR = "torch 2.x's SGD defaults to lr=1e-3; optviz uses 0.01, which moves visibly in 125 steps"
 OPTIMIZERS: dict[str, OptimizerSpec] = dict([
     _spec("sgd", "plain gradient descent", "Robbins & Monro 1951; torch.optim.SGD",
           T.sgd, lr_note=_NO_LR),
@@ -152,9 +152,19 @@ def _check_value(kind: str, shown: str, key: str, value: Any) -> Any:
                               hint=did_you_mean(str(value), map(str, choices)))
         return value
     if isinstance(value, np.ndarray):
+        if value.ndim != 2 or value.shape[1] != 1:
+            raise ConfigError(f"{shown} as an array must have shape (N, 1), one value per run; "
+                              f"got shape {value.shape}", key=shown,
+                              hint="use values[:, None]")
         arr = value.astype(np.float64)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{shown} must be a number, got {value!r}", key=shown)
+        hint = None
+        if isinstance(value, str):
+            try:
+                hint = f"write it without quotes, as {float(value)!r}"
+            except ValueError:
+                pass
+        raise ConfigError(f"{shown} must be a number, got {value!r}", key=shown, hint=hint)
     else:
         arr = float(value)
     if not np.all(np.isfinite(arr)):
@@ -173,7 +183,11 @@ def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Opti
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """Compact, but never so short that two different values print alike."""
+    if isinstance(value, float):
+        short = f"{value:g}"
+        return short if float(short) == value else repr(value)
+    return str(value)
 
 
 def default_label(kind: str, hyperparams: Mapping[str, Any], conventions: str = "torch") -> str:

@@ -244,8 +244,9 @@ def adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, amsgrad=False) -> Optimizer
     θ ← θ − lr/(1−β1ᵗ) · m/(sqrt(v)/sqrt(1−β2ᵗ) + eps).
 
     AMSGrad: Reddi, Kale & Kumar 2018 (ICLR), "On the Convergence of Adam and Beyond".
-    Warning: torch adds eps to the bias-corrected sqrt(v̂); the paper's Algorithm 1
-    and Lasagne add it to sqrt(v) with the correction folded into the step size.
+    Warning: torch and the paper's Algorithm 1 add eps to the bias-corrected
+    sqrt(v̂); Lasagne follows the paper's "efficient" form (section 2), adding eps
+    to the raw sqrt(v) with the correction folded into the step size.
     """
 
     def update(g, state, params, oracle):
