@@ -80,8 +80,8 @@ class Animator:
         font = dict(transform=ax.transAxes, va="bottom", fontsize=11 * scale,
                     color="#333333", family="DejaVu Sans Mono")
         tail = ax.text(1.0, 1.012, f" / {self.total}", ha="right", **font)
-        fig.canvas.draw()
-        char = tail.get_window_extent().width / len(tail.get_text()) / fig.dpi
+        renderer = fig.canvas.get_renderer()  # measuring text needs no full draw
+        char = tail.get_window_extent(renderer).width / len(tail.get_text()) / fig.dpi
         shift = ScaledTranslation(-char * (len(tail.get_text())), 0, fig.dpi_scale_trans)
         font["transform"] = ax.transAxes + shift
         self.counter = ax.text(1.0, 1.012, "", ha="right", **font)
