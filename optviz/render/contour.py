@@ -96,6 +96,9 @@ def draw_surface(ax, surface, *, resolution=300, scale=1.0):
     return lines
 
 
+HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
+
+
 @dataclass(frozen=True)
 class PathStyle:
     width: float = 2.2
@@ -106,7 +109,7 @@ class PathStyle:
 def path_effects(style: PathStyle):
     from matplotlib import patheffects as pe
 
-    return [pe.Stroke(linewidth=style.halo, foreground="white", alpha=0.9), pe.Normal()]
+    return [pe.Stroke(linewidth=style.halo, foreground="white", alpha=HALO_ALPHA), pe.Normal()]
 
 
 def legend_text(label: str, loss: float, diverged: bool) -> str:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.transforms import ScaledTranslation
+from matplotlib.artist import Artist
+from matplotlib.transforms import Bbox, ScaledTranslation
 
-from .contour import (PathStyle, colours, draw_legend, draw_losses, draw_start, draw_surface,
-                      layout_axes, loss_axes, new_figure, path_effects)
+from .contour import (HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend, draw_losses, draw_start,
+                      draw_surface, layout_axes, loss_axes, new_figure)
 from .encoders import open_writers
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
@@ -59,15 +60,12 @@ class Animator:
         ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
                      fontweight="bold")
         style = PathStyle()
-        self.lines, self.heads = [], []
-        for c in self.colours:
-            (line,) = ax.plot([], [], color=c, lw=style.width * scale,
-                              path_effects=path_effects(style), solid_capstyle="round",
-                              solid_joinstyle="round")
-            (head,) = ax.plot([], [], marker="o", ms=style.head_size * scale, color=c,
-                              mec="white", mew=1.4, ls="")
-            self.lines.append(line)
-            self.heads.append(head)
+        self.trails = Trails([traj.points[k, n, : int(traj.steps[k, n]) + 1]
+                              for k in range(len(self.colours))], self.colours,
+                             traj.diverged[:, n], width=style.width * scale,
+                             halo=style.halo * scale, head_size=style.head_size * scale)
+        self.trails.set_zorder(PATH_Z)
+        ax.add_artist(self.trails)
         self.overlays, self.quivers = overlays, {}
         if overlays is not None and overlay_kinds:
             self._make_quivers(ax, surface, overlay_kinds, scale)
@@ -82,15 +80,13 @@ class Animator:
         tail = ax.text(1.0, 1.012, f" / {self.total}", ha="right", **font)
         renderer = fig.canvas.get_renderer()  # measuring text needs no full draw
         char = tail.get_window_extent(renderer).width / len(tail.get_text()) / fig.dpi
-        shift = ScaledTranslation(-char * (len(tail.get_text())), 0, fig.dpi_scale_trans)
-        font["transform"] = ax.transAxes + shift
-        self.counter = ax.text(1.0, 1.012, "", ha="right", **font)
+        self.counter = StepCounter(ax, digits, font, char * len(tail.get_text()), char)
         font["transform"] = ax.transAxes + ScaledTranslation(
-            -char * (len(tail.get_text()) + digits + 1), 0, fig.dpi_scale_trans)
+            -self.counter.left - char, 0, fig.dpi_scale_trans)
         ax.text(1.0, 1.012, "step", ha="right", **font)
-        self.moving = [*self.lines, *self.heads, *self.quivers.values(), *self.on_top,
-                       self.counter, *self.loss_lines, *self.loss_heads]
-        for artist in self.moving:
+        self.moving = [self.trails, *self.quivers.values(), *self.on_top,
+                       *self.loss_lines, *self.loss_heads]
+        for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
         canvas = fig.canvas
         canvas.draw()
@@ -150,30 +146,153 @@ class Animator:
     def draw(self, step: int) -> np.ndarray:
         canvas, tr, n = self.fig.canvas, self.traj, self.n
         canvas.restore_region(self.background)
-        for k, (line, head) in enumerate(zip(self.lines, self.heads)):
-            last = int(tr.steps[k, n])
-            p = tr.points[k, n, : min(step, last) + 1]
-            line.set_data(p[:, 0], p[:, 1])
-            head.set_data(p[-1:, 0], p[-1:, 1])
-            diverged = bool(tr.diverged[k, n]) and step >= last
-            head.set_marker("X" if diverged else "o")
-            if self.loss_lines:
-                upto = min(step, last)
-                loss = tr.losses[k, n, : upto + 1]
-                self.loss_lines[k].set_data(np.arange(upto + 1), loss)
-                self.loss_heads[k].set_data([upto], loss[-1:])
+        self.trails.show(step)
+        for k in range(len(self.loss_lines)):
+            upto = min(step, int(tr.steps[k, n]))
+            loss = tr.losses[k, n, : upto + 1]
+            self.loss_lines[k].set_data(np.arange(upto + 1), loss)
+            self.loss_heads[k].set_data([upto], loss[-1:])
         for kind, q in self.quivers.items():
             pos, vec = self.overlay_vectors(kind, step)
             q.set_offsets(pos)
             q.set_UVC(np.ma.masked_invalid(vec[:, 0]), np.ma.masked_invalid(vec[:, 1]))
-        self.counter.set_text(str(step))
+        self.counter.show(step)
         for artist in self.moving:
             artist.axes.draw_artist(artist)
+        self.counter.draw(canvas)
         return np.asarray(canvas.buffer_rgba())
 
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
         for s in steps:
             yield self.draw(int(s))
+
+
+class Trails(Artist):
+    """Every optimizer's path up to the current step, a coloured line on a white
+    halo, and its head marker (a dot, or an X where the run diverged); paths are
+    drawn in order (a later one crosses over an earlier one), then the heads.
+
+    Pixel for pixel what ``Line2D`` artists with a ``Stroke`` halo path effect
+    draw (tests/test_animation.py checks it), without their per-draw
+    bookkeeping: paths and heads are redrawn every frame, so they are most of
+    an animation's drawing time. Each frame only slices the precomputed points.
+    """
+
+    def __init__(self, paths: Sequence[np.ndarray], colours: Sequence[str],
+                 diverged: Sequence[bool], *, width: float, halo: float, head_size: float,
+                 head_edge: float = 1.4):
+        super().__init__()
+        from matplotlib.colors import to_rgba
+        from matplotlib.markers import MarkerStyle
+
+        self.paths = [np.asarray(p, dtype=float) for p in paths]
+        self.rgba = [to_rgba(c) for c in colours]
+        self.diverged = [bool(d) for d in diverged]
+        self.width, self.halo = width, halo
+        self.head_size, self.head_edge = head_size, head_edge
+        self.upto = [0] * len(self.paths)
+        self.markers = {kind: MarkerStyle(kind) for kind in ("o", "X")}
+
+    def show(self, step: int) -> None:
+        """Show each path up to *step* (or its last point, if it ended earlier)."""
+        self.upto = [min(step, len(p) - 1) for p in self.paths]
+
+    def head(self, k: int) -> tuple[np.ndarray, str]:
+        """Where path *k*'s head is drawn, and its marker."""
+        upto = self.upto[k]
+        done = self.diverged[k] and upto == len(self.paths[k]) - 1
+        return self.paths[k][upto], "X" if done else "o"
+
+    def _gc(self, renderer, width, colour, alpha=None):
+        gc = renderer.new_gc()
+        gc.set_clip_rectangle(self.axes.bbox)
+        gc.set_antialiased(True)
+        gc.set_linewidth(width)
+        gc.set_foreground(colour, isRGBA=True)
+        if alpha is not None:
+            gc.set_alpha(alpha)
+        return gc
+
+    def draw(self, renderer) -> None:
+        from matplotlib.path import Path
+
+        if not self.get_visible():
+            return
+        transform = self.axes.transData
+        affine = transform.get_affine().frozen()
+        white = (1.0, 1.0, 1.0, 1.0)
+        for pts, upto, rgba in zip(self.paths, self.upto, self.rgba):
+            tpath = transform.transform_path_non_affine(Path(pts[: upto + 1]))
+            for gc in (self._gc(renderer, self.halo, white, HALO_ALPHA),
+                       self._gc(renderer, self.width, rgba)):
+                gc.set_joinstyle("round")
+                gc.set_capstyle("round")
+                renderer.draw_path(gc, tpath, affine)
+                gc.restore()
+        size = renderer.points_to_pixels(self.head_size)
+        for k, rgba in enumerate(self.rgba):
+            point, kind = self.head(k)
+            marker = self.markers[kind]
+            gc = self._gc(renderer, self.head_edge, white)
+            snap = marker.get_snap_threshold()
+            gc.set_snap(size >= snap if snap is not None else None)
+            gc.set_joinstyle(marker.get_joinstyle())
+            gc.set_capstyle(marker.get_capstyle())
+            renderer.draw_markers(gc, marker.get_path(), marker.get_transform().scale(size),
+                                  transform.transform_path_non_affine(Path(point[None])),
+                                  affine, rgba)
+            gc.restore()
+        self.stale = False
+
+
+class StepCounter:
+    """The number in "step  37 / 125", one monospaced digit per slot.
+
+    Text is costly to draw, so each (slot, digit) is drawn once onto the
+    background and its pixels kept; a frame pastes them back. Slots are two
+    pixels wider than a character and a kept cell reaches one pixel past the
+    character on each side (antialiased edges), so cells never overlap and a
+    pasted digit equals a drawn one. The texts are real artists holding
+    the current digits, so a full redraw shows the same.
+    """
+
+    def __init__(self, ax, digits: int, font: dict, right: float, char: float):
+        """*right*: inches from the axes' right edge to the last digit's right
+        edge; *char*: a character's width in inches."""
+        fig = ax.figure
+        pitch = char + 2 / fig.dpi
+        self.ax, self.texts, self.patches = ax, [], {}
+        for j in range(digits):  # slot 0 is the last digit
+            shift = ScaledTranslation(-(right + j * pitch), 0, fig.dpi_scale_trans)
+            self.texts.append(ax.text(1.0, 1.012, "", ha="right",
+                                      **{**font, "transform": font["transform"] + shift}))
+        self.left = right + digits * pitch  # inches from the axes' right edge
+        self.value = ""
+
+    def get_text(self) -> str:
+        return self.value
+
+    def show(self, step: int) -> None:
+        self.value = str(step)
+        chars = self.value.rjust(len(self.texts))[::-1]
+        for text, c in zip(self.texts, chars):
+            text.set_text(c.strip())
+
+    def draw(self, canvas) -> None:
+        """Paste each digit, drawing it (over the restored background) the first time."""
+        for j, text in enumerate(self.texts):
+            c = text.get_text()
+            if not c:
+                continue
+            patch = self.patches.get((j, c))
+            if patch is None:
+                self.ax.draw_artist(text)
+                # the digit's own cell only: a neighbour's cell may hold another digit
+                x0, y0, x1, y1 = text.get_window_extent(canvas.get_renderer()).extents
+                box = Bbox([[np.floor(x0) - 1, y0 - 2], [np.ceil(x1) + 1, y1 + 2]])
+                self.patches[j, c] = canvas.copy_from_bbox(box)
+            else:
+                canvas.restore_region(patch)
 
 
 def make_animator(config, traj, overlays=None):
