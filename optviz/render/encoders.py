@@ -166,7 +166,7 @@ class Mp4Writer(FfmpegWriter):
 
     def output_args(self) -> list[str]:
         # one encoder thread: the other core is busy drawing and encoding the GIF
-        return ["-c:v", "libx264", "-preset", "superfast", "-crf", str(CRF), "-threads", "1",
+        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-threads", "1",
                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
 
 

@@ -72,18 +72,7 @@ class Animator:
         # markers the paths may cross are redrawn on top of them
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
-        # The step counter "step  37 / 125": only the number is redrawn per frame
-        # (text is the costliest thing to draw); the rest is background.
-        digits = len(str(self.total))
-        font = dict(transform=ax.transAxes, va="bottom", fontsize=11 * scale,
-                    color="#333333", family="DejaVu Sans Mono")
-        tail = ax.text(1.0, 1.012, f" / {self.total}", ha="right", **font)
-        renderer = fig.canvas.get_renderer()  # measuring text needs no full draw
-        char = tail.get_window_extent(renderer).width / len(tail.get_text()) / fig.dpi
-        self.counter = StepCounter(ax, digits, font, char * len(tail.get_text()), char)
-        font["transform"] = ax.transAxes + ScaledTranslation(
-            -self.counter.left - char, 0, fig.dpi_scale_trans)
-        ax.text(1.0, 1.012, "step", ha="right", **font)
+        self.counter = StepCounter(ax, self.total, scale)
         self.moving = [self.trails, *self.quivers.values(), *self.on_top,
                        *self.loss_lines, *self.loss_heads]
         for artist in [*self.moving, *self.counter.texts]:
@@ -246,28 +235,42 @@ class Trails(Artist):
 
 
 class StepCounter:
-    """The number in "step  37 / 125", one monospaced digit per slot.
+    """The caption "step  37 / 125" over the plot's top right corner.
 
-    Text is costly to draw, so each (slot, digit) is drawn once onto the
-    background and its pixels kept; a frame pastes them back. Slots are two
-    pixels wider than a character and a kept cell reaches one pixel past the
-    character on each side (antialiased edges), so cells never overlap and a
-    pasted digit equals a drawn one. The texts are real artists holding
-    the current digits, so a full redraw shows the same.
+    It is set one monospaced character per slot, slots two pixels wider than
+    a character. "step" and "/ 125" are background; the number's digits are
+    redrawn per frame. Text is costly to draw, so each (slot, digit) is drawn
+    once and its pixels kept, and a frame pastes them back. A kept cell reaches
+    one pixel past its character on each side (antialiased edges) and cells
+    never overlap, so a pasted digit equals a drawn one. The digit texts are
+    real artists holding the current digits, so a full redraw shows the same.
     """
 
-    def __init__(self, ax, digits: int, font: dict, right: float, char: float):
-        """*right*: inches from the axes' right edge to the last digit's right
-        edge; *char*: a character's width in inches."""
+    def __init__(self, ax, total: int, scale: float = 1.0):
         fig = ax.figure
-        pitch = char + 2 / fig.dpi
-        self.ax, self.texts, self.patches = ax, [], {}
-        for j in range(digits):  # slot 0 is the last digit
-            shift = ScaledTranslation(-(right + j * pitch), 0, fig.dpi_scale_trans)
-            self.texts.append(ax.text(1.0, 1.012, "", ha="right",
-                                      **{**font, "transform": font["transform"] + shift}))
-        self.left = right + digits * pitch  # inches from the axes' right edge
-        self.value = ""
+        self.ax, self.patches, self.value = ax, {}, ""
+        font = {"va": "bottom", "ha": "right", "fontsize": 11 * scale, "color": "#333333",
+                "family": "DejaVu Sans Mono"}
+        probe = ax.text(0, 0, "0" * 10, **font)
+        char = probe.get_window_extent(fig.canvas.get_renderer()).width / 10 / fig.dpi
+        probe.remove()
+        pitch = char + 2 / fig.dpi  # inches
+
+        def slot(i: int, text: str = ""):  # slot 0 is the rightmost
+            shift = ScaledTranslation(-i * pitch, 0, fig.dpi_scale_trans)
+            return ax.text(1.0, 1.012, text, transform=ax.transAxes + shift, **font)
+
+        digits, tail = len(str(total)), f" / {total}"
+        for i, c in enumerate(reversed(tail)):
+            if c != " ":
+                slot(i, c)
+        self.texts = [slot(len(tail) + j) for j in range(digits)]  # the number
+        for i, c in enumerate(reversed("step")):
+            slot(len(tail) + digits + 1 + i, c)
+        self.total = total
+
+    def caption(self) -> str:
+        return f"step {self.value} / {self.total}"
 
     def get_text(self) -> str:
         return self.value
