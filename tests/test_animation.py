@@ -143,6 +143,11 @@ def test_blitted_frames_equal_a_full_redraw(extra, size, dpi):
     for step in [*range(13), 10, 3, 12]:
         blitted = anim.draw(step).copy()
         np.testing.assert_array_equal(blitted, full_redraw(anim), err_msg=f"step {step}")
+    for k in np.flatnonzero(tr.diverged[:, 0]):  # the X where the run left the plot
+        point, kind = anim.trails.head(k)
+        assert kind == "X"
+        np.testing.assert_array_equal(
+            point, frames_mod.last_seen(tr.path(k), anim.ax.get_xlim(), anim.ax.get_ylim()))
 
 
 def test_trails_draw_what_halo_lines_and_markers_draw():

@@ -12,7 +12,7 @@ from optviz.engine import simulate
 from optviz.errors import RenderError
 from optviz.optim import make_optimizer
 from optviz.render import render_static
-from optviz.render.contour import colours, make_figure
+from optviz.render.contour import colours, last_seen, make_figure
 from optviz.surfaces import load_surface
 
 
@@ -96,3 +96,29 @@ def test_loss_panel_plots_the_trajectories_losses(run):
         np.testing.assert_array_equal(line.get_ydata(), tr.loss_path(k))
         np.testing.assert_array_equal(line.get_xdata(), np.arange(tr.steps[k, 0] + 1))
     assert lax.get_legend() is not None and ax.get_legend() is None
+
+
+@pytest.mark.parametrize("path, seen", [
+    ([(0, 0), (0.5, 0)], (0.5, 0)),                    # ends on the plot: its last point
+    ([(0, 0), (0.5, 0), (3, 0)], (1, 0)),              # leaves through the right edge
+    ([(0, 0), (0, 0.5), (0, -7)], (0, -1)),            # through the bottom
+    ([(0, 0), (5, 0), (-5, 0.5), (-9, 9)], (-1, 0.3)),  # last crossing jumps over the plot
+    ([(0, 0), (0.5, 0.5), (4, 4)], (1, 1)),            # through a corner
+    ([(3, 3), (4, 3)], (1, 1)),                        # never on the plot: nearest point
+])
+def test_last_seen_is_where_a_path_leaves_the_plot(path, seen):
+    got = last_seen(np.array(path, dtype=float), (-1, 1), (1, -1))  # limits in any order
+    np.testing.assert_allclose(got, seen, atol=1e-12)
+
+
+def test_diverged_run_ends_in_an_x_on_the_plot_edge(run):
+    """The run's last point is far off the plot; its X is drawn where it left."""
+    s, tr = run
+    fig, ax = make_figure(s, tr, size=(4, 3), dpi=50)
+    [x] = [line for line in ax.lines if line.get_marker() == "X"]
+    (px,), (py,) = x.get_data()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    assert not (x0 < tr.path(2)[-1, 0] < x1 and y0 < tr.path(2)[-1, 1] < y1)
+    assert x0 <= px <= x1 and y0 <= py <= y1
+    assert min(abs(px - x0), abs(px - x1), abs(py - y0), abs(py - y1)) < 1e-9
+    assert not x.get_clip_on()  # the whole X shows at the edge

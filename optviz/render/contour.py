@@ -97,6 +97,7 @@ def draw_surface(ax, surface, *, resolution=300, scale=1.0):
 
 
 HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
+DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,10 @@ def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0, below=False
     from matplotlib.lines import Line2D
 
     style = PathStyle()
-    handles = [Line2D([], [], color=c, lw=style.width * scale, marker="o",
-                      ms=style.head_size * 0.8 * scale, mec="white",
+    handles = [Line2D([], [], color=c, lw=style.width * scale,
+                      marker="X" if traj.diverged[k, n] else "o",
+                      ms=style.head_size * (1.0 if traj.diverged[k, n] else 0.8) * scale,
+                      mec="white",
                       label=legend_text(label, traj.final_losses[k, n], traj.diverged[k, n]))
                for k, (label, c) in enumerate(zip(traj.labels, cols))]
     handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
@@ -182,8 +185,38 @@ def draw_losses(lax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
     return lines
 
 
+def last_seen(path: np.ndarray, xlim, ylim) -> np.ndarray:
+    """Where *path* (M, 2) was last on the plot: its last point if that lies in
+    the box *xlim* x *ylim*, else the point where the last segment that crosses
+    the box leaves it (else the box point nearest the last point).
+
+    A diverged run ends far off the plot; its × goes here, where it is seen."""
+    lo = np.array([min(xlim), min(ylim)])
+    hi = np.array([max(xlim), max(ylim)])
+    path = np.asarray(path, dtype=float)
+    if np.all((path[-1] >= lo) & (path[-1] <= hi)):
+        return path[-1]
+    a, d = path[:-1], np.diff(path, axis=0)
+    # each segment a + t d, t in [0, 1], clipped to the box slab by slab
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_lo, t_hi = (lo - a) / d, (hi - a) / d
+    enter = np.where(d == 0, np.where((a >= lo) & (a <= hi), -np.inf, np.inf),
+                     np.minimum(t_lo, t_hi))
+    leave = np.where(d == 0, np.where((a >= lo) & (a <= hi), np.inf, -np.inf),
+                     np.maximum(t_lo, t_hi))
+    t0 = np.maximum(enter.max(axis=1), 0.0)
+    t1 = np.minimum(leave.min(axis=1), 1.0)
+    crossing = np.flatnonzero(t0 <= t1)
+    if crossing.size == 0:
+        return np.clip(path[-1], lo, hi)
+    j = crossing[-1]
+    return a[j] + t1[j] * d[j]
+
+
 def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
-    """Each optimizer's path (up to step *upto*), its head/end marker; returns artists."""
+    """Each optimizer's path (up to step *upto*) and its head: a dot, or for a
+    run shown to its divergence an X where it was last seen on the plot
+    (unclipped, so the whole X shows at the edge). Returns the artists."""
     style = PathStyle()
     artists = []
     for k, c in enumerate(cols):
@@ -194,9 +227,10 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
                           path_effects=path_effects(style), zorder=PATH_Z,
                           solid_capstyle="round", solid_joinstyle="round")
         diverged = bool(traj.diverged[k, n]) and (upto is None or upto >= traj.steps[k, n])
-        (head,) = ax.plot(p[-1:, 0], p[-1:, 1], marker="X" if diverged else "o",
-                          ms=(style.head_size + 3 * diverged) * scale, color=c, mec="white",
-                          mew=1.4, zorder=HEAD_Z, ls="")
+        end = last_seen(p, ax.get_xlim(), ax.get_ylim()) if diverged else p[-1]
+        (head,) = ax.plot(end[:1], end[1:], marker="X" if diverged else "o",
+                          ms=(style.head_size + DIVERGED_GROW * diverged) * scale, color=c,
+                          mec="white", mew=1.4, zorder=HEAD_Z, ls="", clip_on=not diverged)
         artists += [line, head]
     return artists
 

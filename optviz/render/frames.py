@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.transforms import Bbox, ScaledTranslation
 
-from .contour import (HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend, draw_losses, draw_start,
-                      draw_surface, layout_axes, loss_axes, new_figure)
+from .contour import (DIVERGED_GROW, HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend, draw_losses, draw_start,
+                      draw_surface, last_seen, layout_axes, loss_axes, new_figure)
 from .encoders import open_writers
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
@@ -63,7 +63,9 @@ class Animator:
         self.trails = Trails([traj.points[k, n, : int(traj.steps[k, n]) + 1]
                               for k in range(len(self.colours))], self.colours,
                              traj.diverged[:, n], width=style.width * scale,
-                             halo=style.halo * scale, head_size=style.head_size * scale)
+                             halo=style.halo * scale, head_size=style.head_size * scale,
+                             diverged_size=(style.head_size + DIVERGED_GROW) * scale,
+                             view=(ax.get_xlim(), ax.get_ylim()))
         self.trails.set_zorder(PATH_Z)
         ax.add_artist(self.trails)
         self.overlays, self.quivers = overlays, {}
@@ -158,8 +160,10 @@ class Animator:
 
 class Trails(Artist):
     """Every optimizer's path up to the current step, a coloured line on a white
-    halo, and its head marker (a dot, or an X where the run diverged); paths are
-    drawn in order (a later one crosses over an earlier one), then the heads.
+    halo, and its head marker; paths are drawn in order (a later one crosses
+    over an earlier one), then the heads. A run that diverged ends in a larger
+    X where it was last seen on the plot (``contour.last_seen``), unclipped,
+    as in the static figure.
 
     Pixel for pixel what ``Line2D`` artists with a ``Stroke`` halo path effect
     draw (tests/test_animation.py checks it), without their per-draw
@@ -169,16 +173,18 @@ class Trails(Artist):
 
     def __init__(self, paths: Sequence[np.ndarray], colours: Sequence[str],
                  diverged: Sequence[bool], *, width: float, halo: float, head_size: float,
-                 head_edge: float = 1.4):
+                 view: tuple, diverged_size: float | None = None, head_edge: float = 1.4):
+        """*view*: the axes' (xlim, ylim); sizes in points."""
         super().__init__()
         from matplotlib.colors import to_rgba
         from matplotlib.markers import MarkerStyle
 
         self.paths = [np.asarray(p, dtype=float) for p in paths]
         self.rgba = [to_rgba(c) for c in colours]
-        self.diverged = [bool(d) for d in diverged]
+        self.ends = [last_seen(p, *view) if d else None for p, d in zip(self.paths, diverged)]
         self.width, self.halo = width, halo
         self.head_size, self.head_edge = head_size, head_edge
+        self.diverged_size = head_size if diverged_size is None else diverged_size
         self.upto = [0] * len(self.paths)
         self.markers = {kind: MarkerStyle(kind) for kind in ("o", "X")}
 
@@ -189,8 +195,9 @@ class Trails(Artist):
     def head(self, k: int) -> tuple[np.ndarray, str]:
         """Where path *k*'s head is drawn, and its marker."""
         upto = self.upto[k]
-        done = self.diverged[k] and upto == len(self.paths[k]) - 1
-        return self.paths[k][upto], "X" if done else "o"
+        if self.ends[k] is not None and upto == len(self.paths[k]) - 1:
+            return self.ends[k], "X"
+        return self.paths[k][upto], "o"
 
     def _gc(self, renderer, width, colour, alpha=None):
         gc = renderer.new_gc()
@@ -218,11 +225,14 @@ class Trails(Artist):
                 gc.set_capstyle("round")
                 renderer.draw_path(gc, tpath, affine)
                 gc.restore()
-        size = renderer.points_to_pixels(self.head_size)
         for k, rgba in enumerate(self.rgba):
             point, kind = self.head(k)
             marker = self.markers[kind]
+            size = renderer.points_to_pixels(self.head_size if kind == "o"
+                                             else self.diverged_size)
             gc = self._gc(renderer, self.head_edge, white)
+            if kind == "X":  # at the plot's edge: the whole X shows
+                gc.set_clip_rectangle(None)
             snap = marker.get_snap_threshold()
             gc.set_snap(size >= snap if snap is not None else None)
             gc.set_joinstyle(marker.get_joinstyle())
