@@ -150,6 +150,36 @@ def test_blitted_frames_equal_a_full_redraw(extra, size, dpi):
             point, frames_mod.last_seen(tr.path(k), anim.ax.get_xlim(), anim.ax.get_ylim()))
 
 
+LONG_TITLE = "A title long enough to reach the counter " * 2
+
+
+@pytest.mark.parametrize("title, size, below", [("Short", (6, 4), False),
+                                                (LONG_TITLE, (12, 8), True),
+                                                (LONG_TITLE, (6, 4), False)])
+def test_step_counter_moves_under_the_plot_when_the_title_needs_the_room(title, size, below):
+    """A long title pushes the caption under the plot, where a figure has room
+    for it there (not in a small 6 x 4 in figure at 60 dpi)."""
+    cfg = parse_config(CONFIG, "anim.yaml")
+    tr = simulate_config(cfg)
+    anim = Animator(cfg.surface, tr, title=title, size=size, dpi=60)
+    anim.draw(12)
+    renderer = anim.fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in anim.counter.texts]
+    axes = anim.ax.bbox
+    if below:
+        assert all(b.y1 < axes.y0 and b.y0 >= 0 for b in boxes)
+    else:
+        assert all(b.y0 > axes.y1 and b.y1 <= anim.size[1] for b in boxes)
+    heading = anim.ax.get_title(loc="left")
+    if title == LONG_TITLE and not below:  # no room under the plot: the title gives way
+        assert heading.endswith("…") and len(heading) > 15
+        title_box = anim.ax._left_title.get_window_extent(renderer)
+        assert title_box.x1 < min(b.x0 for b in boxes)
+    else:
+        assert heading == title
+    np.testing.assert_array_equal(anim.draw(12).copy(), full_redraw(anim))
+
+
 def test_trails_draw_what_halo_lines_and_markers_draw():
     """The fast path artist against the matplotlib artists it replaces."""
     from matplotlib import patheffects as pe

@@ -16,8 +16,9 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.transforms import Bbox, ScaledTranslation
 
-from .contour import (DIVERGED_GROW, HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend, draw_losses, draw_start,
-                      draw_surface, last_seen, layout_axes, loss_axes, new_figure)
+from .contour import (DIVERGED_GROW, HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend,
+                      draw_losses, draw_start, draw_surface, last_seen, layout_axes, loss_axes,
+                      new_figure)
 from .encoders import open_writers
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
@@ -57,8 +58,8 @@ class Animator:
         else:
             draw_legend(ax, traj, self.colours, has_minima=bool(surface.minima), scale=scale,
                         n=n)
-        ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
-                     fontweight="bold")
+        heading = ax.set_title(title or surface.title, fontsize=15 * scale, loc="left",
+                               pad=10, fontweight="bold")
         style = PathStyle()
         self.trails = Trails([traj.points[k, n, : int(traj.steps[k, n]) + 1]
                               for k in range(len(self.colours))], self.colours,
@@ -74,7 +75,17 @@ class Animator:
         # markers the paths may cross are redrawn on top of them
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
-        self.counter = StepCounter(ax, self.total, scale)
+        # above the plot's top right corner, or under it if the title reaches
+        # there and the figure has the room below
+        # (else the title is shrunk, then shortened, to end before the caption)
+        renderer = fig.canvas.get_renderer()
+        room = (ax.bbox.x1 - StepCounter.width(ax, self.total, scale)
+                - 12 * scale * fig.dpi / 72)  # where the title must end, in pixels
+        crowded = heading.get_window_extent(renderer).x1 > room
+        below = crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
+        if crowded and not below:
+            fit_text(heading, room, renderer)
+        self.counter = StepCounter(ax, self.total, scale, below=below)
         self.moving = [self.trails, *self.quivers.values(), *self.on_top,
                        *self.loss_lines, *self.loss_heads]
         for artist in [*self.moving, *self.counter.texts]:
@@ -156,6 +167,29 @@ class Animator:
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
         for s in steps:
             yield self.draw(int(s))
+
+
+def fit_text(text, right: float, renderer, *, min_shrink: float = 0.7) -> None:
+    """Make *text* end left of *right* (pixels): a smaller font, down to
+    *min_shrink* of its size, then the words cut short with an ellipsis."""
+    def end() -> float:
+        return text.get_window_extent(renderer).x1
+
+    size = text.get_fontsize()
+    while end() > right and text.get_fontsize() > size * min_shrink:
+        text.set_fontsize(text.get_fontsize() * 0.95)
+    if end() <= right:
+        return
+    full = text.get_text()
+    lo, hi = 0, len(full)  # the longest prefix that fits, by bisection
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        text.set_text(full[:mid].rstrip() + "…")
+        if end() <= right:
+            lo = mid
+        else:
+            hi = mid - 1
+    text.set_text(full[:lo].rstrip() + "…")
 
 
 class Trails(Artist):
@@ -256,19 +290,21 @@ class StepCounter:
     real artists holding the current digits, so a full redraw shows the same.
     """
 
-    def __init__(self, ax, total: int, scale: float = 1.0):
+    def __init__(self, ax, total: int, scale: float = 1.0, *, below: bool = False):
+        """*below*: under the plot's bottom right corner, on the x label's line
+        (under the tick labels), instead of above the top right corner."""
         fig = ax.figure
         self.ax, self.patches, self.value = ax, {}, ""
-        font = {"va": "bottom", "ha": "right", "fontsize": 11 * scale, "color": "#333333",
-                "family": "DejaVu Sans Mono"}
-        probe = ax.text(0, 0, "0" * 10, **font)
-        char = probe.get_window_extent(fig.canvas.get_renderer()).width / 10 / fig.dpi
-        probe.remove()
-        pitch = char + 2 / fig.dpi  # inches
+        pitch = self.pitch(ax, scale)
+        font = self.font(scale)
+        if below:
+            y, drop, font["va"] = 0.0, self.drop(scale), "top"
+        else:
+            y, drop = 1.012, 0.0
 
         def slot(i: int, text: str = ""):  # slot 0 is the rightmost
-            shift = ScaledTranslation(-i * pitch, 0, fig.dpi_scale_trans)
-            return ax.text(1.0, 1.012, text, transform=ax.transAxes + shift, **font)
+            shift = ScaledTranslation(-i * pitch, -drop, fig.dpi_scale_trans)
+            return ax.text(1.0, y, text, transform=ax.transAxes + shift, **font)
 
         digits, tail = len(str(total)), f" / {total}"
         for i, c in enumerate(reversed(tail)):
@@ -278,6 +314,36 @@ class StepCounter:
         for i, c in enumerate(reversed("step")):
             slot(len(tail) + digits + 1 + i, c)
         self.total = total
+
+    @staticmethod
+    def drop(scale: float) -> float:
+        """Inches from the axes' bottom to the top of the caption under it:
+        ticks 3.5 pt + pad 3.5 pt + tick labels (9 pt text) + 4 pt."""
+        return (11 + 9 * 1.2 * scale) / 72
+
+    @classmethod
+    def depth_below(cls, scale: float) -> float:
+        """Inches the caption needs under the axes, its own height included."""
+        return cls.drop(scale) + (11 * 1.3 * scale + 2) / 72
+
+    @staticmethod
+    def font(scale: float) -> dict:
+        return {"va": "bottom", "ha": "right", "fontsize": 11 * scale, "color": "#333333",
+                "family": "DejaVu Sans Mono"}
+
+    @classmethod
+    def pitch(cls, ax, scale: float) -> float:
+        """One slot's width in inches: a character and two pixels."""
+        fig = ax.figure
+        probe = ax.text(0, 0, "0" * 10, **cls.font(scale))
+        char = probe.get_window_extent(fig.canvas.get_renderer()).width / 10 / fig.dpi
+        probe.remove()
+        return char + 2 / fig.dpi
+
+    @classmethod
+    def width(cls, ax, total: int, scale: float) -> float:
+        """The caption's width in pixels."""
+        return len(f"step {total} / {total}") * cls.pitch(ax, scale) * ax.figure.dpi
 
     def caption(self) -> str:
         return f"step {self.value} / {self.total}"
