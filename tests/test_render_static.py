@@ -12,7 +12,8 @@ from optviz.engine import simulate
 from optviz.errors import RenderError
 from optviz.optim import make_optimizer
 from optviz.render import render_static
-from optviz.render.contour import colours, last_seen, make_figure
+from optviz.render.contour import (colours, labelled_levels, last_seen, make_figure,
+                                   significant_digits)
 from optviz.surfaces import load_surface
 
 
@@ -122,3 +123,20 @@ def test_diverged_run_ends_in_an_x_on_the_plot_edge(run):
     assert x0 <= px <= x1 and y0 <= py <= y1
     assert min(abs(px - x0), abs(px - x1), abs(py - y0), abs(py - y1)) < 1e-9
     assert not x.get_clip_on()  # the whole X shows at the edge
+
+
+@pytest.mark.parametrize("value, digits", [(0, 1), (4, 1), (0.5, 1), (10, 1), (-200, 1),
+                                           (14, 2), (2.25, 3), (0.0625, 3), (7.5625, 5)])
+def test_significant_digits(value, digits):
+    assert significant_digits(value) == digits
+
+
+def test_contour_labels_go_to_the_roundest_levels():
+    ravine = load_surface("ravine").levels  # squares of quarter steps
+    assert labelled_levels(ravine) == [0.0625, 0.25, 1, 2.25, 4, 6.25, 9]
+    quarters = [q / 4 for q in range(4, 77)]  # 1 .. 19 in quarter steps
+    assert labelled_levels(quarters) == [float(v) for v in range(1, 11)]
+    decades = [m * 10.0 ** e for e in range(-3, 4) for m in (1, 2, 5)]  # 21 levels
+    assert labelled_levels(decades) == [10.0 ** e for e in range(-3, 4)]  # the decades
+    assert len(labelled_levels(range(100), most=12)) <= 12
+    assert labelled_levels([1.5, 2.5]) == [1.5, 2.5]  # few levels: all labelled

@@ -75,6 +75,34 @@ def _levels(surface, Z):
     return inside if len(inside) >= 2 else levels
 
 
+def significant_digits(value: float) -> int:
+    """Digits it takes to write *value*: 1 for 0, 4, 0.5 and 10; 3 for 2.25 and 0.0625."""
+    mantissa = f"{abs(value):.6e}".split("e")[0].replace(".", "").rstrip("0")
+    return max(1, len(mantissa))
+
+
+def roundness(value: float) -> tuple[int, int]:
+    """Sorts the roundest numbers first: fewer digits, then a leading 1 (0.01,
+    10, 1000), then a 5, then the rest."""
+    lead = f"{abs(value):.6e}"[0]
+    return significant_digits(value), {"1": 0, "5": 1}.get(lead, 2)
+
+
+def labelled_levels(levels, *, most: int = MAX_LABELLED_LEVELS, least: int = 6) -> list:
+    """The levels worth a label: the roundest ones (so 1, 4 and 9 before 2.25,
+    2.25 before 7.5625, and the powers of ten of a 1-2-5 series first), the
+    fewest roundness classes that give at least *least* of them, then every
+    other one (or third...) down to *most*."""
+    levels = [float(v) for v in levels]
+    ranks = [roundness(v) for v in levels]
+    for r in sorted(set(ranks)):
+        chosen = [v for v, rank in zip(levels, ranks) if rank <= r]
+        if len(chosen) >= min(least, len(levels)):
+            break
+    step = max(1, int(np.ceil(len(chosen) / most)))
+    return chosen[::step]
+
+
 def draw_surface(ax, surface, *, resolution=300, scale=1.0):
     """Filled contours in a calm grey ramp, thin labelled level lines, known minima."""
     from matplotlib.colors import LinearSegmentedColormap
@@ -85,9 +113,8 @@ def draw_surface(ax, surface, *, resolution=300, scale=1.0):
     ax.contourf(X, Y, Z, levels=levels, cmap=cmap, extend="both", zorder=0)
     lines = ax.contour(X, Y, Z, levels=levels, colors=CONTOUR_LINE, linewidths=0.5 * scale,
                        alpha=0.55, zorder=1)
-    step = max(1, int(np.ceil(len(levels) / MAX_LABELLED_LEVELS)))
-    labelled = [lv for lv in lines.levels[::step]]
-    ax.clabel(lines, labelled, inline=True, fontsize=7 * scale, fmt="%g", colors="#3a404b")
+    ax.clabel(lines, labelled_levels(lines.levels), inline=True, fontsize=7 * scale,
+              fmt="%g", colors="#3a404b")
     if surface.minima:
         m = np.array(surface.minima)
         ax.scatter(m[:, 0], m[:, 1], marker="*", s=160 * scale ** 2, c="white",
