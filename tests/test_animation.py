@@ -155,7 +155,9 @@ LONG_TITLE = "A title long enough to reach the counter " * 2
 
 @pytest.mark.parametrize("title, size, below", [("Short", (6, 4), False),
                                                 (LONG_TITLE, (12, 8), True),
-                                                (LONG_TITLE, (6, 4), False)])
+                                                (LONG_TITLE, (6, 4), False),
+                                                ("Gradient descent with momentum on a wobbly",
+                                                 (12, 8), True)])
 def test_step_counter_moves_under_the_plot_when_the_title_needs_the_room(title, size, below):
     """A long title pushes the caption under the plot, where a figure has room
     for it there (not in a small 6 x 4 in figure at 60 dpi)."""
@@ -173,11 +175,35 @@ def test_step_counter_moves_under_the_plot_when_the_title_needs_the_room(title, 
     heading = anim.ax.get_title(loc="left")
     if title == LONG_TITLE and not below:  # no room under the plot: the title gives way
         assert heading.endswith("…") and len(heading) > 15
-        title_box = anim.ax._left_title.get_window_extent(renderer)
-        assert title_box.x1 < min(b.x0 for b in boxes)
     else:
         assert heading == title
+    # the title and the whole caption ("step", digits, "/ 12") never overlap
+    caption = [t.get_window_extent(renderer) for t in anim.ax.texts
+               if t.get_text() and t.get_fontfamily() == ["DejaVu Sans Mono"]]
+    assert len(caption) == len("step12/12")
+    title_box = anim.ax._left_title.get_window_extent(renderer)
+    assert all(title_box.x1 < b.x0 or title_box.y0 > b.y1 for b in caption)
     np.testing.assert_array_equal(anim.draw(12).copy(), full_redraw(anim))
+
+
+def test_a_diverged_x_near_the_counter_leaves_no_trace_in_it():
+    """The X of a run that leaves through the top edge, unclipped, reaches into
+    the step counter's digit cells: blitted frames must still equal a full
+    redraw, whatever step is drawn first."""
+    cfg = parse_config("""\
+title: T
+surface: {formula: "-y", domain: {x: [-3, 3], y: [-3, 3]}}
+start: [2.44, 2.0]
+steps: 12
+optimizers:
+  - {type: sgd, lr: 5}
+""", "x.yaml")
+    tr = simulate_config(cfg)
+    assert tr.diverged[0, 0]
+    anim = Animator(cfg.surface, tr, size=(12, 8), dpi=100)
+    for step in [12, 0, *range(13)]:
+        blitted = anim.draw(step).copy()
+        np.testing.assert_array_equal(blitted, full_redraw(anim), err_msg=f"step {step}")
 
 
 def test_trails_draw_what_halo_lines_and_markers_draw():

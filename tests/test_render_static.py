@@ -140,3 +140,5 @@ def test_contour_labels_go_to_the_roundest_levels():
     assert labelled_levels(decades) == [10.0 ** e for e in range(-3, 4)]  # the decades
     assert len(labelled_levels(range(100), most=12)) <= 12
     assert labelled_levels([1.5, 2.5]) == [1.5, 2.5]  # few levels: all labelled
+    assert 0.0 in labelled_levels(range(-10, 11))  # zero is as round as it gets
+    assert labelled_levels([]) == []

@@ -82,10 +82,10 @@ def significant_digits(value: float) -> int:
 
 
 def roundness(value: float) -> tuple[int, int]:
-    """Sorts the roundest numbers first: fewer digits, then a leading 1 (0.01,
-    10, 1000), then a 5, then the rest."""
+    """Sorts the roundest numbers first: fewer digits, then 0 and a leading 1
+    (0.01, 10, 1000), then a 5, then the rest."""
     lead = f"{abs(value):.6e}"[0]
-    return significant_digits(value), {"1": 0, "5": 1}.get(lead, 2)
+    return significant_digits(value), {"0": 0, "1": 0, "5": 1}.get(lead, 2)
 
 
 def labelled_levels(levels, *, most: int = MAX_LABELLED_LEVELS, least: int = 6) -> list:
@@ -94,6 +94,8 @@ def labelled_levels(levels, *, most: int = MAX_LABELLED_LEVELS, least: int = 6) 
     fewest roundness classes that give at least *least* of them, then every
     other one (or third...) down to *most*."""
     levels = [float(v) for v in levels]
+    if not levels:
+        return []
     ranks = [roundness(v) for v in levels]
     for r in sorted(set(ranks)):
         chosen = [v for v, rank in zip(levels, ranks) if rank <= r]

@@ -79,6 +79,7 @@ class Animator:
         # there and the figure has the room below
         # (else the title is shrunk, then shortened, to end before the caption)
         renderer = fig.canvas.get_renderer()
+        ax.apply_aspect()  # the axes' final place: a draw would apply it first
         room = (ax.bbox.x1 - StepCounter.width(ax, self.total, scale)
                 - 12 * scale * fig.dpi / 72)  # where the title must end, in pixels
         crowded = heading.get_window_extent(renderer).x1 > room
@@ -148,6 +149,10 @@ class Animator:
     def draw(self, step: int) -> np.ndarray:
         canvas, tr, n = self.fig.canvas, self.traj, self.n
         canvas.restore_region(self.background)
+        # the counter first: its digits lie under anything moving (as in a full
+        # draw), and the cells it keeps hold only background
+        self.counter.show(step)
+        self.counter.draw(canvas)
         self.trails.show(step)
         for k in range(len(self.loss_lines)):
             upto = min(step, int(tr.steps[k, n]))
@@ -158,10 +163,8 @@ class Animator:
             pos, vec = self.overlay_vectors(kind, step)
             q.set_offsets(pos)
             q.set_UVC(np.ma.masked_invalid(vec[:, 0]), np.ma.masked_invalid(vec[:, 1]))
-        self.counter.show(step)
         for artist in self.moving:
             artist.axes.draw_artist(artist)
-        self.counter.draw(canvas)
         return np.asarray(canvas.buffer_rgba())
 
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
