@@ -130,16 +130,18 @@ def full_redraw(anim):
     return frame
 
 
-@pytest.mark.parametrize("extra, size, dpi", [("", (6, 4), 60), ("", (4, 3), 50),
-                                              ("  - {type: sgd, lr: 3.0}\n", (12, 8), 100)])
-def test_blitted_frames_equal_a_full_redraw(extra, size, dpi):
-    """Paths, heads (an X for a diverged run), markers on top and the step
-    counter's pasted digits are pixel for pixel what a full draw gives, at
-    every frame, drawn in order and out of order."""
+@pytest.mark.parametrize("extra, size, dpi, panel", [
+    ("", (6, 4), 60, False), ("", (4, 3), 50, False),
+    ("  - {type: sgd, lr: 3.0}\n", (12, 8), 100, False),
+    ("  - {type: sgd, lr: 3.0}\n", (8, 5), 80, True)])
+def test_blitted_frames_equal_a_full_redraw(extra, size, dpi, panel):
+    """Paths, heads (an X for a diverged run), markers on top, the step
+    counter's pasted digits and the loss panel are pixel for pixel what a
+    full draw gives, at every frame, drawn in order and out of order."""
     cfg = parse_config(CONFIG.replace("render:", extra + "render:"), "anim.yaml")
     tr = simulate_config(cfg)
     assert tr.diverged.any() == bool(extra)
-    anim = Animator(cfg.surface, tr, size=size, dpi=dpi)
+    anim = Animator(cfg.surface, tr, size=size, dpi=dpi, loss_panel=panel)
     for step in [*range(13), 10, 3, 12]:
         blitted = anim.draw(step).copy()
         np.testing.assert_array_equal(blitted, full_redraw(anim), err_msg=f"step {step}")

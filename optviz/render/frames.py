@@ -87,8 +87,10 @@ class Animator:
         if crowded and not below:
             fit_text(heading, room, renderer)
         self.counter = StepCounter(ax, self.total, scale, below=below)
+        # the loss panel's frame is drawn over its curves (spines sit above lines)
+        loss_frame = list(self.loss_ax.spines.values()) if loss_panel else []
         self.moving = [self.trails, *self.quivers.values(), *self.on_top,
-                       *self.loss_lines, *self.loss_heads]
+                       *self.loss_lines, *self.loss_heads, *loss_frame]
         for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
         canvas = fig.canvas
