@@ -21,6 +21,8 @@ OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "
 BACKGROUND = ("#fbfbfc", "#c3c8d1")  # the filled contours' light ramp, low to high
 CONTOUR_LINE = "#4d5563"
 PATH_Z, HEAD_Z, START_Z = 6, 7, 8  # above contour labels (blitted frames stay exact)
+HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
+DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 MAX_LABELLED_LEVELS = 12
 
 
@@ -123,10 +125,6 @@ def draw_surface(ax, surface, *, resolution=300, scale=1.0):
                    edgecolors="#222222", linewidths=0.9, zorder=START_Z,
                    label="known minimum")
     return lines
-
-
-HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
-DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,14 @@ class Animator:
         # (else the title is shrunk, then shortened, to end before the caption)
         renderer = fig.canvas.get_renderer()
         ax.apply_aspect()  # the axes' final place: a draw would apply it first
-        room = (ax.bbox.x1 - StepCounter.width(ax, self.total, scale)
-                - 12 * scale * fig.dpi / 72)  # where the title must end, in pixels
+        pitch = StepCounter.pitch(ax, scale)
+        caption_width = len(StepCounter.text(self.total, self.total)) * pitch * fig.dpi
+        room = ax.bbox.x1 - caption_width - 12 * scale * fig.dpi / 72  # where the title ends
         crowded = heading.get_window_extent(renderer).x1 > room
         below = crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
         if crowded and not below:
             fit_text(heading, room, renderer)
-        self.counter = StepCounter(ax, self.total, scale, below=below)
+        self.counter = StepCounter(ax, self.total, scale, pitch, below=below)
         # the loss panel's frame is drawn over its curves (spines sit above lines)
         loss_frame = list(self.loss_ax.spines.values()) if loss_panel else []
         self.moving = [self.trails, *self.quivers.values(), *self.on_top,
@@ -284,7 +285,8 @@ class Trails(Artist):
 
 
 class StepCounter:
-    """The caption "step  37 / 125" over the plot's top right corner.
+    """The caption "step 37 / 125" over the plot's top right corner (or under
+    its bottom right corner).
 
     It is set one monospaced character per slot, slots two pixels wider than
     a character. "step" and "/ 125" are background; the number's digits are
@@ -295,12 +297,12 @@ class StepCounter:
     real artists holding the current digits, so a full redraw shows the same.
     """
 
-    def __init__(self, ax, total: int, scale: float = 1.0, *, below: bool = False):
-        """*below*: under the plot's bottom right corner, on the x label's line
-        (under the tick labels), instead of above the top right corner."""
+    def __init__(self, ax, total: int, scale: float, pitch: float, *, below: bool = False):
+        """*pitch*: a slot's width in inches (:meth:`pitch`); *below*: under the
+        plot's bottom right corner, on the x label's line (under the tick
+        labels), instead of above the top right corner."""
         fig = ax.figure
         self.ax, self.patches, self.value = ax, {}, ""
-        pitch = self.pitch(ax, scale)
         font = self.font(scale)
         if below:
             y, drop, font["va"] = 0.0, self.drop(scale), "top"
@@ -345,13 +347,12 @@ class StepCounter:
         probe.remove()
         return char + 2 / fig.dpi
 
-    @classmethod
-    def width(cls, ax, total: int, scale: float) -> float:
-        """The caption's width in pixels."""
-        return len(f"step {total} / {total}") * cls.pitch(ax, scale) * ax.figure.dpi
+    @staticmethod
+    def text(step, total: int) -> str:
+        return f"step {step} / {total}"
 
     def caption(self) -> str:
-        return f"step {self.value} / {self.total}"
+        return self.text(self.value, self.total)
 
     def get_text(self) -> str:
         return self.value
