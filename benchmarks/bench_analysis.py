@@ -18,11 +18,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from optviz.basins import basins, start_grid  # noqa: E402
-from optviz.config import parse_config  # noqa: E402
-from optviz.engine import simulate  # noqa: E402
-from optviz.optim import make_optimizer  # noqa: E402
-from optviz.sweep import parse_axis, sweep  # noqa: E402
+from optviz.analysis.basins import basins, start_grid  # noqa: E402
+from optviz.analysis.sweep import parse_axis, sweep  # noqa: E402
+from optviz.core.engine import simulate  # noqa: E402
+from optviz.core.optim import make_optimizer  # noqa: E402
+from optviz.input.config import parse_config  # noqa: E402
 
 BASINS = """\
 surface: himmelblau

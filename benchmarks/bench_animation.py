@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import matplotlib
 matplotlib.use("Agg")
-from optviz.config import load_config
-from optviz.runner import simulate_config
+from optviz.input.config import load_config
+from optviz.app.runner import simulate_config
 cfg = load_config({CONFIG!r})
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else cfg.steps
 cfg = cfg.with_overrides(steps=steps)

@@ -25,9 +25,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from optviz.engine import simulate  # noqa: E402
-from optviz.optim import make_optimizer  # noqa: E402
-from optviz.surfaces import load_surface  # noqa: E402
+from optviz.core.engine import simulate  # noqa: E402
+from optviz.core.optim import make_optimizer  # noqa: E402
+from optviz.core.surfaces import load_surface  # noqa: E402
 
 
 def timed_command(args: list[str], repeat: int = 5) -> float:

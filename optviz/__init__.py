@@ -16,13 +16,15 @@ optviz, and ``optviz --help``, stay instant)::
 __version__ = "0.1.0"
 
 _API = {
-    "load_config": "config", "parse_config": "config", "RunConfig": "config",
-    "load_surface": "surfaces", "list_surfaces": "surfaces", "Surface": "surfaces",
-    "simulate": "engine", "Trajectories": "trajectories",
-    "make_optimizer": "optim", "OPTIMIZERS": "optim",
-    "run": "runner", "RunResult": "runner", "run_sweep": "runner", "run_basins": "runner",
-    "sweep": "sweep", "parse_axis": "sweep", "basins": "basins", "respond": "response",
-    "article_signals": "response",
+    "load_config": "input.config", "parse_config": "input.config", "RunConfig": "input.config",
+    "load_surface": "core.surfaces", "list_surfaces": "core.surfaces", "Surface": "core.surfaces",
+    "simulate": "core.engine", "Trajectories": "core.trajectories",
+    "make_optimizer": "core.optim", "OPTIMIZERS": "core.optim",
+    "run": "app.runner", "RunResult": "app.runner", "run_sweep": "app.runner",
+    "run_basins": "app.runner",
+    "sweep": "analysis.sweep", "parse_axis": "analysis.sweep", "basins": "analysis.basins",
+    "respond": "analysis.response",
+    "article_signals": "analysis.response",
     "OptvizError": "errors", "ConfigError": "errors", "SurfaceError": "errors",
     "RenderError": "errors",
 }

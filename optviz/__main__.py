@@ -1,3 +1,3 @@
-from .cli import main
+from optviz.app.cli import main
 
 main()

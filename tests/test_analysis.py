@@ -6,15 +6,22 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from optviz.basins import DIVERGED, basins
-from optviz.cli import cli
-from optviz.config import ResponseConfig, load_config, parse_config
-from optviz.engine import simulate
+from optviz.analysis.basins import DIVERGED, basins
+from optviz.analysis.response import article_signals, load_signal, respond
+from optviz.analysis.sweep import (
+    Axis,
+    choose_lr,
+    parse_axis,
+    resolve_auto_lr,
+    run_grid,
+    sweep,
+)
+from optviz.app.cli import cli
+from optviz.app.runner import run, simulate_config
+from optviz.core.engine import simulate
+from optviz.core.optim import make_optimizer
 from optviz.errors import ConfigError
-from optviz.optim import make_optimizer
-from optviz.response import article_signals, load_signal, respond
-from optviz.runner import run, simulate_config
-from optviz.sweep import Axis, choose_lr, parse_axis, resolve_auto_lr, run_grid, sweep
+from optviz.input.config import ResponseConfig, load_config, parse_config
 
 
 # ---------------------------------------------------------------- signals

@@ -5,12 +5,12 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from optviz.cli import cli
-from optviz.config import parse_config
-from optviz.render import frames as frames_mod
+from optviz.app.cli import cli
+from optviz.app.runner import run, simulate_config
+from optviz.input.config import parse_config
 from optviz.render import encoders
+from optviz.render import frames as frames_mod
 from optviz.render.frames import Animator, frame_steps, hold_frames
-from optviz.runner import run, simulate_config
 
 CONFIG = """\
 title: Animation test

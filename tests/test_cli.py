@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from optviz import __version__
-from optviz.cli import cli
-from optviz.trajectories import read_csv
+from optviz.app.cli import cli
+from optviz.core.trajectories import read_csv
 
 CONFIG = """\
 title: CLI test
@@ -35,7 +35,7 @@ def test_version_and_help():
 
 
 def test_help_does_not_import_heavy_modules():
-    code = ("import sys; from optviz.cli import main; sys.argv=['optviz','--help']\n"
+    code = ("import sys; from optviz.app.cli import main; sys.argv=['optviz','--help']\n"
             "try:\n main()\nexcept SystemExit: pass\n"
             "heavy=[m for m in ('numpy','matplotlib','sympy','yaml','imageio') if m in sys.modules]\n"
             "print('HEAVY', heavy)")

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from optviz.config import RunConfig, load_config, parse_config
 from optviz.errors import ConfigError
+from optviz.input.config import RunConfig, load_config, parse_config
 
 GOOD = """\
 title: Test

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from optviz.engine import simulate
-from optviz.optim import make_optimizer
-from optviz.surfaces import load_surface
-from optviz.trajectories import read_csv
+from optviz.core.engine import simulate
+from optviz.core.optim import make_optimizer
+from optviz.core.surfaces import load_surface
+from optviz.core.trajectories import read_csv
 
 
 def bowl():

@@ -5,7 +5,7 @@ import signal
 import pytest
 
 from optviz.errors import SurfaceError
-from optviz.formula import parse, validate
+from optviz.input.formula import parse, validate
 
 GOOD = [
     "x**2 + y**2",

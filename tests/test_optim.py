@@ -5,11 +5,17 @@ import math
 import numpy as np
 import pytest
 
-from optviz.engine import simulate
+from optviz.core.engine import simulate
+from optviz.core.optim import (
+    OPTIMIZERS,
+    default_label,
+    describe_optimizer,
+    first_moment,
+    make_optimizer,
+    resolve_hyperparams,
+)
+from optviz.core.surfaces import load_surface
 from optviz.errors import ConfigError
-from optviz.optim import (OPTIMIZERS, default_label, describe_optimizer, first_moment,
-                          make_optimizer, resolve_hyperparams)
-from optviz.surfaces import load_surface
 
 QUAD = load_surface({"formula": "x**2 + 3*y**2", "domain": {"x": [-2, 2], "y": [-2, 2]}})
 START = np.array([[1.0, -0.5]])
@@ -217,7 +223,7 @@ def test_labels_keep_values_apart():
     assert a != b and a == "adam lr=0.1234567"
     cfg_text = ("surface: wobbly\noptimizers: [{type: adam, lr: 0.1234567}, "
                 "{type: adam, lr: 0.1234568}]\n")
-    from optviz.config import parse_config
+    from optviz.input.config import parse_config
 
     assert len(parse_config(cfg_text).optimizers) == 2
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from optviz.engine import simulate
-from optviz.optim import make_optimizer
-from optviz.surfaces import load_surface
+from optviz.core.engine import simulate
+from optviz.core.optim import make_optimizer
+from optviz.core.surfaces import load_surface
 
 STEPS = 200
 STARTS = [(-2.8, -2.5), (1.0, 0.5)]
@@ -113,7 +113,7 @@ def test_matches_torch_optim(surface, case):
 
 
 def test_torch_defaults_are_ours():
-    from optviz.optim import OPTIMIZERS
+    from optviz.core.optim import OPTIMIZERS
 
     for kind, cls, extra in [("adam", torch.optim.Adam, {}), ("adagrad", torch.optim.Adagrad, {}),
                              ("rmsprop", torch.optim.RMSprop, {}),

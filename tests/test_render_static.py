@@ -8,13 +8,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optviz.engine import simulate
+from optviz.core.engine import simulate
+from optviz.core.optim import make_optimizer
+from optviz.core.surfaces import load_surface
 from optviz.errors import RenderError
-from optviz.optim import make_optimizer
 from optviz.render import render_static
-from optviz.render.contour import (colours, labelled_levels, last_seen, make_figure,
-                                   significant_digits)
-from optviz.surfaces import load_surface
+from optviz.render.contour import (
+    colours,
+    labelled_levels,
+    last_seen,
+    make_figure,
+    significant_digits,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +84,8 @@ def test_failed_save_leaves_no_partial_file(tmp_path, run, monkeypatch):
 
 
 def test_rendering_does_not_import_pyplot():
-    code = ("import sys, optviz\nfrom optviz.engine import simulate\n"
-            "from optviz.optim import make_optimizer\nfrom optviz.render.contour import make_figure\n"
+    code = ("import sys, optviz\nfrom optviz.core.engine import simulate\n"
+            "from optviz.core.optim import make_optimizer\nfrom optviz.render.contour import make_figure\n"
             "s = optviz.load_surface('ravine')\n"
             "tr = simulate(s, {'a': make_optimizer('adam')}, s.start, 3)\n"
             "make_figure(s, tr, size=(3, 2), dpi=40)\nprint('pyplot' in str(list(sys.modules)))")

@@ -7,7 +7,7 @@ that a formula contradicting its reference (the Beale bug STYLE.md tells of)
 cannot hide behind a "minimum" test that recomputes the minimum from the same
 wrong code.
 
-Until ``optviz.surfaces.load_surface`` exists, formulas are evaluated here with
+Until ``optviz.core.surfaces.load_surface`` exists, formulas are evaluated here with
 a NumPy namespace (test-only: the library files are trusted).  Once it exists,
 ``surface.f`` / ``surface.grad`` on an (N, 2) float64 array are used instead.
 """
@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 try:
-    from optviz.surfaces import load_surface
+    from optviz.core.surfaces import load_surface
 except ImportError:  # loader not written yet
     load_surface = None
 
@@ -343,7 +343,7 @@ def test_formula_matches_independent_transcription(name):
                                err_msg=f"{name}.yaml formula contradicts its reference")
 
 
-@pytest.mark.skipif(load_surface is None, reason="optviz.surfaces.load_surface not written yet")
+@pytest.mark.skipif(load_surface is None, reason="optviz.core.surfaces.load_surface not written yet")
 @pytest.mark.parametrize("name", [n for n in NAMES if n in REFERENCE])
 def test_loader_gradient_matches_finite_differences(name):
     pts = random_points(name, 50, seed=7)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from optviz.core.surfaces import list_surfaces, load_surface
 from optviz.errors import SurfaceError
-from optviz.surfaces import list_surfaces, load_surface
 
 NAMES = list_surfaces()
 SEED = ["simple-quad", "wobbly", "basins-and-walls", "ripple", "giant-plateau",

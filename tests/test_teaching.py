@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from optviz import library
-from optviz.cli import cli
-from optviz.config import load_config, parse_config
-from optviz.runner import run, simulate_config
+from optviz.app.cli import cli
+from optviz.app.runner import run, simulate_config
+from optviz.input import library
+from optviz.input.config import load_config, parse_config
 
 DEMOS = [n.split("/", 1)[1] for n in library.names("configs") if n.startswith("demos/")]
 
@@ -77,7 +77,7 @@ def test_notebook_display(tmp_path):
 
 
 def test_overlays_record_gradient_step_and_first_moment():
-    from optviz.overlays import OverlayRecorder
+    from optviz.core.overlays import OverlayRecorder
     from optviz.render.frames import Animator
 
     cfg = parse_config("surface: ravine\nstart: [-9, 2.5]\nsteps: 15\n"
@@ -155,7 +155,7 @@ def _explorer(text="surface: wobbly\nsteps: 40\noptimizers: [{type: momentum, lr
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from optviz.explore import Explorer
+    from optviz.app.explore import Explorer
 
     fig = Figure(figsize=(13, 8), dpi=40)
     FigureCanvasAgg(fig)
@@ -164,8 +164,8 @@ def _explorer(text="surface: wobbly\nsteps: 40\noptimizers: [{type: momentum, lr
 
 
 def _direct(surface, kind, start, steps, **hp):
-    from optviz.engine import simulate
-    from optviz.optim import make_optimizer
+    from optviz.core.engine import simulate
+    from optviz.core.optim import make_optimizer
 
     return simulate(surface, {"o": make_optimizer(kind, **hp)}, start, steps).path(0)
 

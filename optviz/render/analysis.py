@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
-from .contour import OKABE_ITO, colours, new_figure
+from optviz.render.contour import OKABE_ITO, colours, new_figure
 
 DIVERGED_COLOUR = "#222222"
 UNCONVERGED_COLOUR = "#e4e4e4"

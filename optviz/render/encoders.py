@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RenderError
-from ..outputs import atomic_path
+from optviz.errors import RenderError
+from optviz.outputs import atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4", "html")
 CRF = 23  # x264 quality: visually clean for flat plots; imageio's "quality" is not crf

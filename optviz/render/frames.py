@@ -16,10 +16,22 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.transforms import Bbox, ScaledTranslation
 
-from .contour import (DIVERGED_GROW, HALO_ALPHA, PATH_Z, PathStyle, colours, draw_legend,
-                      draw_losses, draw_start, draw_surface, last_seen, layout_axes, loss_axes,
-                      new_figure)
-from .encoders import open_writers
+from optviz.render.contour import (
+    DIVERGED_GROW,
+    HALO_ALPHA,
+    PATH_Z,
+    PathStyle,
+    colours,
+    draw_legend,
+    draw_losses,
+    draw_start,
+    draw_surface,
+    last_seen,
+    layout_axes,
+    loss_axes,
+    new_figure,
+)
+from optviz.render.encoders import open_writers
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
 
@@ -384,7 +396,7 @@ def make_animator(config, traj, overlays=None):
     """The 2-D (blitted) or 3-D animator a config asks for."""
     r = config.render
     if r.view == "3d":
-        from .view3d import Animator3D, Camera
+        from optviz.render.view3d import Animator3D, Camera
 
         return Animator3D(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
                           camera=Camera(*r.camera))

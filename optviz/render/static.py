@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import RenderError
-from ..outputs import atomic_path
-from .contour import make_figure
+from optviz.errors import RenderError
+from optviz.outputs import atomic_path
+from optviz.render.contour import make_figure
 
 
 def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
@@ -31,7 +31,7 @@ def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("
     """Draw the figure with every path (contours, or the 3-D view) and write it in
     each static format."""
     if view == "3d":
-        from .view3d import Animator3D, Camera
+        from optviz.render.view3d import Animator3D, Camera
 
         elev, azim = (camera[0], camera[1]) if camera else (Camera.elev, Camera.azim)
         anim = Animator3D(surface, traj, title=title, size=size, dpi=dpi,

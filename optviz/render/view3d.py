@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .contour import colours, legend_text, new_figure
+from optviz.render.contour import colours, legend_text, new_figure
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, did_you_mean
+from optviz.errors import ConfigError, did_you_mean
 
 SIGNAL_LENGTH = 300
 SIGNAL_SEED = 413
@@ -77,7 +77,7 @@ def respond(kind: str, signal: np.ndarray, *, conventions: str = "torch",
 
     With ``vary=(name, values)`` each value gets its own row, all in one batch.
     """
-    from .optim import make_optimizer
+    from optviz.core.optim import make_optimizer
 
     if kind in NOT_FOR_RESPONSE:
         raise ConfigError(f"{kind} needs a surface (it is not a rule of the gradient alone)",

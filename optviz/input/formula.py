@@ -19,7 +19,7 @@ import ast
 import math
 from typing import Any
 
-from .errors import SurfaceError, did_you_mean
+from optviz.errors import SurfaceError, did_you_mean
 
 MAX_LENGTH = 2000
 MAX_NODES = 600

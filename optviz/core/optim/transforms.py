@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Optimizer, lerp, zeros
+from optviz.core.optim.base import Optimizer, lerp, zeros
 
 
 # ----------------------------------------------------------------- SGD family

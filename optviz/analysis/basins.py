@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import RunConfig
-from .sweep import run_grid
+from optviz.analysis.sweep import run_grid
+from optviz.input.config import RunConfig
 
 UNCONVERGED, DIVERGED = -1, -2
 

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from . import formula as formula_lang
-from . import library
-from .errors import SurfaceError, did_you_mean
-from .yamldoc import Document, load_document
+from optviz.errors import SurfaceError, did_you_mean
+from optviz.input import formula as formula_lang
+from optviz.input import library
+from optviz.input.yamldoc import Document, load_document
 
 KEYS = ("name", "title", "formula", "domain", "levels", "start", "minima",
         "minimum_value", "source", "description")

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from .config import OptimizerConfig, RunConfig
-from .engine import simulate
-from .errors import ConfigError, did_you_mean
-from .trajectories import Trajectories
+from optviz.core.engine import simulate
+from optviz.core.trajectories import Trajectories
+from optviz.errors import ConfigError, did_you_mean
+from optviz.input.config import OptimizerConfig, RunConfig
 
 OUTCOMES = ("final_loss", "distance", "steps_to_tol")
 AUTO_LR_GRID = (1e-5, 10.0, 200)  # lo, hi, count (log-spaced)
@@ -111,7 +111,7 @@ def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray
     Returns (outcome (G,), diverged (G,), final points (G, 2)). Long runs are
     split into chunks of rows so memory stays bounded; each chunk is one batch.
     """
-    from .optim import make_optimizer, resolve_hyperparams
+    from optviz.core.optim import make_optimizer, resolve_hyperparams
 
     count = len(next(iter(grid.values()))) if grid else len(starts)
     if starts is None:
@@ -179,7 +179,7 @@ def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfi
 def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
           kind: str = "final_loss", tol: float = 1e-3, progress=None) -> SweepResult:
     """The outcome over one or two hyperparameters of one optimizer, in one batch."""
-    from .optim import OPTIMIZERS
+    from optviz.core.optim import OPTIMIZERS
 
     opt = find_optimizer(config, optimizer)
     numeric = [k for k, v in OPTIMIZERS[opt.type].defaults(config.conventions).items()

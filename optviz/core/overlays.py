@@ -28,13 +28,13 @@ class Overlays:
 
 
 class OverlayRecorder:
-    """An ``observe`` callback for :func:`optviz.engine.simulate`."""
+    """An ``observe`` callback for :func:`optviz.core.engine.simulate`."""
 
     def __init__(self, k_count: int, steps: int):
         self.data = Overlays(*(np.full((k_count, steps, 2), np.nan) for _ in KINDS))
 
     def __call__(self, t, k, grad, step, state):
-        from .optim import first_moment
+        from optviz.core.optim import first_moment
 
         self.data.gradient[k, t] = grad[0]
         self.data.step[k, t] = step[0]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from optviz.errors import ConfigError
 
 PathKey = tuple[Any, ...]
 MAX_NODES = 100_000

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, did_you_mean
-from . import transforms as T
-from .base import Optimizer
+from optviz.core.optim import transforms as T
+from optviz.core.optim.base import Optimizer
+from optviz.errors import ConfigError, did_you_mean
 
 CONVENTIONS = ("torch", "lasagne")
 

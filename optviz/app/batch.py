@@ -10,9 +10,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import library
-from .config import ResponseConfig, RunConfig, load_config
-from .errors import ConfigError, OptvizError
+from optviz.errors import ConfigError, OptvizError
+from optviz.input import library
+from optviz.input.config import ResponseConfig, RunConfig, load_config
 
 
 @dataclass
@@ -59,7 +59,7 @@ def expected_outputs(config: RunConfig | ResponseConfig) -> list[Path]:
     """The files a run of *config* writes."""
     out = config.output
     if isinstance(config, ResponseConfig):
-        from .response import choose_signals
+        from optviz.analysis.response import choose_signals
 
         names = choose_signals(config.signals, config.file.parent if config.file else None)
         return ([out / f"{config.stem}-{name}.{fmt}" for name in names
@@ -82,7 +82,7 @@ def is_up_to_date(config: RunConfig | ResponseConfig) -> bool:
 
 def _render_one(path: Path) -> JobResult:
     """Worker: run one config; user errors become a failed JobResult, never a crash."""
-    from .runner import run
+    from optviz.app.runner import run
 
     t0 = time.perf_counter()
     try:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .trajectories import Trajectories
+from optviz.core.trajectories import Trajectories
 
 
 class Oracle(Protocol):
@@ -64,7 +64,7 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
 
     Args:
         surface: anything with ``value_and_grad``, ``grad`` and ``hess`` over
-            points of shape (N, 2), usually a :class:`~optviz.surfaces.Surface`.
+            points of shape (N, 2), usually a :class:`~optviz.core.surfaces.Surface`.
         optimizers: label -> Optimizer (an ``init``/``update`` pair).
         starts: one start ``[x, y]`` or N starts of shape (N, 2).
         steps: number of steps T.

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
-from .engine import simulate
-from .errors import OptvizError, RenderError
-from .outputs import write_text
-from .trajectories import Trajectories
+from optviz.core.engine import simulate
+from optviz.core.trajectories import Trajectories
+from optviz.errors import OptvizError, RenderError
+from optviz.input.config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
+from optviz.outputs import write_text
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
@@ -82,7 +82,7 @@ class RunResult:
 
 def build_optimizers(config: RunConfig) -> dict[str, Any]:
     """label -> Optimizer for every optimizer of the config."""
-    from .optim import make_optimizer
+    from optviz.core.optim import make_optimizer
 
     return {o.label: make_optimizer(o.type, config.conventions, **o.params)
             for o in config.optimizers}
@@ -113,12 +113,12 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     config = config.with_overrides(steps=steps, formats=formats, output=out)
     if isinstance(config, ResponseConfig):
         return run_response(config)
-    from .sweep import resolve_auto_lr
+    from optviz.analysis.sweep import resolve_auto_lr
 
     config = resolve_auto_lr(config)
     recorder = None
     if config.render.overlays:
-        from .overlays import OverlayRecorder
+        from optviz.core.overlays import OverlayRecorder
 
         recorder = OverlayRecorder(len(config.optimizers), config.steps)
     trajectories = simulate_config(config, progress, observe=recorder)
@@ -131,7 +131,7 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
 
     static = [f for f in config.render.formats if f in STATIC_FORMATS]
     if static:
-        from .render import render_static
+        from optviz.render import render_static
 
         try:
             result.files += render_static(config.surface, trajectories, out_dir, config.stem,
@@ -145,7 +145,7 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     animated = [f for f in config.render.formats if f not in STATIC_FORMATS]
     if animated:
         try:
-            from .render import render_animation
+            from optviz.render import render_animation
         except ImportError:
             result.errors.append("animated formats (" + ", ".join(animated) +
                                  ") are not available in this version")
@@ -167,7 +167,7 @@ def run_record(result: RunResult) -> dict[str, Any]:
     """The content of run.json: resolved config, versions, per-optimizer summary."""
     import matplotlib
 
-    from . import __version__
+    from optviz import __version__
 
     return {
         "config": result.config.to_dict(),
@@ -207,7 +207,7 @@ def _out_dir(path: Path) -> Path:
 
 
 def _save(fig, out_dir: Path, stem: str, formats) -> list[Path]:
-    from .render import save_figure
+    from optviz.render import save_figure
 
     return save_figure(fig, out_dir / stem, [f for f in formats if f in STATIC_FORMATS]
                        or ["png"])
@@ -215,8 +215,8 @@ def _save(fig, out_dir: Path, stem: str, formats) -> list[Path]:
 
 def run_response(config: ResponseConfig) -> AnalysisResult:
     """One figure per signal and ``response.csv`` (signal,label,t,g,step)."""
-    from .render.analysis import response_figure
-    from .response import choose_signals, respond
+    from optviz.analysis.response import choose_signals, respond
+    from optviz.render.analysis import response_figure
 
     signals = choose_signals(config.signals, config.file.parent if config.file else None)
     name, values = config.vary
@@ -244,8 +244,8 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
               optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
               out=None, formats=None, progress: Progress | None = None) -> AnalysisResult:
     """``optviz sweep``: the outcome over one or two hyperparameters, one batch."""
-    from .render.analysis import sweep_figure
-    from .sweep import parse_axis, sweep
+    from optviz.analysis.sweep import parse_axis, sweep
+    from optviz.render.analysis import sweep_figure
 
     if not isinstance(config, RunConfig):
         config = load_config(config)
@@ -275,8 +275,8 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
                formats=None, progress: Progress | None = None) -> AnalysisResult:
     """``optviz basins``: per optimizer, where each start of an R x R grid ends."""
-    from .basins import basins
-    from .render.analysis import basins_figure
+    from optviz.analysis.basins import basins
+    from optviz.render.analysis import basins_figure
 
     if not isinstance(config, RunConfig):
         config = load_config(config)

@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from .config import RunConfig
-from .engine import simulate
-from .surfaces import load_surface
+from optviz.core.engine import simulate
+from optviz.core.surfaces import load_surface
+from optviz.input.config import RunConfig
 
 # the hyperparameter an optimizer's second slider controls, with its range
 MAIN_PARAM = {"momentum": "momentum", "nesterov": "momentum", "nag": "momentum",
@@ -38,7 +38,7 @@ class Explorer:
     def __init__(self, config: RunConfig, fig):
         from matplotlib.widgets import RadioButtons, Slider
 
-        from .render.contour import colours, draw_start, draw_surface, layout_axes
+        from optviz.render.contour import colours, draw_start, draw_surface, layout_axes
 
         self.config, self.fig = config, fig
         self.surface = config.surface
@@ -120,7 +120,7 @@ class Explorer:
         self.rerun()
 
     def optimizers(self):
-        from .optim import make_optimizer
+        from optviz.core.optim import make_optimizer
 
         return {o.label: make_optimizer(o.type, self.config.conventions, **self.params[k])
                 for k, o in enumerate(self.config.optimizers)}
@@ -152,7 +152,7 @@ def explore(config: RunConfig) -> Explorer:
     import matplotlib
     import matplotlib.pyplot as plt
 
-    from .errors import RenderError
+    from optviz.errors import RenderError
 
     if matplotlib.get_backend().lower() in ("agg", "pdf", "svg", "ps", "cairo", "template"):
         raise RenderError("optviz explore needs a window, but matplotlib has no interactive "

@@ -1,6 +1,6 @@
 """Run configs: YAML in, validated frozen dataclasses out.
 
-``yaml.safe_load`` semantics (through :mod:`optviz.yamldoc`, which also keeps
+``yaml.safe_load`` semantics (through :mod:`optviz.input.yamldoc`, which also keeps
 line numbers), every default filled in, and every mistake reported as one
 :class:`~optviz.errors.ConfigError` naming the file, the line and the key,
 with a did-you-mean suggestion where a near name exists.
@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import library
-from .errors import ConfigError, did_you_mean
-from .surfaces import Surface, load_surface
-from .yamldoc import Document, load_document, parse_document
+from optviz.core.surfaces import Surface, load_surface
+from optviz.errors import ConfigError, did_you_mean
+from optviz.input import library
+from optviz.input.yamldoc import Document, load_document, parse_document
 
 TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
             "output", "noise", "lesson")
@@ -165,8 +165,8 @@ RESPONSE_KEYS = ("optimizer", "conventions", "params", "vary", "signals")
 
 
 def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
-    from . import optim
-    from .response import NOT_FOR_RESPONSE
+    from optviz.analysis.response import NOT_FOR_RESPONSE
+    from optviz.core import optim
 
     _check_keys(data, ("title", "response", "render", "output"), doc, ())
     at = ("response",)
@@ -203,7 +203,7 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     signals = spec.get("signals") or []
     if isinstance(signals, str):
         signals = [signals]
-    from .response import SIGNALS
+    from optviz.analysis.response import SIGNALS
 
     for i, sig in enumerate(signals):
         if sig not in SIGNALS and not str(sig).endswith(".csv"):
@@ -252,7 +252,7 @@ def parse_config(text: str, file: str = "<config>") -> RunConfig:
 
 def config_from_document(doc: Document, *, stem: str,
                          base: Path | None = None) -> RunConfig | ResponseConfig:
-    from . import optim
+    from optviz.core import optim
 
     data = doc.data
     if data is None:
@@ -414,7 +414,7 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
                         at + ("loss_panel",))
     overlays = data.get("overlays", [])
-    from .overlays import KINDS
+    from optviz.core.overlays import KINDS
 
     if isinstance(overlays, str):
         overlays = [overlays]

@@ -11,8 +11,8 @@ import sys
 
 import click
 
-from . import __version__
-from .errors import OptvizError
+from optviz import __version__
+from optviz.errors import OptvizError
 
 
 class UserError(click.ClickException):
@@ -90,7 +90,7 @@ def run(config, out, formats, steps, quiet):
     CONFIG is a path to a YAML run config or the name of a shipped one
     (e.g. 'default', 'article/wobbly'); without it, configs/default.yaml.
     """
-    from .runner import run as run_config
+    from optviz.app.runner import run as run_config
 
     bars = ProgressBars(not quiet)
     with user_errors():
@@ -143,8 +143,8 @@ def batch(paths, jobs, force, quiet):
     import os
     import time
 
-    from .batch import batch as run_batch
-    from .batch import collect_configs
+    from optviz.app.batch import batch as run_batch
+    from optviz.app.batch import collect_configs
 
     t0 = time.perf_counter()
     with user_errors():
@@ -212,7 +212,7 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
     All grid points run as one vectorised batch from the config's start.
     Example: optviz sweep default --optimizer momentum --x lr=1e-3:1:log:60 --y momentum=0:0.99:40
     """
-    from .runner import run_sweep
+    from optviz.app.runner import run_sweep
 
     bars = ProgressBars(not quiet)
     with user_errors():
@@ -236,7 +236,7 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
 @click.option("--quiet", "-q", is_flag=True)
 def basins(config, resolution, out, formats, quiet):
     """Map where each start point ends, for every optimizer of CONFIG."""
-    from .runner import run_basins
+    from optviz.app.runner import run_basins
 
     bars = ProgressBars(not quiet)
     with user_errors():
@@ -260,9 +260,9 @@ def basins(config, resolution, out, formats, quiet):
 @click.option("--quiet", "-q", is_flag=True)
 def response(config, out, formats, quiet):
     """Plot an optimizer's steps for 1-D gradient signals (a response config)."""
-    from .config import ResponseConfig, load_config
-    from .errors import ConfigError
-    from .runner import run_response
+    from optviz.app.runner import run_response
+    from optviz.errors import ConfigError
+    from optviz.input.config import ResponseConfig, load_config
 
     with user_errors():
         cfg = load_config(config)
@@ -282,9 +282,9 @@ def response(config, out, formats, quiet):
 @click.pass_context
 def demo(ctx, name, list_, out, formats, quiet):
     """Run a teaching demo (configs/demos/NAME.yaml); --list shows them all."""
-    from . import library
-    from .config import load_config
-    from .errors import ConfigError, did_you_mean
+    from optviz.errors import ConfigError, did_you_mean
+    from optviz.input import library
+    from optviz.input.config import load_config
 
     names = [n.split("/", 1)[1] for n in library.names("configs") if n.startswith("demos/")]
     if list_ or not name:
@@ -304,8 +304,8 @@ def demo(ctx, name, list_, out, formats, quiet):
 def explore(config):
     """Open an interactive window: sliders for each optimizer's learning rate and
     main hyperparameter, a step slider, a surface chooser; click to move the start."""
-    from .config import load_config
-    from .explore import explore as open_window
+    from optviz.app.explore import explore as open_window
+    from optviz.input.config import load_config
 
     with user_errors():
         open_window(load_config(config))
@@ -317,18 +317,18 @@ def list_(what):
     """List the shipped surfaces, the optimizers or the shipped configs, one per line."""
     with user_errors():
         if what == "surfaces":
-            from .surfaces import list_surfaces, load_surface
+            from optviz.core.surfaces import list_surfaces, load_surface
 
             for name in list_surfaces():
                 s = load_surface(name)
                 click.echo(f"{name:18} {s.title}: {s.formula}")
         elif what == "optimizers":
-            from .optim import OPTIMIZERS
+            from optviz.core.optim import OPTIMIZERS
 
             for name, spec in OPTIMIZERS.items():
                 click.echo(f"{name:10} {spec.summary}")
         else:
-            from . import library
+            from optviz.input import library
 
             for name in library.names("configs"):
                 click.echo(name)
@@ -339,9 +339,9 @@ def list_(what):
 def describe(name):
     """Show a surface (formula, gradient, domain, minima) or an optimizer (rule, defaults)."""
     with user_errors():
-        from .errors import ConfigError, did_you_mean
-        from .optim import OPTIMIZERS, describe_optimizer
-        from .surfaces import list_surfaces, load_surface
+        from optviz.core.optim import OPTIMIZERS, describe_optimizer
+        from optviz.core.surfaces import list_surfaces, load_surface
+        from optviz.errors import ConfigError, did_you_mean
 
         if name in OPTIMIZERS:
             click.echo(describe_optimizer(name))

@@ -1,0 +1,2 @@
+"""App: what a user drives -- the run pipeline, batch rendering, the command line
+and the interactive explorer."""
