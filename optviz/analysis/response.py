@@ -3,6 +3,13 @@
 No surface: the signal g_1..g_T is fed straight into the update rule of one
 coordinate, and the steps −Δθ_t are recorded, for several values of one
 hyperparameter at once (each value is a row of one batch).
+
+``conventions: script`` selects the seed article's own response script where
+its formulas are its own (see :data:`SCRIPT_RULES`): Nesterov momentum that
+looks ahead *in time* (the signal read at a fractional index), its smoothed
+four-point form, and the script's Adam (eps inside the square root of the
+bias-corrected second moment). The other families of that script are
+Lasagne's formulas and use ``conventions: lasagne``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ SIGNAL_SEED = 413
 SIGNALS = ("spikes", "rectangles", "noisy-sin", "very-noisy-sin", "uneven-sawtooth",
            "saturation")
 NOT_FOR_RESPONSE = ("newton", "nag")  # they need a surface (Hessian, look-ahead gradients)
+READS = ("article", "linear")  # how a signal is read at a fractional time
 
 
 def article_signals(length: int = SIGNAL_LENGTH) -> dict[str, np.ndarray]:
@@ -79,6 +87,8 @@ def respond(kind: str, signal: np.ndarray, *, conventions: str = "torch",
     """
     from optviz.core.optim import make_optimizer
 
+    if conventions == "script":
+        return respond_script(kind, signal, vary=vary, **hyperparams)
     if kind in NOT_FOR_RESPONSE:
         raise ConfigError(f"{kind} needs a surface (it is not a rule of the gradient alone)",
                           key="optimizer")
@@ -114,3 +124,140 @@ def choose_signals(names: Sequence[str] | None, base: Path | None) -> dict[str, 
                               hint=did_you_mean(str(name), SIGNALS)
                               or "signals: " + ", ".join(SIGNALS) + ", or a .csv file")
     return out
+
+
+# ------------------------------------------------------------ the article's script
+def read_article(signal: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The signal at fractional indices, read as the seed article's script reads it.
+
+    This is the script's published behaviour, kept because the article's
+    figures were made with it; it is *not* a linear interpolation. With
+    f = floor(s), c = ceil(s) and n = len(signal):
+
+    - s >= n: 0 (the script looks past the end as 0);
+    - s whole, or c >= n: signal[f];
+    - f < 0: signal[c];
+    - otherwise: signal[f] + (s − f)·signal[c] (signal[f] is not weighted by 1 − (s − f)).
+
+    Indices below 0 are Python's: signal[−1] is the last sample, as in the
+    script. Where the script would fail (an index below −n) we read 0.
+    """
+    n = len(signal)
+    s = np.asarray(index, dtype=np.float64)
+    lo, hi = np.floor(s).astype(np.int64), np.ceil(s).astype(np.int64)
+
+    def at(i):
+        ok = (i >= -n) & (i < n)
+        return np.where(ok, signal[np.where(ok, i, 0)], 0.0)
+
+    frac = at(lo) + (s - lo) * at(hi)
+    out = np.where((lo == hi) | (hi >= n), at(lo), np.where(lo < 0, at(hi), frac))
+    return np.where(s < n, out, 0.0)
+
+
+def read_linear(signal: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The signal at fractional indices by true linear interpolation, 0 outside [0, n − 1]."""
+    n = len(signal)
+    s = np.asarray(index, dtype=np.float64)
+    inside = (s >= 0) & (s <= n - 1)
+    return np.where(inside, np.interp(s, np.arange(n), signal), 0.0)
+
+
+#: Fractions of γv at which the look-ahead reads the signal, equally weighted.
+LOOKAHEAD_POINTS = {"single": (1.0,), "mean4": (0.25, 0.5, 0.75, 1.0)}
+
+
+def nesterov_in_time(signal, lr, momentum, lookahead="single", read="article"):
+    """Nesterov momentum on a 1-D signal, looking ahead in time (the article's script).
+
+    v ← γv + lr·G(i + γv) with lookahead=single (the article's GRAD_Nesterov), or
+    v ← γv + lr·(G(i + γv/4) + G(i + γv/2) + G(i + 3γv/4) + G(i + γv))/4 with
+    lookahead=mean4 (GRAD_Smoothed_Nesterov); the step is v. G reads the signal
+    at a fractional index: read=article is the script's rule (:func:`read_article`),
+    read=linear a true linear interpolation. Rows of lr/momentum are runs.
+    """
+    reader = {"article": read_article, "linear": read_linear}[read]
+    fractions = LOOKAHEAD_POINTS[lookahead]
+    lr, gamma = _rows(lr, momentum)
+    rows = len(lr)
+    v = np.zeros(rows)
+    out = np.empty((rows, len(signal)))
+    for i in range(len(signal)):
+        ahead = gamma * v
+        look = sum(reader(signal, i + f * ahead) for f in fractions) / len(fractions)
+        v = ahead + lr * look
+        out[:, i] = v
+    return out
+
+
+def adam_script(signal, lr, beta1, beta2=0.999, eps=1e-7):
+    """Adam as the article's script computes it: m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ),
+    Δθ = lr/sqrt(v̂ + eps)·m̂, eps *inside* the square root (neither torch's nor
+    Lasagne's placement). Rows of the hyperparameters are runs."""
+    lr, b1, b2, eps = _rows(lr, beta1, beta2, eps)
+    rows = len(lr)
+    m = np.zeros(rows)
+    v = np.zeros(rows)
+    out = np.empty((rows, len(signal)))
+    for t, g in enumerate(signal, 1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        out[:, t - 1] = lr / np.sqrt(v / (1 - b2 ** t) + eps) * (m / (1 - b1 ** t))
+    return out
+
+
+def _rows(*values) -> list[np.ndarray]:
+    """Scalars and (H,) / (H, 1) arrays as (H,) arrays of one length (H runs)."""
+    arrays = [np.asarray(v, dtype=np.float64).reshape(-1) for v in values]
+    rows = max(len(a) for a in arrays)
+    return [np.broadcast_to(a, (rows,)) for a in arrays]
+
+
+_UNIT = ("in [0, 1)", lambda v: 0 <= v < 1)
+_POS = ("> 0", lambda v: v > 0)
+#: The script's own rules: kind -> (rule, {parameter: (default, choices | (expectation, check))}).
+SCRIPT_RULES = {
+    "nag": (nesterov_in_time, {"lr": (0.25, _POS), "momentum": (0.9, _UNIT),
+                               "lookahead": ("single", tuple(LOOKAHEAD_POINTS)),
+                               "read": ("article", READS)}),
+    "adam": (adam_script, {"lr": (0.25, _POS), "beta1": (0.9, _UNIT),
+                           "beta2": (0.999, _UNIT), "eps": (1e-7, _POS)}),
+}
+
+
+def resolve_script_params(kind: str, given: dict) -> dict:
+    """Every parameter of a script rule, defaults filled in, checked (ConfigError names the key)."""
+    if kind not in SCRIPT_RULES:
+        raise ConfigError(f"the article's script has no rule of its own for {kind!r}",
+                          key="optimizer",
+                          hint="script rules: " + ", ".join(SCRIPT_RULES)
+                          + "; the script's other families are Lasagne's: use "
+                            "conventions: lasagne")
+    spec = SCRIPT_RULES[kind][1]
+    out = {name: default for name, (default, _) in spec.items()}
+    for key, value in given.items():
+        if key not in spec:
+            raise ConfigError(f"{kind} (script) has no parameter '{key}'", key=key,
+                              hint=did_you_mean(key, spec) or "it takes: " + ", ".join(spec))
+        rule = spec[key][1]
+        if not callable(rule[-1]):  # a tuple of choices
+            if value not in rule:
+                raise ConfigError(f"{key} must be one of {', '.join(rule)}, got {value!r}",
+                                  key=key, hint=did_you_mean(str(value), rule))
+        else:
+            expect, check = rule
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not np.isfinite(value) or not check(value):
+                raise ConfigError(f"{key} must be a number {expect}, got {value!r}", key=key)
+            value = float(value)
+        out[key] = value
+    return out
+
+
+def respond_script(kind: str, signal: np.ndarray, *, vary=None, **hyperparams) -> np.ndarray:
+    """The article script's rule for *kind* (``conventions: script``), shape (H, T)."""
+    params = resolve_script_params(kind, hyperparams)
+    if vary is not None:
+        name, values = vary
+        params[name] = np.asarray(values, dtype=np.float64)
+    return SCRIPT_RULES[kind][0](np.asarray(signal, dtype=np.float64), **params)

@@ -232,7 +232,7 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
                               size=config.render.size, dpi=config.render.dpi)
         result.files += _save(fig, out_dir, f"{config.stem}-{sig_name}", config.render.formats)
         for h, label in enumerate(labels):
-            rows += [f"{sig_name},{label},{t + 1},{signal[t]!r},{steps[h, t]!r}"
+            rows += [f"{sig_name},{label},{t + 1},{float(signal[t])!r},{float(steps[h, t])!r}"
                      for t in range(len(signal))]
     csv_path = out_dir / "response.csv"
     write_text(csv_path, "\n".join(rows) + "\n")

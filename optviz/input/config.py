@@ -162,6 +162,8 @@ class ResponseConfig:
 
 
 RESPONSE_KEYS = ("optimizer", "conventions", "params", "vary", "signals")
+# script: the seed article's response script, where its formulas are its own
+RESPONSE_CONVENTIONS = (*CONVENTIONS, "script")
 
 
 def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
@@ -176,9 +178,21 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     _check_keys(spec, RESPONSE_KEYS, doc, at)
     kind = spec.get("optimizer")
     conventions = spec.get("conventions", "torch")
-    if kind in NOT_FOR_RESPONSE:
-        raise doc.error(f"{kind} needs a surface and has no gradient response",
-                        at + ("optimizer",))
+    if conventions not in RESPONSE_CONVENTIONS:
+        raise doc.error(f"unknown conventions {conventions!r}; a response config takes one of "
+                        + ", ".join(RESPONSE_CONVENTIONS), at + ("conventions",),
+                        hint=did_you_mean(str(conventions), RESPONSE_CONVENTIONS))
+    if conventions == "script":  # the article's response script's own rules
+        from optviz.analysis.response import resolve_script_params as resolve
+    else:
+        if kind in NOT_FOR_RESPONSE:
+            raise doc.error(f"{kind} needs a surface and has no gradient response",
+                            at + ("optimizer",),
+                            hint="conventions: script has the article's look-ahead-in-time "
+                                 "Nesterov for nag" if kind == "nag" else None)
+
+        def resolve(kind, given):
+            return optim.resolve_hyperparams(kind, given, conventions)
     params = spec.get("params") or {}
     if not isinstance(params, Mapping):
         raise doc.error("params must be a mapping such as {lr: 0.25}", at + ("params",))
@@ -190,14 +204,18 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     if not isinstance(values, list) or not values:
         raise doc.error("expected a list of values", at + ("vary", name))
     try:
-        resolved = optim.resolve_hyperparams(kind, dict(params), conventions)
+        resolved = resolve(kind, dict(params))
     except ConfigError as e:
-        where = {"type": ("optimizer",), "conventions": ("conventions",)}.get(
+        where = {"type": ("optimizer",), "optimizer": ("optimizer",),
+                 "conventions": ("conventions",)}.get(
             e.key, ("params", e.key))
         raise doc.error(e.detail, at + where, hint=e.hint) from None
     for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise doc.error(f"vary takes numbers, got {v!r}", at + ("vary", name, i),
+                            hint="vary a numeric hyperparameter such as momentum or lr")
         try:
-            optim.resolve_hyperparams(kind, {**params, name: v}, conventions)
+            resolve(kind, {**params, name: v})
         except ConfigError as e:
             raise doc.error(e.detail, at + ("vary", name, i), hint=e.hint) from None
     signals = spec.get("signals") or []
