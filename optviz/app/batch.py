@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -13,6 +15,7 @@ from pathlib import Path
 from optviz.errors import ConfigError, OptvizError
 from optviz.input import library
 from optviz.input.config import ResponseConfig, RunConfig, load_config
+from optviz.outputs import expand_path
 
 
 @dataclass
@@ -57,7 +60,7 @@ def collect_configs(paths: Iterable[str | Path]) -> list[Path]:
 
 def expected_outputs(config: RunConfig | ResponseConfig) -> list[Path]:
     """The files a run of *config* writes."""
-    out = config.output
+    out = expand_path(config.output)
     if isinstance(config, ResponseConfig):
         from optviz.analysis.response import choose_signals
 
@@ -75,7 +78,7 @@ def is_up_to_date(config: RunConfig | ResponseConfig) -> bool:
     try:
         newest_source = max(p.stat().st_mtime for p in sources) if sources else float("inf")
         oldest_output = min(p.stat().st_mtime for p in expected_outputs(config))
-    except (OSError, ValueError):
+    except (OSError, ValueError, ConfigError):
         return False
     return oldest_output > newest_source
 
@@ -97,12 +100,43 @@ def _render_one(path: Path) -> JobResult:
                      errors=result.errors)
 
 
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _worker_init() -> None:
+    """In each worker: SIGTERM raises (so a run's staging folder and its ffmpeg
+    processes are cleaned up, as on Ctrl-C); SIGINT raises KeyboardInterrupt."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
+    """Cancel every queued job and end the workers: SIGTERM (each cleans up its run,
+    killing its ffmpeg), then SIGKILL for any still alive after *grace* seconds."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # no public API for this
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            with contextlib.suppress(OSError):
+                p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            with contextlib.suppress(OSError):
+                p.kill()
+            p.join(1.0)
+
+
 def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool = False,
           on_done: Callable[[JobResult], None] | None = None) -> list[JobResult]:
     """Render every config under *paths* in a pool of *jobs* processes.
 
     Configs whose outputs are newer than the config and its surface are skipped
     unless *force*. *on_done* is called in this process as each job finishes.
+    Ctrl-C (KeyboardInterrupt) or SIGTERM cancels what is queued, stops the
+    workers (each run in progress leaves its folder as it was) and propagates.
     """
     configs = collect_configs(paths)
     results: list[JobResult] = []
@@ -126,11 +160,12 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     if jobs == 1 or len(todo) <= 1:
-        for path in todo:
+        for path in todo:  # Ctrl-C stops here: _render_one lets it through
             done(_render_one(path))
     else:
         ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+        try:
             futures = {pool.submit(_render_one, p): p for p in todo}
             for fut in as_completed(futures):
                 try:
@@ -138,5 +173,9 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
                 except Exception as e:  # the worker process died
                     done(JobResult(futures[fut], "failed",
                                    errors=[f"worker failed: {type(e).__name__}: {e}"]))
+        except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
     order = {p: i for i, p in enumerate(configs)}
     return sorted(results, key=lambda r: order[r.config])

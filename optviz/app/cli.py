@@ -168,6 +168,13 @@ def batch(paths, jobs, force, quiet):
             bar.__enter__()
         try:
             results = run_batch(paths, jobs=jobs, force=force, on_done=on_done)
+        except KeyboardInterrupt:
+            if bar:
+                bar.__exit__(None, None, None)
+                bar = None
+            click.echo("\ninterrupted: the queued configs were cancelled; a config that "
+                       "was rendering keeps its previous outputs", err=True)
+            sys.exit(130)
         finally:
             if bar:
                 bar.__exit__(None, None, None)
@@ -373,5 +380,14 @@ def describe_surface(s) -> str:
     return "\n".join(lines)
 
 
+def _terminated(signum, frame):
+    """SIGTERM: raise, so that every context manager runs (staging folders and
+    ffmpeg processes are cleaned up as on Ctrl-C); exit status 128 + 15."""
+    raise SystemExit(128 + signum)
+
+
 def main():
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="optviz")

@@ -10,10 +10,10 @@ This module doubles as the example of library use::
 
 from __future__ import annotations
 
-import json
+import math
 import platform
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,26 +21,54 @@ import numpy as np
 
 from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
-from optviz.errors import OptvizError, RenderError
+from optviz.errors import OptvizError
 from optviz.input.config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
-from optviz.outputs import write_text
+from optviz.outputs import (expand_path, previous_outputs, staged, write_csv, write_json,
+                            write_text)
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass
-class RunResult:
-    """What a run made: the resolved config, the trajectories and the files."""
+class Result:
+    """What every optviz command returns: the resolved config, the values per
+    label, the files written and the errors of outputs that failed.
 
-    config: RunConfig
-    trajectories: Trajectories
-    files: list[Path] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    ``result["adam"]`` (or ``result.by_label("adam")``) is one label's values;
+    ``result.labels`` lists the labels. In Jupyter a result shows its figure.
+    """
+
+    config: Any
+    files: list[Path]
+    errors: list[str]
+
+    @property
+    def per_label(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.per_label)
+
+    def by_label(self, label: str) -> Any:
+        values = self.per_label
+        if label not in values:
+            from optviz.errors import did_you_mean
+
+            raise KeyError(f"no label {label!r}; "
+                           + (did_you_mean(label, values) or "labels: " + ", ".join(values)))
+        return values[label]
+
+    def __getitem__(self, label: str) -> Any:
+        return self.by_label(label)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self.per_label
 
     def _repr_html_(self) -> str:
         """Jupyter: the animation inline (MP4 as an HTML5 video), else the figure."""
         import base64
+        import html
 
         for suffix, template in ((".mp4", '<video controls autoplay loop muted playsinline '
                                   'style="max-width:100%" src="data:video/mp4;base64,{}">'
@@ -51,7 +79,8 @@ class RunResult:
                 if path.suffix == suffix and path.exists():
                     data = base64.b64encode(path.read_bytes()).decode("ascii")
                     return template.format(data)
-        return f"<pre>{self.config.title}: {len(self.files)} files</pre>"
+        title = html.escape(str(getattr(self.config, "title", "")))
+        return f"<pre>{title}: {len(self.files)} files</pre>"
 
     def _repr_png_(self) -> bytes | None:
         """Jupyter (and other front ends): the static figure."""
@@ -60,22 +89,69 @@ class RunResult:
                 return path.read_bytes()
         return None
 
+
+@dataclass(frozen=True)
+class OptimizerOutcome:
+    """One optimizer's run (run 0): where it ended and how it got there."""
+
+    label: str
+    type: str
+    final_point: tuple[float, float]
+    final_loss: float  # NaN when even the start has no finite loss
+    diverged: bool
+    steps: int
+    points: np.ndarray  # (steps + 1, 2): the finite path
+    losses: np.ndarray  # (steps + 1,)
+    newton_fallbacks: int | None = None
+    distance_to_nearest_minimum: float | None = None
+
+
+@dataclass
+class RunResult(Result):
+    """What a run made: the resolved config, the trajectories and the files.
+
+    ``result["adam"].final_loss`` is one optimizer's outcome (an
+    :class:`OptimizerOutcome`); :meth:`summary` has them all as plain rows.
+    """
+
+    config: RunConfig
+    trajectories: Trajectories
+    files: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def per_label(self) -> dict[str, OptimizerOutcome]:
+        tr = self.trajectories
+        minima = np.array(self.config.surface.minima) if self.config.surface.minima else None
+        out = {}
+        for k, opt in enumerate(self.config.optimizers):
+            final = tr.final_points[k, 0]
+            fallbacks = tr.counters.get("newton_fallbacks")
+            out[tr.labels[k]] = OptimizerOutcome(
+                label=tr.labels[k], type=opt.type,
+                final_point=(float(final[0]), float(final[1])),
+                final_loss=float(tr.final_losses[k, 0]), diverged=bool(tr.diverged[k, 0]),
+                steps=int(tr.steps[k, 0]), points=tr.path(k), losses=tr.loss_path(k),
+                newton_fallbacks=int(fallbacks[k, 0]) if fallbacks is not None else None,
+                distance_to_nearest_minimum=float(
+                    np.min(np.linalg.norm(minima - final, axis=1)))
+                if minima is not None else None)
+        return out
+
     def summary(self) -> list[dict[str, Any]]:
         """One row per optimizer (run 0): label, final point, final loss, diverged, steps."""
-        tr = self.trajectories
         rows = []
-        for k, opt in enumerate(self.config.optimizers):
-            row = {"label": tr.labels[k], "type": opt.type,
-                   "final_point": [float(v) for v in tr.final_points[k, 0]],
-                   "final_loss": float(tr.final_losses[k, 0]),
-                   "diverged": bool(tr.diverged[k, 0]),
-                   "steps": int(tr.steps[k, 0])}
-            if "newton_fallbacks" in tr.counters:
-                row["newton_fallbacks"] = int(tr.counters["newton_fallbacks"][k, 0])
-            if self.config.surface.minima:
-                minima = np.array(self.config.surface.minima)
-                row["distance_to_nearest_minimum"] = float(
-                    np.min(np.linalg.norm(minima - tr.final_points[k, 0], axis=1)))
+        for o in self.per_label.values():
+            row = {"label": o.label, "type": o.type, "final_point": list(o.final_point),
+                   "final_loss": o.final_loss, "diverged": o.diverged, "steps": o.steps}
+            if o.newton_fallbacks is not None:
+                row["newton_fallbacks"] = o.newton_fallbacks
+            if o.distance_to_nearest_minimum is not None:
+                row["distance_to_nearest_minimum"] = o.distance_to_nearest_minimum
+            if not math.isfinite(o.final_loss):
+                row["final_loss_reason"] = (
+                    "no finite loss: " + ("diverged" if o.diverged else "not finite")
+                    + (" at the start" if o.steps == 0 else ""))
             rows.append(row)
         return rows
 
@@ -103,14 +179,18 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     """Simulate a config and write every requested output into its folder.
 
     Writes ``trajectories.csv``, ``run.json`` and ``<stem>.<format>`` for each
-    format. Every file is written atomically. If one renderer fails (say
-    ffmpeg is missing) the other files are still written and the failure is
-    listed in ``result.errors``; if the trajectories cannot be computed
-    nothing is written.
+    format. The outputs change all at once (:func:`optviz.outputs.staged`):
+    an error, Ctrl-C or SIGTERM leaves the previous run's files as they were.
+    If one renderer fails (say ffmpeg is missing) the other files still
+    replace the previous run's, the failure is listed in ``result.errors`` and
+    in run.json, and the previous run's file of that format is removed (the
+    folder holds one run). If the trajectories cannot be computed nothing is
+    written.
     """
     if not isinstance(config, (RunConfig, ResponseConfig)):
         config = load_config(config)
-    config = config.with_overrides(steps=steps, formats=formats, output=out)
+    config = _expand_output(config.with_overrides(steps=steps, formats=formats, output=out),
+                            out)
     if isinstance(config, ResponseConfig):
         return run_response(config)
     from optviz.analysis.sweep import resolve_auto_lr
@@ -123,48 +203,52 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         recorder = OverlayRecorder(len(config.optimizers), config.steps)
     trajectories = simulate_config(config, progress, observe=recorder)
     result = RunResult(config=config, trajectories=trajectories)
-    out_dir = _out_dir(config.output)
+    out_dir = config.output
 
-    csv_path = out_dir / "trajectories.csv"
-    write_text(csv_path, trajectories.to_csv_text())
-    result.files.append(csv_path)
+    with staged(out_dir, replaces=previous_outputs(out_dir)) as stage:
+        write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
+        result.files.append(out_dir / "trajectories.csv")
 
-    static = [f for f in config.render.formats if f in STATIC_FORMATS]
-    if static:
-        from optviz.render import render_static
+        static = [f for f in config.render.formats if f in STATIC_FORMATS]
+        if static:
+            from optviz.render import render_static
 
-        try:
-            result.files += render_static(config.surface, trajectories, out_dir, config.stem,
-                                          static, title=config.title, size=config.render.size,
-                                          dpi=config.render.dpi,
-                                          loss_panel=config.render.loss_panel,
-                                          view=config.render.view,
-                                          camera=config.render.camera)
-        except OptvizError as e:
-            result.errors.append(str(e))
-    animated = [f for f in config.render.formats if f not in STATIC_FORMATS]
-    if animated:
-        try:
-            from optviz.render import render_animation
-        except ImportError:
-            result.errors.append("animated formats (" + ", ".join(animated) +
-                                 ") are not available in this version")
-        else:
-            report = (lambda done, total: progress("frames", done, total)) if progress else None
-            files, errors = render_animation(config, trajectories, out_dir, animated,
-                                             progress=report,
-                                             overlays=recorder.data if recorder else None)
-            result.files += files
-            result.errors += errors
+            try:
+                files = render_static(config.surface, trajectories, stage.dir, config.stem,
+                                      static, title=config.title, size=config.render.size,
+                                      dpi=config.render.dpi,
+                                      loss_panel=config.render.loss_panel,
+                                      view=config.render.view, camera=config.render.camera)
+                result.files += [stage.final(p) for p in files]
+            except OptvizError as e:
+                result.errors.append(stage.public(str(e)))
+        animated = [f for f in config.render.formats if f not in STATIC_FORMATS]
+        if animated:
+            try:
+                from optviz.render import render_animation
+            except ImportError:
+                result.errors.append("animated formats (" + ", ".join(animated) +
+                                     ") are not available in this version")
+            else:
+                report = (lambda done, total: progress("frames", done, total)) if progress \
+                    else None
+                files, errors = render_animation(config, trajectories, stage.dir, animated,
+                                                 progress=report,
+                                                 overlays=recorder.data if recorder else None)
+                result.files += [stage.final(p) for p in files]
+                result.errors += [stage.public(e) for e in errors]
 
-    json_path = out_dir / "run.json"
-    write_text(json_path, json.dumps(run_record(result), indent=2) + "\n")
-    result.files.append(json_path)
+        result.files.append(out_dir / "run.json")
+        write_json(stage.path("run.json"), run_record(result))
     return result
 
 
 def run_record(result: RunResult) -> dict[str, Any]:
-    """The content of run.json: resolved config, versions, per-optimizer summary."""
+    """The content of run.json: resolved config, versions, per-optimizer summary.
+
+    Strict JSON: a loss that is not finite is ``null`` with a ``..._reason``
+    beside it (:func:`optviz.outputs.json_text`).
+    """
     import matplotlib
 
     from optviz import __version__
@@ -180,15 +264,51 @@ def run_record(result: RunResult) -> dict[str, Any]:
     }
 
 
+def _expand_output(config, out):
+    """The config with ``~`` and environment variables in its output folder expanded."""
+    given = out is not None
+    path = expand_path(config.output, file=None if given else
+                       (str(config.file) if config.file else None),
+                       key="--out" if given else "output")
+    return replace(config, output=path)
+
+
 # ------------------------------------------------------------------ analysis
 @dataclass
-class AnalysisResult:
-    """What an analysis command made: its result value and the files written."""
+class AnalysisResult(Result):
+    """What an analysis command made: its result value, per-label values, files.
+
+    ``kind`` is "sweep", "basins" or "response". ``value`` is the analysis
+    object (:class:`~optviz.analysis.sweep.SweepResult`,
+    :class:`~optviz.analysis.basins.BasinsResult`, or signal name -> (H, T)
+    steps for a response). ``result[label]``: for a sweep, the swept
+    optimizer's label -> its :class:`SweepResult`; for basins, each
+    optimizer's :class:`BasinMap`; for a response, each varied value's label
+    (``"beta1=0.9"``) -> signal name -> its (T,) steps.
+    """
 
     config: Any
     value: Any
+    kind: str = ""
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_label(self) -> dict[str, Any]:
+        return self.values
+
+
+@dataclass(frozen=True)
+class BasinMap:
+    """One optimizer's basin map: (R, R) arrays over the grid ``xs`` x ``ys``."""
+
+    label: str
+    xs: np.ndarray
+    ys: np.ndarray
+    ends_at: np.ndarray  # index of the minimum reached, -1 unconverged, -2 diverged
+    final_loss: np.ndarray  # NaN where diverged
+    fractions: dict[str, float]
 
 
 def _fraction(progress: Progress | None, stage: str):
@@ -198,19 +318,12 @@ def _fraction(progress: Progress | None, stage: str):
     return lambda frac: progress(stage, int(round(1000 * frac)), 1000)
 
 
-def _out_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise RenderError(f"cannot create the output folder {path}: {e.strerror}") from None
-    return path
-
-
-def _save(fig, out_dir: Path, stem: str, formats) -> list[Path]:
+def _save(fig, stage, stem: str, formats) -> list[Path]:
     from optviz.render import save_figure
 
-    return save_figure(fig, out_dir / stem, [f for f in formats if f in STATIC_FORMATS]
-                       or ["png"])
+    files = save_figure(fig, stage.dir / stem, [f for f in formats if f in STATIC_FORMATS]
+                        or ["png"])
+    return [stage.final(p) for p in files]
 
 
 def run_response(config: ResponseConfig) -> AnalysisResult:
@@ -218,25 +331,27 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
     from optviz.analysis.response import choose_signals, respond
     from optviz.render.analysis import response_figure
 
+    config = _expand_output(config, None)
     signals = choose_signals(config.signals, config.file.parent if config.file else None)
     name, values = config.vary
     labels = [f"{name}={v:g}" for v in values]
-    out_dir = _out_dir(config.output)
-    result = AnalysisResult(config, {})
-    rows = ["signal,label,t,g,step"]
-    for sig_name, signal in signals.items():
-        steps = respond(config.optimizer, signal, conventions=config.conventions,
-                        vary=(name, values), **dict(config.params))
-        result.value[sig_name] = steps
-        fig = response_figure(sig_name, signal, steps, labels, title=config.title,
-                              size=config.render.size, dpi=config.render.dpi)
-        result.files += _save(fig, out_dir, f"{config.stem}-{sig_name}", config.render.formats)
-        for h, label in enumerate(labels):
-            rows += [f"{sig_name},{label},{t + 1},{float(signal[t])!r},{float(steps[h, t])!r}"
-                     for t in range(len(signal))]
-    csv_path = out_dir / "response.csv"
-    write_text(csv_path, "\n".join(rows) + "\n")
-    result.files.append(csv_path)
+    result = AnalysisResult(config, {}, "response", values={label: {} for label in labels})
+    rows = []
+    with staged(config.output) as stage:
+        for sig_name, signal in signals.items():
+            steps = respond(config.optimizer, signal, conventions=config.conventions,
+                            vary=(name, values), **dict(config.params))
+            result.value[sig_name] = steps
+            fig = response_figure(sig_name, signal, steps, labels, title=config.title,
+                                  size=config.render.size, dpi=config.render.dpi)
+            result.files += _save(fig, stage, f"{config.stem}-{sig_name}",
+                                  config.render.formats)
+            for h, label in enumerate(labels):
+                result.values[label][sig_name] = steps[h]
+                rows += [(sig_name, label, t + 1, g, s)
+                         for t, (g, s) in enumerate(zip(signal.tolist(), steps[h].tolist()))]
+        write_csv(stage.path("response.csv"), ["signal", "label", "t", "g", "step"], rows)
+        result.files.append(config.output / "response.csv")
     return result
 
 
@@ -249,26 +364,23 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
 
     if not isinstance(config, RunConfig):
         config = load_config(config)
-    config = config.with_overrides(output=out, formats=formats)
+    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
     res = sweep(config, parse_axis(x, "--x"), parse_axis(y, "--y") if y else None,
                 optimizer=optimizer, kind=outcome, tol=tol,
                 progress=_fraction(progress, "sweep"))
-    out_dir = _out_dir(config.output)
-    result = AnalysisResult(config, res)
-    result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
-                          out_dir, f"{config.stem}-sweep", config.render.formats)
+    result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
     head = [res.x.param] + ([res.y.param] if res.y else []) + [outcome, "diverged"]
-    rows = [",".join(head)]
     if res.y is None:
-        rows += [f"{xv!r},{v!r},{int(d)}" for xv, v, d in
-                 zip(res.x.values, res.values, res.diverged)]
+        rows = list(zip(res.x.values.tolist(), res.values.tolist(), res.diverged.tolist()))
     else:
-        for iy, yv in enumerate(res.y.values):
-            rows += [f"{xv!r},{yv!r},{res.values[iy, ix]!r},{int(res.diverged[iy, ix])}"
-                     for ix, xv in enumerate(res.x.values)]
-    csv_path = out_dir / "sweep.csv"
-    write_text(csv_path, "\n".join(rows) + "\n")
-    result.files.append(csv_path)
+        X, Y = np.meshgrid(res.x.values, res.y.values)  # row-major: y outer, x inner
+        rows = list(zip(X.ravel().tolist(), Y.ravel().tolist(), res.values.ravel().tolist(),
+                        res.diverged.ravel().tolist()))
+    with staged(config.output) as stage:
+        result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
+                              stage, f"{config.stem}-sweep", config.render.formats)
+        write_csv(stage.path("sweep.csv"), head, rows)
+        result.files.append(config.output / "sweep.csv")
     return result
 
 
@@ -280,18 +392,21 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
 
     if not isinstance(config, RunConfig):
         config = load_config(config)
-    config = config.with_overrides(output=out, formats=formats)
+    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
     res = basins(config, resolution, progress=_fraction(progress, "basins"))
-    out_dir = _out_dir(config.output)
-    result = AnalysisResult(config, res)
-    result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
-                          out_dir, f"{config.stem}-basins", config.render.formats)
-    rows = ["label,x,y,ends_at,final_loss"]
+    result = AnalysisResult(config, res, "basins", values={
+        opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
+                            res.fractions(k))
+        for k, opt in enumerate(config.optimizers)})
+    X, Y = np.meshgrid(res.xs, res.ys)
+    xs, ys = X.ravel().tolist(), Y.ravel().tolist()
+    rows = []
     for k, opt in enumerate(config.optimizers):
-        for iy, yv in enumerate(res.ys):
-            rows += [f"{opt.label},{xv!r},{yv!r},{res.labels[k, iy, ix]},"
-                     f"{res.losses[k, iy, ix]!r}" for ix, xv in enumerate(res.xs)]
-    csv_path = out_dir / "basins.csv"
-    write_text(csv_path, "\n".join(rows) + "\n")
-    result.files.append(csv_path)
+        rows += zip([opt.label] * len(xs), xs, ys, res.labels[k].ravel().tolist(),
+                    res.losses[k].ravel().tolist())
+    with staged(config.output) as stage:
+        result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
+                              stage, f"{config.stem}-basins", config.render.formats)
+        write_csv(stage.path("basins.csv"), ["label", "x", "y", "ends_at", "final_loss"], rows)
+        result.files.append(config.output / "basins.csv")
     return result

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,24 +52,28 @@ class Trajectories:
 
     # ----------------------------------------------------------------- CSV
     def to_csv_text(self) -> str:
-        """``label,step,x,y,loss`` (with a ``run`` column when N > 1), floats as repr."""
+        """``label,step,x,y,loss`` (with a ``run`` column when N > 1), floats exact
+        (repr: ``float(text)`` gives the same float64), labels quoted where needed."""
+        from optviz.outputs import csv_text
+
         k_count, n_count, _ = self.shape
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
         many = n_count > 1
-        writer.writerow(["label", "run", "step", "x", "y", "loss"] if many
-                        else ["label", "step", "x", "y", "loss"])
+        header = ["label", "run", "step", "x", "y", "loss"] if many \
+            else ["label", "step", "x", "y", "loss"]
+        rows: list[tuple] = []
         for k in range(k_count):
             for n in range(n_count):
                 pts, loss = self.path(k, n), self.loss_path(k, n)
-                for t in range(len(pts)):
-                    row = [self.labels[k]] + ([n] if many else []) + [
-                        t, repr(float(pts[t, 0])), repr(float(pts[t, 1])), repr(float(loss[t]))]
-                    writer.writerow(row)
-        return out.getvalue()
+                count = len(pts)
+                cols = [[self.labels[k]] * count] + ([[n] * count] if many else []) + [
+                    range(count), pts[:, 0].tolist(), pts[:, 1].tolist(), loss.tolist()]
+                rows += zip(*cols)
+        return csv_text(header, rows)
 
     def save_csv(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_csv_text(), encoding="utf-8")
+        from optviz.outputs import write_text
+
+        write_text(path, self.to_csv_text())
 
 
 def read_csv(path: str | Path) -> dict[str, np.ndarray]:

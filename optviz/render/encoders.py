@@ -8,7 +8,9 @@ from a pipe: encoding runs on the other core while Python draws, and memory
 does not grow with the number of frames.
 
 Every output goes to a temporary file beside its target and is renamed into
-place only when complete (:func:`optviz.outputs.atomic_path`).
+place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
+written to the system's temporary folder. A run writes into a staging folder
+(:func:`optviz.outputs.staged`), so these temporary files live there too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import base64
 import contextlib
 import queue
 import subprocess
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -238,8 +239,10 @@ class HtmlWriter:
 
     def __init__(self, target: Path, size: tuple[int, int], fps: int, title: str = ""):
         self.target, self.size, self.fps, self.title = Path(target), size, fps, title
-        self._scratch = tempfile.TemporaryDirectory(prefix="optviz-html-")
-        self._mp4 = Mp4Writer(Path(self._scratch.name) / "movie.mp4", size, fps)
+        # the movie is made beside the page (a hidden temporary name, removed in
+        # finish and abort), never in the system's temporary folder
+        self._movie = self.target.with_name(f".{self.target.stem}.html-movie.mp4")
+        self._mp4 = Mp4Writer(self._movie, size, fps)
         self.frames = 0
 
     def setup(self) -> None:
@@ -253,19 +256,21 @@ class HtmlWriter:
         self.frames += 1
 
     def finish(self) -> Path:
-        movie = self._mp4.finish().read_bytes()
-        page = html_page(base64.b64encode(movie).decode("ascii"), self.frames, self.fps,
-                         self.size, self.title)
         try:
+            movie = self._mp4.finish().read_bytes()
+            page = html_page(base64.b64encode(movie).decode("ascii"), self.frames, self.fps,
+                             self.size, self.title)
             with atomic_path(self.target) as tmp:
                 tmp.write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise RenderError(f"cannot write {self.target}: {e.strerror or e}") from None
         finally:
-            self._scratch.cleanup()
+            self._movie.unlink(missing_ok=True)
         return self.target
 
     def abort(self) -> None:
         self._mp4.abort()
-        self._scratch.cleanup()
+        self._movie.unlink(missing_ok=True)
 
 
 def html_page(mp4_b64: str, frames: int, fps: int, size: tuple[int, int], title: str) -> str:
