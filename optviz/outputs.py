@@ -224,9 +224,7 @@ def staged(out_dir: str | Path, *, replaces: Iterable[str] = ()) -> Iterator[Sta
     when its parent cannot be written). OS errors become :class:`OutputError`.
     """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"cannot write to the output folder {out_dir}: it is a file, "
-                          "not a folder")
+    _check_folder(out_dir)
     folder = _make_stage(out_dir)
     stage = Stage(out_dir, folder)
     try:
@@ -238,23 +236,39 @@ def staged(out_dir: str | Path, *, replaces: Iterable[str] = ()) -> Iterator[Sta
             raise
         raise type(e)(stage.public(str(e))) from None
     except OSError as e:
+        name = stage.public(str(e.filename)) if e.filename else ""
         raise OutputError(f"cannot write to the output folder {out_dir}: {os_reason(e)}"
-                          + (f" ({e.filename})" if e.filename and str(e.filename) != str(out_dir)
-                             else "")) from None
+                          + (f" ({name})" if name and name != str(out_dir) else "")) from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _check_folder(out_dir: Path) -> None:
+    """Refuse an output folder that is a file, or lies under one, naming which."""
+    for p in (out_dir, *out_dir.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "it is" if p == out_dir else f"{p} is"
+                raise OutputError(f"cannot write to the output folder {out_dir}: {what} a "
+                                  "file, not a folder")
+            return
+
+
 def _make_stage(out_dir: Path) -> Path:
+    """A staging folder on the output folder's filesystem: beside it, or inside it
+    when its parent cannot be written or is another filesystem (a mount point)."""
     parent = out_dir.parent
+    inside = out_dir.is_dir() and parent.is_dir() and \
+        os.stat(out_dir).st_dev != os.stat(parent).st_dev
+    if not inside:
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            return Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{out_dir.name}-", dir=parent))
+        except OSError as first:
+            if not out_dir.is_dir():
+                raise OutputError(f"cannot create the output folder {out_dir}: "
+                                  f"{os_reason(first)}") from None
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{out_dir.name}-", dir=parent))
-    except OSError as first:
-        if not out_dir.is_dir():
-            raise OutputError(f"cannot create the output folder {out_dir}: "
-                              f"{os_reason(first)}") from None
-    try:  # the parent is not writable but the folder is: stage inside it
         return Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
     except OSError as e:
         raise OutputError(f"cannot write to the output folder {out_dir}: "

@@ -90,6 +90,12 @@ def _render_one(path: Path) -> JobResult:
     t0 = time.perf_counter()
     try:
         result = run(path)
+    except (KeyboardInterrupt, SystemExit):
+        # the run has cleaned up (its folder is as it was, its ffmpeg is gone); a
+        # worker that was told to stop takes no further job from the queue
+        if _IN_WORKER:
+            os._exit(130)
+        raise
     except OptvizError as e:
         return JobResult(path, "failed", time.perf_counter() - t0, errors=[str(e)])
     except Exception as e:  # a bug must not take the other figures down with it
@@ -104,9 +110,14 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
+_IN_WORKER = False  # True in the pool's worker processes
+
+
 def _worker_init() -> None:
     """In each worker: SIGTERM raises (so a run's staging folder and its ffmpeg
     processes are cleaned up, as on Ctrl-C); SIGINT raises KeyboardInterrupt."""
+    global _IN_WORKER
+    _IN_WORKER = True
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
