@@ -37,6 +37,7 @@ from typing import Any
 from optviz.errors import ConfigError, OptvizError, RenderError
 
 STAGE_PREFIX = ".optviz-stage-"
+OUTPUT_SUFFIXES = (".csv", ".json", ".png", ".svg", ".pdf", ".gif", ".mp4", ".html")
 
 
 class OutputError(OptvizError):
@@ -283,7 +284,9 @@ def _swap(folder: Path, out_dir: Path, replaces: Iterable[str]) -> None:
     for name in names:
         os.replace(folder / name, out_dir / name)
     for name in set(replaces) - set(names):
-        if name and Path(name).name == name and not name.startswith("."):
+        # only plain names of the kinds of file optviz writes, never a path
+        if name and Path(name).name == name and not name.startswith(".") and \
+                Path(name).suffix in OUTPUT_SUFFIXES:
             with contextlib.suppress(FileNotFoundError):
                 (out_dir / name).unlink()
 

@@ -65,8 +65,10 @@ class Trajectories:
             for n in range(n_count):
                 pts, loss = self.path(k, n), self.loss_path(k, n)
                 count = len(pts)
-                cols = [[self.labels[k]] * count] + ([[n] * count] if many else []) + [
-                    range(count), pts[:, 0].tolist(), pts[:, 1].tolist(), loss.tolist()]
+                # floats pre-formatted as repr (what csv_text would write), in bulk
+                cols = [[self.labels[k]] * count] + ([[str(n)] * count] if many else []) + [
+                    map(str, range(count)), map(repr, pts[:, 0].tolist()),
+                    map(repr, pts[:, 1].tolist()), map(repr, loss.tolist())]
                 rows += zip(*cols)
         return csv_text(header, rows)
 
