@@ -257,23 +257,45 @@ def _check_folder(out_dir: Path) -> None:
 
 def _make_stage(out_dir: Path) -> Path:
     """A staging folder on the output folder's filesystem: beside it, or inside it
-    when its parent cannot be written or is another filesystem (a mount point)."""
+    when its parent cannot be written or is another filesystem (a mount point).
+
+    Its name holds this process's id, so that one left by a process that was
+    killed outright (SIGKILL, power loss) is recognised and removed next time.
+    """
     parent = out_dir.parent
+    prefix = f"{STAGE_PREFIX}{out_dir.name}-{os.getpid()}-"
     inside = out_dir.is_dir() and parent.is_dir() and \
         os.stat(out_dir).st_dev != os.stat(parent).st_dev
     if not inside:
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            return Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{out_dir.name}-", dir=parent))
+            _remove_abandoned(parent, out_dir.name)
+            return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
         except OSError as first:
             if not out_dir.is_dir():
                 raise OutputError(f"cannot create the output folder {out_dir}: "
                                   f"{os_reason(first)}") from None
     try:
-        return Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
+        _remove_abandoned(out_dir, out_dir.name)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir))
     except OSError as e:
         raise OutputError(f"cannot write to the output folder {out_dir}: "
                           f"{os_reason(e)}") from None
+
+
+def _remove_abandoned(where: Path, name: str) -> None:
+    """Remove staging folders for *name* in *where* whose process no longer exists."""
+    pattern = re.compile(re.escape(f"{STAGE_PREFIX}{name}-") + r"(\d+)-[^/]*$")
+    for entry in where.iterdir():
+        match = pattern.match(entry.name)
+        if not match or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass  # another user's process, or not a pid: leave it
 
 
 def _swap(folder: Path, out_dir: Path, replaces: Iterable[str]) -> None:

@@ -252,6 +252,22 @@ def test_staged_swaps_nothing_when_the_block_fails(tmp_path):
     assert (out / "keep.txt").read_text() == "new"
 
 
+def test_a_staging_folder_left_by_a_killed_process_is_removed_next_time(tmp_path):
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    abandoned = tmp_path / f".optviz-stage-out-{gone}-abc123"
+    abandoned.mkdir()
+    (abandoned / ".x.part.gif").write_text("half")
+    alive = tmp_path / f".optviz-stage-out-{os.getpid()}-def456"  # a run in progress
+    alive.mkdir()
+    other = tmp_path / f".optviz-stage-outer-{gone}-abc123"  # another folder's
+    other.mkdir()
+    with staged(tmp_path / "out") as stage:
+        stage.path("a.csv").write_text("x\n")
+    assert not abandoned.exists() and alive.exists() and other.exists()
+    assert (tmp_path / "out" / "a.csv").read_text() == "x\n"
+
+
 # ---------------------------------------------------------------- output paths
 def test_environment_variables_and_home_expand_in_output(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTVIZ_TEST_OUT", str(tmp_path / "env"))
@@ -340,31 +356,42 @@ def optviz_temp_dirs():
     return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("optviz")}
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_mid_animation_leaves_the_previous_run_and_no_temp_files(tmp_path, sig):
-    out = tmp_path / "out"
+def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_files(tmp_path):
+    """Two real `optviz run`s (run side by side to save time), one stopped by SIGINT,
+    one by SIGTERM while their GIF, MP4 and HTML encoders are running."""
+    import shutil
+
+    run(parse_config(LONG.format(steps=10), "long.yaml"), out=tmp_path / "previous")
+    before = folder_bytes(tmp_path / "previous")
     (tmp_path / "long.yaml").write_text(LONG.format(steps=3000))
-    run(parse_config(LONG.format(steps=10), "long.yaml"), out=out)
-    before = folder_bytes(out)
     temps = optviz_temp_dirs()
-    proc = subprocess.Popen(optviz_cmd("run", tmp_path / "long.yaml", "--out", out, "-q"),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    procs = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        home = tmp_path / sig.name
+        shutil.copytree(tmp_path / "previous", home / "out")
+        procs[sig] = subprocess.Popen(
+            optviz_cmd("run", tmp_path / "long.yaml", "--out", home / "out", "-q"),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        started = wait_for(lambda: list(tmp_path.glob(".optviz-stage-*/.*.part.gif"))
-                           and len(processes_mentioning(str(tmp_path))) >= 4)
-        assert started, "the animation never started"
-        os.kill(proc.pid, sig)
-        _, err = proc.communicate(timeout=30)
+        for sig, proc in procs.items():
+            home = tmp_path / sig.name
+            started = wait_for(lambda: list(home.glob(".optviz-stage-*/.*.part.gif"))
+                               and len(processes_mentioning(str(home))) >= 4)
+            assert started, "the animation never started"
+            os.kill(proc.pid, sig)
+        errs = {sig: proc.communicate(timeout=30)[1] for sig, proc in procs.items()}
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == (143 if sig == signal.SIGTERM else 1), err
-    assert "Traceback" not in err
-    assert folder_bytes(out) == before
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+    for sig, proc in procs.items():
+        home = tmp_path / sig.name
+        assert proc.returncode == (143 if sig == signal.SIGTERM else 1), errs[sig]
+        assert "Traceback" not in errs[sig]
+        assert folder_bytes(home / "out") == before
+        assert processes_mentioning(str(home)) == []  # no ffmpeg left writing
     assert leftovers(tmp_path) == []
     assert optviz_temp_dirs() <= temps
-    assert processes_mentioning(str(tmp_path)) == []  # no ffmpeg left writing
 
 
 def test_a_full_disk_leaves_the_previous_run_and_exits_2(tmp_path):
@@ -374,11 +401,11 @@ def test_a_full_disk_leaves_the_previous_run_and_exits_2(tmp_path):
     out = tmp_path / "out"
     run(parse_config(ANALYSIS, "c.yaml"), out=out)
     before = folder_bytes(out)
-    (tmp_path / "c.yaml").write_text(ANALYSIS.replace("steps: 40", "steps: 20000"))
+    (tmp_path / "c.yaml").write_text(ANALYSIS.replace("steps: 40", "steps: 10000"))
 
     def limited():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (500_000, 500_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
     r = subprocess.run(optviz_cmd("run", tmp_path / "c.yaml", "--out", out, "-q"),
                        capture_output=True, text=True, preexec_fn=limited, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
