@@ -432,7 +432,7 @@ def test_batch_stops_on_ctrl_c_cancels_the_queue_and_leaves_no_process(tmp_path)
                                                   capture_output=True, text=True
                                                   ).stdout.split()]
         assert len(workers) == 2 and len(busy) >= 4
-        os.kill(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:

@@ -87,7 +87,9 @@ def _render_one(path: Path) -> JobResult:
     """Worker: run one config; user errors become a failed JobResult, never a crash."""
     from optviz.app.runner import run
 
+    global _BUSY
     t0 = time.perf_counter()
+    _BUSY = True
     try:
         result = run(path)
     except (KeyboardInterrupt, SystemExit):
@@ -101,6 +103,8 @@ def _render_one(path: Path) -> JobResult:
     except Exception as e:  # a bug must not take the other figures down with it
         return JobResult(path, "failed", time.perf_counter() - t0,
                          errors=[f"internal error: {type(e).__name__}: {e}"])
+    finally:
+        _BUSY = False
     return JobResult(path, "failed" if result.errors else "rendered",
                      time.perf_counter() - t0, files=[str(p) for p in result.files],
                      errors=result.errors)
@@ -111,15 +115,23 @@ def _terminate(signum, frame):
 
 
 _IN_WORKER = False  # True in the pool's worker processes
+_BUSY = False  # True while a worker renders a config
+
+
+def _interrupt(signum, frame):
+    if _BUSY:  # stop the run (it cleans up); an idle worker waits for the main's SIGTERM
+        raise KeyboardInterrupt
 
 
 def _worker_init() -> None:
     """In each worker: SIGTERM raises (so a run's staging folder and its ffmpeg
-    processes are cleaned up, as on Ctrl-C); SIGINT raises KeyboardInterrupt."""
+    processes are cleaned up, as on Ctrl-C); SIGINT (Ctrl-C reaches every process
+    of the terminal's group) interrupts a run, and is left to the main process
+    between runs (no traceback from an idle worker)."""
     global _IN_WORKER
     _IN_WORKER = True
     signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
 def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
