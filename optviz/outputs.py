@@ -241,7 +241,8 @@ def staged(out_dir: str | Path, *, replaces: Iterable[str] = ()) -> Iterator[Sta
         raise OutputError(f"cannot write to the output folder {out_dir}: {os_reason(e)}"
                           + (f" ({name})" if name and name != str(out_dir) else "")) from None
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        with _signals_held():  # a second Ctrl-C or SIGTERM must not cut the clean-up short
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _check_folder(out_dir: Path) -> None:

@@ -110,7 +110,21 @@ def _render_one(path: Path) -> JobResult:
                      errors=result.errors)
 
 
+def _ignore_further_signals() -> None:
+    """A worker told to stop cleans up and exits: a second signal (the main's
+    SIGTERM after the terminal's Ctrl-C) must not cut the clean-up short."""
+    # a Python no-op rather than SIG_IGN: a signal already caught but not yet handled
+    # would otherwise be reported as "ignored due to race condition"
+    signal.signal(signal.SIGTERM, _ignore)
+    signal.signal(signal.SIGINT, _ignore)
+
+
+def _ignore(signum, frame) -> None:
+    pass
+
+
 def _terminate(signum, frame):
+    _ignore_further_signals()
     raise SystemExit(128 + signum)
 
 
@@ -120,6 +134,7 @@ _BUSY = False  # True while a worker renders a config
 
 def _interrupt(signum, frame):
     if _BUSY:  # stop the run (it cleans up); an idle worker waits for the main's SIGTERM
+        _ignore_further_signals()
         raise KeyboardInterrupt
 
 
