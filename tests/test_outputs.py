@@ -353,7 +353,11 @@ def processes_mentioning(text):
 
 
 def optviz_temp_dirs():
-    return {p for p in os.listdir(tempfile.gettempdir()) if p.startswith("optviz")}
+    """What a run could leave in the system's temp folder: the HTML writer's scratch
+    folder of old (optviz-html-*), or any partial file. (Other optviz-* folders
+    there belong to benchmarks and browser tests that may run alongside.)"""
+    return {p for p in os.listdir(tempfile.gettempdir())
+            if p.startswith(("optviz-html", ".optviz-stage")) or ".part" in p}
 
 
 def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_files(tmp_path):
