@@ -8,14 +8,8 @@ from click.testing import CliRunner
 
 from optviz.analysis.basins import DIVERGED, basins
 from optviz.analysis.response import article_signals, load_signal, respond
-from optviz.analysis.sweep import (
-    Axis,
-    choose_lr,
-    parse_axis,
-    resolve_auto_lr,
-    run_grid,
-    sweep,
-)
+from optviz.analysis.compare import choose_lr, resolve_auto_lr
+from optviz.analysis.sweep import Axis, parse_axis, run_grid, sweep
 from optviz.app.cli import cli
 from optviz.app.runner import run, simulate_config
 from optviz.core.engine import simulate

@@ -7,7 +7,7 @@ Every grid point is a row of one (G, 2) batch whose swept hyperparameters are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,8 +17,7 @@ from optviz.core.trajectories import Trajectories
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input.config import OptimizerConfig, RunConfig
 
-OUTCOMES = ("final_loss", "distance", "steps_to_tol")
-AUTO_LR_GRID = (1e-5, 10.0, 200)  # lo, hi, count (log-spaced)
+OUTCOMES = ("final_loss", "distance", "steps_to_tol", "final_gap", "mean_loss")
 CHUNK_VALUES = 30_000_000  # floats of trajectory kept at once (about 240 MB)
 
 
@@ -87,15 +86,20 @@ def outcome(traj: Trajectories, surface, kind: str = "final_loss",
         minima = np.array(surface.minima)
         d = np.linalg.norm(traj.final_points[:, :, None, :] - minima, axis=-1)
         values = d.min(axis=-1)
-    elif kind == "steps_to_tol":
+    elif kind in ("steps_to_tol", "final_gap"):
         target = surface.minimum_value
         if target is None:
             raise ConfigError(f"surface '{surface.name}' states no minimum value",
                               key="outcome", hint="use final_loss or distance")
-        reached = traj.losses - target <= tol  # NaN (after a stop) compares False
-        first = np.argmax(reached, axis=2).astype(float)
-        first[~reached.any(axis=2)] = np.inf
-        values = first
+        if kind == "final_gap":
+            values = traj.final_losses - target
+        else:
+            reached = traj.losses - target <= tol  # NaN (after a stop) compares False
+            first = np.argmax(reached, axis=2).astype(float)
+            first[~reached.any(axis=2)] = np.inf
+            values = first
+    elif kind == "mean_loss":  # over the steps a run took (NaN after its end is ignored)
+        values = np.nanmean(traj.losses, axis=2)
     else:
         raise ConfigError(f"unknown outcome {kind!r}", key="outcome",
                           hint=did_you_mean(kind, OUTCOMES) or "one of " + ", ".join(OUTCOMES))
@@ -200,26 +204,3 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
         shape = (y.n, x.n)
     values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol, progress=progress)
     return SweepResult(config, opt, x, y, kind, values.reshape(shape), diverged.reshape(shape))
-
-
-def choose_lr(config: RunConfig, opt: OptimizerConfig, kind: str = "final_loss") -> float:
-    """``lr: auto``: the best of a log-spaced grid (1e-5 .. 10, 200 values), one batch."""
-    lo, hi, n = AUTO_LR_GRID
-    lrs = np.geomspace(lo, hi, n)
-    values, diverged, _ = run_grid(config, opt, {"lr": lrs}, kind=kind)
-    values = np.where(diverged, np.inf, values)
-    return float(lrs[int(np.argmin(values))])
-
-
-def resolve_auto_lr(config: RunConfig) -> RunConfig:
-    """The config with every ``lr: auto`` replaced by the chosen value (label says so)."""
-    if not any(o.auto_lr for o in config.optimizers):
-        return config
-    resolved = []
-    for o in config.optimizers:
-        if o.auto_lr:
-            lr = choose_lr(config, o)
-            params = dict(o.params, lr=lr)
-            o = replace(o, hyperparams=tuple(params.items()), label=f"{o.label} ({lr:.3g})")
-        resolved.append(o)
-    return replace(config, optimizers=tuple(resolved))

@@ -168,6 +168,10 @@ def simulate_config(config: RunConfig, progress: Progress | None = None,
                     observe=None) -> Trajectories:
     """Run the config's optimizers from its start for its steps."""
     report = (lambda done: progress("simulate", done, config.steps)) if progress else None
+    if config.starts is not None or (config.noise is not None and config.noise.seeds > 1):
+        from optviz.analysis.compare import simulate_runs
+
+        return simulate_runs(config, build_optimizers(config), progress=report)
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
                     noise=config.noise, exact=[o.label for o in config.optimizers if not o.noisy],
                     observe=observe, progress=report)
@@ -193,9 +197,9 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                             out)
     if isinstance(config, ResponseConfig):
         return run_response(config)
-    from optviz.analysis.sweep import resolve_auto_lr
+    from optviz.analysis.compare import resolve_tuning
 
-    config = resolve_auto_lr(config)
+    config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
     recorder = None
     if config.render.overlays:
         from optviz.core.overlays import OverlayRecorder

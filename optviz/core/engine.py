@@ -9,8 +9,9 @@ stop there; the others go on.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -25,24 +26,52 @@ class Oracle(Protocol):
     def hess(self, points: np.ndarray) -> np.ndarray: ...
 
 
+NOISE_KINDS = ("gaussian", "student_t")
+
+
+class Noise(NamedTuple):
+    """A gradient-noise model: ``sigma`` times a standard Gaussian or Student-t
+    (``df`` degrees of freedom) vector per step, from a generator seeded ``seed``.
+    ``seeds`` runs the whole comparison for seeds ``seed, seed + 1, ...``."""
+
+    sigma: float
+    seed: int
+    kind: str = "gaussian"
+    df: float = math.inf
+    seeds: int = 1
+
+    def with_seed(self, seed: int) -> "Noise":
+        return self._replace(seed=seed, seeds=1)
+
+    def seed_list(self) -> list[int]:
+        return [self.seed + j for j in range(self.seeds)]
+
+
 class NoisyGradients:
-    """The surface with reproducible Gaussian noise added to every gradient.
+    """The surface with reproducible noise added to every gradient.
 
     One noise vector is drawn per step and added to every gradient taken in
     that step: by every optimizer of the run, at every start or grid point of
     a batch, and at NAG's look-ahead points. So optimizers, starts and
     hyperparameters are compared on the same noise sequence, and a point of a
     sweep or basin map equals the same run done alone with the same seed.
-    Losses are exact; only gradients are noisy.
+    Losses are exact; only gradients are noisy. ``kind`` is ``gaussian``
+    (N(0, sigma²) per coordinate) or ``student_t`` (sigma times a Student-t
+    variate with ``df`` degrees of freedom: heavy tails for small df).
     """
 
-    def __init__(self, surface: Oracle, sigma: float, seed: int):
+    def __init__(self, surface: Oracle, sigma: float, seed: int, kind: str = "gaussian",
+                 df: float = math.inf):
         self.surface, self.sigma = surface, float(sigma)
+        self.kind, self.df = kind, float(df)
         self.rng = np.random.default_rng(seed)
         self.current = np.zeros(2)
 
     def next_step(self) -> None:
-        self.current = self.sigma * self.rng.standard_normal(2)
+        if self.kind == "student_t":
+            self.current = self.sigma * self.rng.standard_t(self.df, 2)
+        else:
+            self.current = self.sigma * self.rng.standard_normal(2)
 
     def value_and_grad(self, points):
         value, grad = self.surface.value_and_grad(points)
@@ -56,7 +85,7 @@ class NoisyGradients:
 
 
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
-             bound: np.ndarray | None = None, noise: tuple[float, int] | None = None,
+             bound: np.ndarray | None = None, noise: Noise | tuple[float, int] | None = None,
              exact: Sequence[str] = (),
              observe: Callable[[int, int, np.ndarray, np.ndarray, Any], None] | None = None,
              progress: Callable[[int], None] | None = None) -> Trajectories:
@@ -71,8 +100,9 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
         bound: ``[[xlo, ylo], [xhi, yhi]]``; a run that leaves it is marked
             diverged and stops. Defaults to ``surface.bound()`` when the
             surface has one, else no bound (only non-finite values stop a run).
-        noise: ``(sigma, seed)``: add reproducible Gaussian noise N(0, sigma²) to
-            every gradient (the same sequence for every optimizer).
+        noise: a :class:`Noise` or ``(sigma, seed)``: add reproducible noise to
+            every gradient (the same sequence for every optimizer). Its ``seeds``
+            is not used here: one call runs one seed.
         exact: labels of optimizers that get exact gradients even in a noisy run
             (full-batch gradient descent beside its stochastic version).
         observe: called as ``observe(t, k, grad, step, state)`` after optimizer k's
@@ -112,7 +142,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     report_every = max(1, steps // 100)
     noisy = None
     if noise is not None and noise[0] > 0:
-        noisy = NoisyGradients(surface, noise[0], noise[1])
+        noise = Noise(*noise)
+        noisy = NoisyGradients(surface, noise.sigma, noise.seed, noise.kind, noise.df)
     oracles = [surface if noisy is None or label in exact else noisy for label in labels]
 
     with np.errstate(all="ignore"):

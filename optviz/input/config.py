@@ -19,8 +19,8 @@ from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
 from optviz.input.yamldoc import Document, load_document, parse_document
 
-TOP_KEYS = ("title", "surface", "start", "steps", "conventions", "optimizers", "render",
-            "output", "noise", "lesson")
+TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
+            "render", "output", "noise", "lesson", "tune")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
                "camera")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
@@ -39,6 +39,8 @@ class OptimizerConfig:
     hyperparams: tuple[tuple[str, Any], ...]
     auto_lr: bool = False  # ``lr: auto``: chosen by a batched grid search before the run
     noisy: bool = True  # False: this optimizer gets exact gradients in a noisy run
+    tune: tuple["TuneAxis", ...] = ()  # hyperparameters searched by the tuning protocol
+    custom_label: bool = False  # the config gave the label
 
     @property
     def params(self) -> dict[str, Any]:
@@ -72,8 +74,10 @@ class RunConfig:
     output: Path = Path("output/run")
     file: Path | None = None
     stem: str = "run"
-    noise: tuple[float, int] | None = None  # (sigma, seed) of gradient noise
+    noise: "Noise | None" = None  # gradient noise: (sigma, seed, kind, df, seeds)
     lesson: str = ""  # one line: what the run teaches (demos)
+    starts: "StartsSpec | None" = None  # many starts: a grid or random points
+    tune: "TuneSpec | None" = None  # the declared tuning protocol
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json)."""
@@ -90,6 +94,8 @@ class RunConfig:
             "conventions": self.conventions,
             "optimizers": [{"type": o.type, "label": o.label, **o.params,
                             **({"lr_auto": True} if o.auto_lr else {}),
+                            **({"tune": {a.param: [a.lo, a.hi, "log" if a.log else "linear"]
+                                         for a in o.tune}} if o.tune else {}),
                             **({"noisy": False} if not o.noisy else {})}
                            for o in self.optimizers],
             "render": {"formats": list(self.render.formats), "fps": self.render.fps,
@@ -100,7 +106,9 @@ class RunConfig:
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
-            "noise": {"sigma": self.noise[0], "seed": self.noise[1]} if self.noise else None,
+            "noise": self.noise._asdict() if self.noise else None,
+            "starts": self.starts.to_dict() if self.starts else None,
+            "tune": self.tune.to_dict() if self.tune else None,
         }
 
     def with_overrides(self, *, steps: int | None = None, formats: Any = None,
@@ -311,24 +319,195 @@ def config_from_document(doc: Document, *, stem: str,
         raise doc.error(f"title must be text, got {title!r}", ("title",))
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     noise = _noise(data["noise"], doc) if data.get("noise") is not None else None
+    starts = _starts(data["starts"], doc, surface) if data.get("starts") is not None else None
+    tune = _tune(data["tune"], doc, surface) if data.get("tune") is not None else None
+    if tune is None and any(o.tune and not o.auto_lr for o in optimizers):
+        tune = TuneSpec()
+    if tune is not None and tune.needs_minimum and surface.minimum_value is None:
+        raise doc.error(f"the objective {tune.objective} needs the surface's minimum value, "
+                        f"which surface '{surface.name}' does not state", ("tune", "objective"),
+                        hint="use objective: final_loss or mean_loss, or add minimum_value "
+                             "to the surface")
     lesson = data.get("lesson", "")
     if not isinstance(lesson, str):
         raise doc.error("lesson must be one line of text", ("lesson",))
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
-                     output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson)
+                     output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
+                     starts=starts, tune=tune)
 
 
-def _noise(data: Any, doc: Document) -> tuple[float, int]:
+def _noise(data: Any, doc: Document) -> "Noise":
+    from optviz.core.engine import NOISE_KINDS, Noise
+
     at = ("noise",)
     if not isinstance(data, Mapping):
         raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
-    _check_keys(data, ("sigma", "seed"), doc, at)
+    _check_keys(data, ("sigma", "seed", "kind", "df", "seeds"), doc, at)
     sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
     if sigma < 0:
         raise doc.error(f"sigma must be >= 0, got {sigma:g}", at + ("sigma",))
     seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
-    return sigma, seed
+    kind = data.get("kind", "gaussian")
+    if kind not in NOISE_KINDS:
+        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(NOISE_KINDS),
+                        at + ("kind",), hint=did_you_mean(str(kind), NOISE_KINDS))
+    df = math.inf
+    if kind == "student_t":
+        if "df" not in data:
+            raise doc.error("student_t noise needs df, its degrees of freedom", at,
+                            hint="e.g. noise: {kind: student_t, df: 3, sigma: 0.5}")
+        df = _number(data["df"], doc, at + ("df",))
+        if df <= 0:
+            raise doc.error(f"df must be > 0, got {df:g}", at + ("df",))
+    elif "df" in data:
+        raise doc.error("df applies to kind: student_t only", at + ("df",))
+    seeds = _int(data.get("seeds", 1), doc, at + ("seeds",), 1, 1000, "seeds")
+    return Noise(sigma, seed, kind, df, seeds)
+
+
+@dataclass(frozen=True)
+class StartsSpec:
+    """Many start points: a ``grid`` x ``grid`` lattice of cell centres, or ``random``
+    points (seeded ``seed``), over the domain or a ``box``."""
+
+    grid: int = 0
+    random: int = 0
+    seed: int = 0
+    box: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    @property
+    def count(self) -> int:
+        return self.grid ** 2 if self.grid else self.random
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"grid": self.grid} if self.grid else {"random": self.random,
+                                                                      "seed": self.seed}
+        if self.box:
+            out["box"] = {"x": list(self.box[0]), "y": list(self.box[1])}
+        return out
+
+
+def _starts(data: Any, doc: Document, surface) -> StartsSpec:
+    at = ("starts",)
+    example = "e.g. starts: {grid: 7} or starts: {random: 50, seed: 1}"
+    if not isinstance(data, Mapping):
+        raise doc.error("starts must be a mapping", at, hint=example)
+    _check_keys(data, ("grid", "random", "seed", "box"), doc, at)
+    if ("grid" in data) == ("random" in data):
+        raise doc.error("starts needs exactly one of grid or random", at, hint=example)
+    grid = _int(data["grid"], doc, at + ("grid",), 1, 100, "grid") if "grid" in data else 0
+    rnd = _int(data["random"], doc, at + ("random",), 1, 10_000, "random") \
+        if "random" in data else 0
+    if "seed" in data and not rnd:
+        raise doc.error("seed applies to random starts only", at + ("seed",))
+    seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
+    box = None
+    if "box" in data:
+        b = data["box"]
+        if not isinstance(b, Mapping) or set(b) != {"x", "y"}:
+            raise doc.error("box must be a mapping with x and y ranges", at + ("box",),
+                            hint="e.g. box: {x: [-2, 2], y: [-1, 3]}")
+        box = tuple(_point(b[a], doc, at + ("box", a)) for a in ("x", "y"))
+        for a, (lo, hi) in zip("xy", box):
+            if not lo < hi:
+                raise doc.error(f"the box's {a} range is empty", at + ("box", a))
+    return StartsSpec(grid=grid, random=rnd, seed=seed, box=box)
+
+
+TUNE_OBJECTIVES = ("final_loss", "final_gap", "steps_to_tol", "mean_loss")
+
+
+@dataclass(frozen=True)
+class TuneAxis:
+    """One tuned hyperparameter: searched over [lo, hi], log-spaced if *log*."""
+
+    param: str
+    lo: float
+    hi: float
+    log: bool = False
+
+
+#: ``lr: auto``: the shorthand for tuning lr alone over 200 log-spaced values in
+#: 1e-5 .. 10 by the final loss from the run's own start (AUTO_TUNE).
+AUTO_LR = TuneAxis("lr", 1e-5, 10.0, log=True)
+
+
+@dataclass(frozen=True)
+class TuneSpec:
+    """The declared tuning protocol: every tuned optimizer gets the same *budget* of
+    grid points and the same *objective*, aggregated (median, or the worst with
+    *worst*) over *starts* start points and *seeds* noise seeds."""
+
+    objective: str = "final_gap"
+    tol: float = 1e-3
+    starts: int = 9
+    seeds: int = 5
+    worst: bool = False
+    budget: int = 400
+
+    @property
+    def needs_minimum(self) -> bool:
+        return self.objective in ("final_gap", "steps_to_tol")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"objective": self.objective, "tol": self.tol,
+                "over": {"starts": self.starts, "seeds": self.seeds, "worst": self.worst},
+                "budget": self.budget}
+
+
+AUTO_TUNE = TuneSpec(objective="final_loss", starts=1, seeds=1, budget=200)
+
+
+def _tune(data: Any, doc: Document, surface) -> TuneSpec:
+    at = ("tune",)
+    if not isinstance(data, Mapping):
+        raise doc.error("tune must be a mapping", at,
+                        hint="e.g. tune: {objective: final_gap, over: {starts: 9, seeds: 5}, "
+                             "budget: 400}")
+    _check_keys(data, ("objective", "tol", "over", "budget"), doc, at)
+    default = TuneSpec()
+    objective = data.get("objective", default.objective)
+    if objective not in TUNE_OBJECTIVES:
+        raise doc.error(f"unknown objective {objective!r}; expected one of "
+                        + ", ".join(TUNE_OBJECTIVES), at + ("objective",),
+                        hint=did_you_mean(str(objective), TUNE_OBJECTIVES))
+    tol = _number(data.get("tol", default.tol), doc, at + ("tol",))
+    if tol <= 0:
+        raise doc.error(f"tol must be > 0, got {tol:g}", at + ("tol",))
+    over = data.get("over") or {}
+    if not isinstance(over, Mapping):
+        raise doc.error("over must be a mapping such as {starts: 9, seeds: 5}", at + ("over",))
+    _check_keys(over, ("starts", "seeds", "worst"), doc, at + ("over",))
+    starts = _int(over.get("starts", default.starts), doc, at + ("over", "starts"), 1, 400,
+                  "starts")
+    seeds = _int(over.get("seeds", default.seeds), doc, at + ("over", "seeds"), 1, 100, "seeds")
+    worst = over.get("worst", False)
+    if not isinstance(worst, bool):
+        raise doc.error(f"worst must be true or false, got {worst!r}", at + ("over", "worst"))
+    budget = _int(data.get("budget", default.budget), doc, at + ("budget",), 2, 100_000,
+                  "budget")
+    return TuneSpec(objective, tol, starts, seeds, worst, budget)
+
+
+def _tune_axis(value: Any, doc: Document, at: tuple, param: str) -> TuneAxis:
+    example = f"e.g. {param}: {{tune: [1.0e-4, 1.0, log]}}"
+    spec = value.get("tune") if isinstance(value, Mapping) and set(value) == {"tune"} else None
+    if not isinstance(spec, list) or len(spec) not in (2, 3):
+        raise doc.error(f"{param} must be a number or {{tune: [lo, hi]}} / {{tune: [lo, hi, "
+                        "log]}}", at, hint=example)
+    lo = _number(spec[0], doc, at + ("tune",))
+    hi = _number(spec[1], doc, at + ("tune",))
+    log = len(spec) == 3 and spec[2] == "log"
+    if len(spec) == 3 and spec[2] not in ("log", "linear"):
+        raise doc.error(f"the third entry of tune is log or linear, got {spec[2]!r}",
+                        at + ("tune",), hint=example)
+    if not lo < hi:
+        raise doc.error(f"the tune range [{lo:g}, {hi:g}] is empty: lo must be below hi",
+                        at + ("tune",), hint=example)
+    if log and lo <= 0:
+        raise doc.error("a log range must be positive", at + ("tune",), hint=example)
+    return TuneAxis(param, lo, hi, log)
 
 
 _REQUIRED_HINT = {
@@ -489,8 +668,15 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         auto_lr = given.get("lr") == "auto"
         if auto_lr:
             del given["lr"]
+        axes = [AUTO_LR] if auto_lr else []
+        for key in [k for k, v in given.items() if isinstance(v, Mapping)]:
+            axes.append(_tune_axis(given.pop(key), doc, item_at + (key,), str(key)))
         try:
             params = optim.resolve_hyperparams(item["type"], given, conventions)
+            for axis in axes:  # the ends of every tuned range must be valid values
+                for end in (axis.lo, axis.hi):
+                    optim.resolve_hyperparams(item["type"], {**given, axis.param: end},
+                                              conventions)
         except ConfigError as e:
             raise doc.locate(e, item_at) from None
         label = item.get("label")
@@ -498,6 +684,8 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
             label = optim.default_label(item["type"], params, conventions)
             if auto_lr:
                 label += " lr=auto"
+            elif axes:
+                label += " " + " ".join(f"{a.param}=tuned" for a in axes)
         elif not isinstance(label, str) or not label.strip():
             raise doc.error("label must be non-empty text", item_at + ("label",))
         if label in seen:
@@ -507,5 +695,6 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         seen[label] = i
         out.append(OptimizerConfig(type=item["type"], label=label,
                                    hyperparams=tuple(params.items()), auto_lr=auto_lr,
-                                   noisy=noisy))
+                                   noisy=noisy, tune=tuple(axes),
+                                   custom_label="label" in item))
     return tuple(out)

@@ -1,0 +1,262 @@
+"""Fair comparisons: a declared tuning protocol, many starts and seeds, a summary.
+
+Tuning: every tuned optimizer gets the same budget of grid points over its
+tuned hyperparameters and the same objective, aggregated (the median, or the
+worst) over the same starts and noise seeds. Each optimizer's grid x starts
+runs as one batch per seed. The choice is the grid point with the lowest
+aggregate objective; ties (within a relative 1e-9) go to the smallest lr,
+then to the smallest value of each other tuned hyperparameter in the order
+the config gives them -- the most conservative of the equally good settings.
+
+Many runs: ``starts: {grid: 7}`` / ``{random: 50, seed: 1}`` and
+``noise: {..., seeds: 20}`` run every optimizer from every start under every
+seed. Run 0 is always the config's own start under the first seed: the
+representative path drawn boldly over the translucent fan of the others.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from optviz.analysis.sweep import outcome, run_grid
+from optviz.core.engine import Noise, simulate
+from optviz.core.trajectories import Trajectories
+from optviz.input.config import AUTO_TUNE, OptimizerConfig, RunConfig, StartsSpec, TuneSpec
+
+TIE_RTOL = 1e-9
+TIE_RULE = ("ties (within a relative 1e-9) go to the smallest lr, then the smallest "
+            "value of each other tuned hyperparameter")
+
+
+# ------------------------------------------------------------------ starts
+def start_points(spec: StartsSpec, surface) -> np.ndarray:
+    """(S, 2) start points: the cell centres of a grid x grid lattice, or seeded
+    uniform random points, over the spec's box (default: the surface's domain)."""
+    (x0, x1), (y0, y1) = spec.box or surface.domain
+    if spec.grid:
+        n = spec.grid
+        xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+        ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
+        X, Y = np.meshgrid(xs, ys)
+        return np.column_stack([X.ravel(), Y.ravel()])
+    rng = np.random.default_rng(spec.seed)
+    u = rng.random((spec.random, 2))
+    return np.column_stack([x0 + u[:, 0] * (x1 - x0), y0 + u[:, 1] * (y1 - y0)])
+
+
+def run_starts(config: RunConfig) -> np.ndarray:
+    """The starts of a run: the config's start first, then its ``starts:`` points."""
+    own = np.array([config.start], dtype=np.float64)
+    if config.starts is None:
+        return own
+    return np.concatenate([own, start_points(config.starts, config.surface)])
+
+
+def tuning_starts(spec: TuneSpec, config: RunConfig) -> np.ndarray:
+    """The starts the objective is taken over: the run's own start when there is
+    one; else a centred k x k grid when ``starts`` is a square k², else seeded
+    random points (seed 0) over the domain."""
+    if spec.starts == 1:
+        return np.array([config.start], dtype=np.float64)
+    k = math.isqrt(spec.starts)
+    sub = StartsSpec(grid=k) if k * k == spec.starts else StartsSpec(random=spec.starts)
+    return start_points(sub, config.surface)
+
+
+def seeds_of(config: RunConfig, wanted: int | None = None) -> list[Noise | None]:
+    """One noise model per seed (``[None]`` for an exact run)."""
+    noise = config.noise
+    if noise is None or noise.sigma == 0:
+        return [None]
+    count = noise.seeds if wanted is None else wanted
+    return [noise.with_seed(noise.seed + j) for j in range(count)]
+
+
+# ------------------------------------------------------------------ tuning
+@dataclass
+class TuneResult:
+    """One optimizer's tuning: the grid, the aggregate objective at each point, the choice."""
+
+    label: str
+    spec: TuneSpec
+    axes: tuple  # TuneAxis per tuned hyperparameter
+    values: tuple[np.ndarray, ...]  # each axis's grid values
+    grid: dict[str, np.ndarray]  # param -> (G,) the flattened grid
+    scores: np.ndarray  # (G,) aggregate objective (+inf: diverged in the aggregate)
+    diverged: np.ndarray  # (G,) fraction of runs that diverged
+    runs: int  # starts x seeds the objective is taken over
+    choice: int  # index into the flattened grid
+
+    @property
+    def chosen(self) -> dict[str, float]:
+        return {p: float(v[self.choice]) for p, v in self.grid.items()}
+
+    @property
+    def points(self) -> int:
+        return len(self.scores)
+
+    def describe(self) -> str:
+        how = "worst" if self.spec.worst else "median"
+        return f"tuned: {self.points} pts, {how} of {self.runs}"
+
+
+def per_axis(count_axes: int, budget: int) -> int:
+    """Grid values per axis so that the grid has at most *budget* points (at least 2)."""
+    n = int(math.floor(budget ** (1.0 / count_axes) + 1e-9))
+    return max(2, n)
+
+
+def axis_values(axis, n: int) -> np.ndarray:
+    return np.geomspace(axis.lo, axis.hi, n) if axis.log else np.linspace(axis.lo, axis.hi, n)
+
+
+def choose(scores: np.ndarray, grid: dict[str, np.ndarray], order: list[str]) -> int:
+    """The stated rule: lowest score; ties by the smallest lr, then the others in order."""
+    finite = np.isfinite(scores)
+    if not finite.any():
+        candidates = np.arange(len(scores))
+    else:
+        best = scores[finite].min()
+        candidates = np.flatnonzero(scores <= best + TIE_RTOL * abs(best))
+    keys = ["lr"] * ("lr" in grid) + [p for p in order if p != "lr"]
+    # np.lexsort sorts by the last key first
+    pick = np.lexsort([grid[p][candidates] for p in reversed(keys)]) if keys else [0]
+    return int(candidates[pick[0]])
+
+
+def tune_optimizer(config: RunConfig, opt: OptimizerConfig, spec: TuneSpec,
+                   progress=None) -> TuneResult:
+    """Run *opt* at every grid point from every tuning start under every seed, batched."""
+    n = per_axis(len(opt.tune), spec.budget)
+    values = tuple(axis_values(a, n) for a in opt.tune)
+    mesh = np.meshgrid(*values, indexing="ij")
+    grid = {a.param: m.ravel() for a, m in zip(opt.tune, mesh)}
+    count = len(next(iter(grid.values())))
+    starts = tuning_starts(spec, config)
+    seeds = seeds_of(config, spec.seeds)
+    s_count = len(starts)
+    rows = {p: np.repeat(v, s_count) for p, v in grid.items()}  # grid-major, then starts
+    tiled = np.tile(starts, (count, 1))
+    scores = np.empty((len(seeds), count, s_count))
+    div = np.empty_like(scores, dtype=bool)
+    for j, noise in enumerate(seeds):
+        report = (lambda f, j=j: progress((j + f) / len(seeds))) if progress else None
+        cfg = replace(config, noise=noise)
+        value, diverged, _ = run_grid(cfg, opt, rows, starts=tiled, kind=spec.objective,
+                                      tol=spec.tol, progress=report)
+        scores[j] = value.reshape(count, s_count)
+        div[j] = diverged.reshape(count, s_count)
+    per_run = np.moveaxis(scores, 0, 1).reshape(count, -1)  # (G, seeds x starts)
+    agg = per_run.max(axis=1) if spec.worst else np.median(per_run, axis=1)
+    frac = np.moveaxis(div, 0, 1).reshape(count, -1).mean(axis=1)
+    pick = choose(agg, grid, [a.param for a in opt.tune])
+    return TuneResult(opt.label, spec, opt.tune, values, grid, agg, frac,
+                      per_run.shape[1], pick)
+
+
+def tuned_label(opt: OptimizerConfig, res: TuneResult) -> str:
+    """``adam lr=0.0312 beta1=0.9, tuned: 400 pts, median of 45``; ``lr: auto`` keeps its
+    short form ``adam lr=auto (0.581)``; a label the config gave gets the choice appended."""
+    chosen = " ".join(f"{p}={v:.3g}" for p, v in res.chosen.items())
+    if opt.auto_lr:
+        return f"{opt.label} ({res.chosen['lr']:.3g})"
+    if opt.custom_label:
+        return f"{opt.label} ({chosen}, {res.describe()})"
+    base = opt.label.replace(" " + " ".join(f"{a.param}=tuned" for a in opt.tune), "")
+    return f"{base} {chosen}, {res.describe()}"
+
+
+def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[str, TuneResult]]:
+    """The config with every tuned hyperparameter set to its choice (labels say so),
+    and each tuned optimizer's TuneResult by its final label."""
+    tuned = [o for o in config.optimizers if o.tune]
+    if not tuned:
+        return config, {}
+    results: dict[str, TuneResult] = {}
+    out = []
+    for i, o in enumerate(config.optimizers):
+        if o.tune:
+            spec = AUTO_TUNE if o.auto_lr else (config.tune or TuneSpec())
+            report = (lambda f, i=i: progress((i + f) / len(config.optimizers))) \
+                if progress else None
+            res = tune_optimizer(config, o, spec, report)
+            label = tuned_label(o, res)
+            params = dict(o.params, **res.chosen)
+            o = replace(o, hyperparams=tuple(params.items()), label=label)
+            res.label = label
+            results[label] = res
+        out.append(o)
+    return replace(config, optimizers=tuple(out)), results
+
+
+# ------------------------------------------------------------------ many runs
+def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None) -> Trajectories:
+    """Every optimizer from every start under every seed: N = starts x seeds runs,
+    run index ``seed_index * S + start_index`` (run 0: the config's start, first seed)."""
+    starts = run_starts(config)
+    exact = [o.label for o in config.optimizers if not o.noisy]
+    parts = [simulate(config.surface, optimizers, starts, config.steps, noise=noise,
+                      exact=exact, progress=progress) for noise in seeds_of(config)]
+    if len(parts) == 1:
+        return parts[0]
+    counters = {k: np.concatenate([p.counters[k] for p in parts], axis=1)
+                for k in parts[0].counters}
+    return Trajectories(labels=parts[0].labels,
+                        points=np.concatenate([p.points for p in parts], axis=1),
+                        losses=np.concatenate([p.losses for p in parts], axis=1),
+                        steps=np.concatenate([p.steps for p in parts], axis=1),
+                        diverged=np.concatenate([p.diverged for p in parts], axis=1),
+                        counters=counters)
+
+
+SUMMARY_FIELDS = ("label", "runs", "success_rate", "median_steps_to_tol", "median_final_gap",
+                  "median_final_loss", "diverged_rate")
+
+
+def summarize(config: RunConfig, traj: Trajectories, tol: float | None = None) -> list[dict]:
+    """Per optimizer over all its runs: the success rate (final f - f* <= tol), the
+    median steps until f - f* <= tol (None when more than half never get there),
+    the median final gap f - f*, the median final loss and the diverged rate.
+    Gap-based figures are None when the surface states no minimum value."""
+    tol = tol if tol is not None else (config.tune.tol if config.tune else 1e-3)
+    fstar = config.surface.minimum_value
+    finals = np.where(traj.diverged, np.inf, traj.final_losses)
+    rows = []
+    for k, label in enumerate(traj.labels):
+        row: dict[str, Any] = {"label": label, "runs": int(traj.shape[1])}
+        if fstar is not None:
+            gap = finals[k] - fstar
+            reached = traj.losses[k] - fstar <= tol
+            first = np.where(reached.any(axis=1), np.argmax(reached, axis=1), np.inf)
+            first[traj.diverged[k] & ~reached.any(axis=1)] = np.inf
+            med_steps = float(np.median(first))
+            row.update(success_rate=float(np.mean(gap <= tol)),
+                       median_steps_to_tol=med_steps if math.isfinite(med_steps) else None,
+                       median_final_gap=_finite(np.median(gap)))
+        else:
+            row.update(success_rate=None, median_steps_to_tol=None, median_final_gap=None)
+        row["median_final_loss"] = _finite(np.median(finals[k]))
+        row["diverged_rate"] = float(np.mean(traj.diverged[k]))
+        rows.append(row)
+    return rows
+
+
+def _finite(v) -> float | None:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def choose_lr(config: RunConfig, opt: OptimizerConfig) -> float:
+    """``lr: auto`` for one optimizer: the AUTO_TUNE protocol's choice of lr."""
+    from optviz.input.config import AUTO_LR
+
+    return tune_optimizer(config, replace(opt, tune=(AUTO_LR,)), AUTO_TUNE).chosen["lr"]
+
+
+def resolve_auto_lr(config: RunConfig) -> RunConfig:
+    """The config with every ``lr: auto`` (and any other tuned value) resolved."""
+    return resolve_tuning(config)[0]
