@@ -44,7 +44,8 @@ class ProgressBars:
         bar = self.bars.get(stage)
         if bar is None:
             label = {"simulate": "simulating", "frames": "rendering frames",
-                     "sweep": "sweeping", "basins": "mapping basins"}.get(stage, stage)
+                     "sweep": "sweeping", "basins": "mapping basins",
+                     "tune": "tuning"}.get(stage, stage)
             bar = click.progressbar(length=total, label=f"  {label:17}", file=sys.stderr,
                                     show_eta=True)
             bar.__enter__()
@@ -231,6 +232,46 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
     if not quiet:
         best = ", ".join(f"{k}={v:.4g}" for k, v in result.value.best().items())
         click.echo(f"best: {best}")
+    _report(result, quiet)
+
+
+@cli.command()
+@click.argument("config")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--quiet", "-q", is_flag=True)
+def compare(config, out, formats, quiet):
+    """A fair comparison an article can cite: tune every optimizer under the config's
+    declared protocol (tune:), run them all from every start (starts:) under every
+    noise seed (noise.seeds), and write the comparison figure, tuning figures,
+    summary.csv, summary.md and compare.json (with the command that reproduces it).
+
+    \b
+    Example: optviz compare article/wobbly
+    """
+    from optviz.app.compare import run_compare
+
+    bars = ProgressBars(not quiet)
+    with user_errors():
+        try:
+            result = run_compare(config, out=out, formats=formats, progress=bars)
+        finally:
+            bars.close()
+    if not quiet:
+        for label, res in result.tuning.items():
+            chosen = ", ".join(f"{p}={v:.4g}" for p, v in res.chosen.items())
+            click.echo(f"tuned {label}: {chosen} ({res.points} points, {res.runs} runs each)")
+        head = ("optimizer", "success", "median steps to tol", "median final gap", "diverged")
+
+        def fmt(v, pct=False):
+            return "-" if v is None else (f"{v:.0%}" if pct else f"{v:.4g}")
+
+        body = [(r["label"], fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
+                 fmt(r["median_final_gap"]), fmt(r["diverged_rate"], True))
+                for r in result.summary]
+        widths = [max(len(c) for c in col) for col in zip(head, *body)]
+        for row in (head, *body):
+            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     _report(result, quiet)
 
 

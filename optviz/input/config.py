@@ -106,7 +106,9 @@ class RunConfig:
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
-            "noise": self.noise._asdict() if self.noise else None,
+            "noise": ({**self.noise._asdict(),
+                       "df": self.noise.df if math.isfinite(self.noise.df) else None}
+                      if self.noise else None),
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
         }

@@ -1,0 +1,149 @@
+"""``optviz compare``: a comparison an article can cite.
+
+Tunes every tuned optimizer under the config's declared protocol, runs every
+optimizer from every start under every seed, and writes the comparison
+figure, one tuning figure per tuned optimizer, the summary as CSV and
+Markdown, the tuning grid as CSV and ``compare.json`` with the resolved
+config, the versions and the command that reproduces it all. Nothing in the
+data files depends on the time or the machine's speed: a re-run writes them
+byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optviz.input.config import RunConfig, load_config
+
+
+@dataclass
+class CompareResult:
+    """What ``optviz compare`` made: the tuned config, trajectories, summary and files."""
+
+    config: RunConfig
+    trajectories: Any
+    summary: list[dict]
+    tuning: dict[str, Any]
+    files: list[Path] = field(default_factory=list)
+
+    def row(self, label: str) -> dict:
+        """The summary row of the optimizer labelled *label*."""
+        for r in self.summary:
+            if r["label"] == label:
+                return r
+        raise KeyError(label)
+
+
+def versions() -> dict[str, str]:
+    import matplotlib
+    import numpy
+    import sympy
+
+    from optviz import __version__
+
+    return {"optviz": __version__, "numpy": numpy.__version__,
+            "matplotlib": matplotlib.__version__, "sympy": sympy.__version__,
+            "python": platform.python_version()}
+
+
+def command_for(config: RunConfig) -> str:
+    where = config.file.as_posix() if config.file else "<config>"
+    return f"optviz compare {where} --out {config.output.as_posix()}"
+
+
+def _csv(header, rows) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow(["" if v is None else repr(float(v)) if isinstance(v, float) else v
+                    for v in r])
+    return out.getvalue()
+
+
+def summary_markdown(result: CompareResult) -> str:
+    cfg = result.config
+    lines = [f"# {cfg.title}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
+             f"{result.trajectories.shape[1]} runs per optimizer (starts x seeds).", ""]
+    head = ["optimizer", "success rate", "median steps to tol", "median final gap",
+            "median final loss", "diverged"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def fmt(v, pct=False):
+        if v is None:
+            return "–"
+        return f"{v:.0%}" if pct else f"{v:.4g}"
+
+    for r in result.summary:
+        lines.append(f"| {r['label']} | {fmt(r['success_rate'], True)} | "
+                     f"{fmt(r['median_steps_to_tol'])} | {fmt(r['median_final_gap'])} | "
+                     f"{fmt(r['median_final_loss'])} | {fmt(r['diverged_rate'], True)} |")
+    if cfg.tune is not None or result.tuning:
+        from optviz.analysis.compare import TIE_RULE
+
+        spec = cfg.tune
+        lines += ["", "## Tuning protocol", ""]
+        if spec is not None:
+            how = "worst" if spec.worst else "median"
+            lines.append(f"Objective `{spec.objective}` (tol {spec.tol:g}), the {how} over "
+                         f"{spec.starts} starts x {spec.seeds} seeds, {spec.budget} grid "
+                         f"points per optimizer; {TIE_RULE}.")
+        for label, res in result.tuning.items():
+            chosen = ", ".join(f"{p} = {v!r}" for p, v in res.chosen.items())
+            lines.append(f"- {label}: {chosen} ({res.points} points)")
+    lines += ["", "## Reproduce", "", "```", command_for(cfg), "```", ""]
+    lines += [", ".join(f"{k} {v}" for k, v in versions().items()), ""]
+    return "\n".join(lines)
+
+
+def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
+                progress=None) -> CompareResult:
+    """Tune, run every start under every seed, and write the report (see module doc)."""
+    from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
+    from optviz.app.runner import _fraction, _out_dir, _save, simulate_config
+    from optviz.outputs import write_text
+    from optviz.render.compare import comparison_figure, tuning_figure
+
+    if not isinstance(config, RunConfig):
+        config = load_config(config)
+    config = config.with_overrides(output=out, formats=formats)
+    config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
+    traj = simulate_config(config, progress)
+    rows = summarize(config, traj)
+    result = CompareResult(config, traj, rows, tuning)
+    out_dir = _out_dir(config.output)
+    size, dpi = config.render.size, config.render.dpi
+    result.files += _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), out_dir,
+                          f"{config.stem}-compare", config.render.formats)
+    for i, (label, res) in enumerate(tuning.items(), 1):
+        fig = tuning_figure(res, title=label, dpi=dpi)
+        result.files += _save(fig, out_dir, f"{config.stem}-tune-{i}", config.render.formats)
+    files = {"summary.csv": _csv(SUMMARY_FIELDS, [[r[f] for f in SUMMARY_FIELDS]
+                                                  for r in rows]),
+             "summary.md": summary_markdown(result)}
+    if tuning:
+        params = list(dict.fromkeys(p for res in tuning.values() for p in res.grid))
+        table = []
+        for label, res in tuning.items():
+            for g in range(res.points):
+                table.append([label, *[float(res.grid[p][g]) if p in res.grid else None
+                                       for p in params], float(res.scores[g]),
+                              float(res.diverged[g]), int(g == res.choice)])
+        files["tuning.csv"] = _csv(["label", *params, "objective", "diverged_fraction",
+                                    "chosen"], table)
+    record = {"config": config.to_dict(), "versions": versions(), "command": command_for(config),
+              "summary": rows,
+              "tuning": {label: {"chosen": res.chosen, "points": res.points, "runs": res.runs,
+                                 "objective": res.spec.objective, "worst": res.spec.worst}
+                         for label, res in tuning.items()}}
+    files["compare.json"] = json.dumps(record, indent=2, allow_nan=False) + "\n"
+    for name, text in files.items():
+        write_text(out_dir / name, text)
+        result.files.append(out_dir / name)
+    return result

@@ -1,0 +1,176 @@
+"""Comparison figures: fans of many runs, median loss with its inter-quartile band,
+and one tuning figure per tuned optimizer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optviz.render.contour import (colours, draw_start, draw_surface, layout_axes, new_figure)
+
+FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
+LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)
+
+
+def fan_alpha(runs: int) -> float:
+    """Each fan line's opacity: the more runs, the fainter, so the fan reads as a density."""
+    return float(np.clip(3.0 / max(runs, 1), 0.06, 0.5))
+
+
+def gap_or_loss(config, traj):
+    """(values (K, N, T+1), axis label): f - f* when the surface states f*, else f."""
+    fstar = config.surface.minimum_value
+    if fstar is None:
+        return traj.losses, "loss f"
+    return traj.losses - fstar, "f − f*  (f* = %.6g)" % fstar
+
+
+def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
+    """The contour with every optimizer's fan of runs and its representative path, and
+    a loss panel with each optimizer's median over the runs and its inter-quartile band."""
+    from matplotlib import patheffects as pe
+    from matplotlib.lines import Line2D
+
+    surface = config.surface
+    fig = new_figure(size, dpi)
+    scale = min(size[0] / 12, size[1] / 8) ** 0.5
+    ax = layout_axes(fig, surface, loss_panel=True)
+    draw_surface(ax, surface, scale=scale)
+    k_count, n_count, steps = traj.shape
+    cols = colours(k_count)
+    alpha = fan_alpha(n_count)
+    for k, c in enumerate(cols):
+        for n in range(1, n_count):
+            p = traj.path(k, n)
+            ax.plot(p[:, 0], p[:, 1], color=c, lw=FAN_WIDTH * scale, alpha=alpha, zorder=4,
+                    solid_capstyle="round")
+        lead = traj.path(k, 0)
+        ax.plot(lead[:, 0], lead[:, 1], color=c, lw=LEAD_WIDTH * scale, zorder=6,
+                path_effects=[pe.Stroke(linewidth=LEAD_WIDTH * scale + 2, foreground="white"),
+                              pe.Normal()])
+        ax.plot(lead[-1:, 0], lead[-1:, 1], "X" if traj.diverged[k, 0] else "o", color=c,
+                mec="white", ms=8 * scale, zorder=7)
+    draw_start(ax, traj.points[0, 0, 0], scale)
+    ax.set_title(config.title, fontsize=15 * scale, loc="left", pad=10, fontweight="bold")
+
+    lax = fig.add_axes((0.64, 0.50, 0.33, 0.41))
+    values, ylabel = gap_or_loss(config, traj)
+    t = np.arange(steps + 1)
+    positive = True
+    for k, c in enumerate(cols):
+        v = np.where(traj.diverged[k][:, None], np.nan, values[k])
+        # a run that ended early keeps its last value (it stays where it stopped)
+        v = _hold_last(v)
+        lo, med, hi = np.nanpercentile(v, [25, 50, 75], axis=0)
+        lax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0)
+        lax.plot(t, med, color=c, lw=1.8 * scale)
+        finite = v[np.isfinite(v)]
+        positive &= bool(finite.size and finite.min() > 0)
+    if positive:
+        lax.set_yscale("log")
+    else:
+        lax.set_yscale("symlog", linthresh=1e-3)
+    lax.set_xlim(0, steps)
+    lax.set_xlabel("step", fontsize=10 * scale)
+    lax.set_ylabel(ylabel, fontsize=10 * scale)
+    lax.set_title(f"median and inter-quartile range over {n_count} runs", fontsize=10 * scale,
+                  loc="left")
+    lax.tick_params(labelsize=8 * scale)
+    lax.grid(alpha=0.3)
+    for spine in ("top", "right"):
+        lax.spines[spine].set_visible(False)
+    handles = []
+    for k, (c, row) in enumerate(zip(cols, summary)):
+        text = row["label"]
+        if row.get("success_rate") is not None:
+            steps_txt = ("never" if row["median_steps_to_tol"] is None
+                         else f"{row['median_steps_to_tol']:.0f}")
+            text += (f"\nsuccess {row['success_rate']:.0%}, median steps to tol {steps_txt}")
+        if row.get("diverged_rate"):
+            text += f"\ndiverged in {row['diverged_rate']:.0%} of runs (left out of the band)"
+        handles.append(Line2D([], [], color=c, lw=LEAD_WIDTH * scale, label=text))
+    handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
+                          label="start of the bold path (run 0)"))
+    lax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False,
+               fontsize=9 * scale, labelspacing=0.8)
+    return fig
+
+
+def _hold_last(v: np.ndarray) -> np.ndarray:
+    """Forward-fill NaN along the steps (a stopped run holds its last value)."""
+    idx = np.where(np.isnan(v), 0, np.arange(v.shape[1]))
+    return np.take_along_axis(v, np.maximum.accumulate(idx, axis=1), axis=1)
+
+
+def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
+    """The aggregate objective over an optimizer's grid, the choice marked; diverged
+    (all runs) points drawn as such; one axis: a curve, two: a heat map, more: the
+    first two axes with the best over the others."""
+    from matplotlib.colors import LogNorm, Normalize
+
+    fig = new_figure(size, dpi)
+    ax = fig.add_axes((0.12, 0.14, 0.66, 0.72))
+    axes = result.axes
+    shape = tuple(len(v) for v in result.values)
+    scores = result.scores.reshape(shape)
+    what = result.spec.objective.replace("_", " ")
+    how = "worst" if result.spec.worst else "median"
+    chosen = result.chosen
+    if len(axes) == 1:
+        x = result.values[0]
+        finite = np.isfinite(scores)
+        ax.plot(x[finite], scores[finite], color=colours(1)[0], lw=1.8, marker="o", ms=2.5)
+        if (~finite).any():
+            top = scores[finite].max() if finite.any() else 1.0
+            ax.plot(x[~finite], np.full((~finite).sum(), top), "x", color="#D55E00", ms=5,
+                    ls="", label="diverged / never reached")
+        best = scores[result.choice]
+        ax.plot([chosen[axes[0].param]], [best], marker="*", ms=15, mfc="white", mec="black",
+                ls="", label=f"choice {axes[0].param}={chosen[axes[0].param]:.3g}")
+        if axes[0].log:
+            ax.set_xscale("log")
+        if finite.any() and scores[finite].min() > 0 and \
+                scores[finite].max() / scores[finite].min() > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel(axes[0].param)
+        ax.set_ylabel(f"{how} {what}")
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    else:
+        flat = scores.reshape(shape[0], shape[1], -1).min(axis=2) if len(axes) > 2 else scores
+        grid = np.ma.masked_invalid(flat.T)
+        finite = flat[np.isfinite(flat)]
+        log = finite.size and finite.min() > 0 and finite.max() / finite.min() > 100
+        norm = (LogNorm(finite.min(), finite.max()) if log
+                else Normalize(finite.min(), finite.max()) if finite.size else None)
+        ax.set_facecolor("#222222")  # diverged everywhere there
+        mesh = ax.pcolormesh(_edges(result.values[0], axes[0].log),
+                             _edges(result.values[1], axes[1].log), grid,
+                             cmap="viridis_r", norm=norm, shading="flat")
+        cbar = fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.03)
+        cbar.set_label(f"{how} {what}")
+        if axes[0].log:
+            ax.set_xscale("log")
+        if axes[1].log:
+            ax.set_yscale("log")
+        ax.plot([chosen[axes[0].param]], [chosen[axes[1].param]], marker="*", ms=16,
+                mfc="white", mec="black", ls="")
+        ax.set_xlabel(axes[0].param)
+        ax.set_ylabel(axes[1].param)
+    from optviz.analysis.compare import TIE_RULE
+
+    fig.text(0.12, 0.93, title, fontsize=13, fontweight="bold")
+    import textwrap
+
+    note = (f"{result.points} grid points, the {how} over {result.runs} runs (starts x seeds); "
+            f"{TIE_RULE}")
+    fig.text(0.12, 0.015, "\n".join(textwrap.wrap(note, 105)), fontsize=7.5, color="#444444")
+    return fig
+
+
+def _edges(v: np.ndarray, log: bool) -> np.ndarray:
+    if len(v) == 1:
+        return np.array([v[0] * 0.9, v[0] * 1.1])
+    w = np.log(v) if log else v
+    mid = (w[1:] + w[:-1]) / 2
+    e = np.concatenate([[2 * w[0] - mid[0]], mid, [2 * w[-1] - mid[-1]]])
+    return np.exp(e) if log else e
