@@ -138,18 +138,17 @@ def tune_optimizer(config: RunConfig, opt: OptimizerConfig, spec: TuneSpec,
     count = len(next(iter(grid.values())))
     starts = tuning_starts(spec, config)
     seeds = seeds_of(config, spec.seeds)
-    s_count = len(starts)
-    rows = {p: np.repeat(v, s_count) for p, v in grid.items()}  # grid-major, then starts
-    tiled = np.tile(starts, (count, 1))
-    scores = np.empty((len(seeds), count, s_count))
-    div = np.empty_like(scores, dtype=bool)
-    for j, noise in enumerate(seeds):
-        report = (lambda f, j=j: progress((j + f) / len(seeds))) if progress else None
-        cfg = replace(config, noise=noise)
-        value, diverged, _ = run_grid(cfg, opt, rows, starts=tiled, kind=spec.objective,
-                                      tol=spec.tol, progress=report)
-        scores[j] = value.reshape(count, s_count)
-        div[j] = diverged.reshape(count, s_count)
+    s_count, r_count = len(starts), len(seeds)
+    # rows: seed-major, then grid point, then start -- all seeds in one batch
+    rows = {p: np.tile(np.repeat(v, s_count), r_count) for p, v in grid.items()}
+    tiled = np.tile(starts, (count * r_count, 1))
+    models = [s for s in seeds if s is not None]
+    which = np.repeat(np.arange(r_count), count * s_count) if models else None
+    value, diverged, _ = run_grid(config, opt, rows, starts=tiled, kind=spec.objective,
+                                  tol=spec.tol, progress=progress, noise_models=models or None,
+                                  noise_rows=which)
+    scores = value.reshape(r_count, count, s_count)
+    div = diverged.reshape(r_count, count, s_count)
     per_run = np.moveaxis(scores, 0, 1).reshape(count, -1)  # (G, seeds x starts)
     agg = per_run.max(axis=1) if spec.worst else np.median(per_run, axis=1)
     frac = np.moveaxis(div, 0, 1).reshape(count, -1).mean(axis=1)
@@ -170,23 +169,51 @@ def tuned_label(opt: OptimizerConfig, res: TuneResult) -> str:
     return f"{base} {chosen}, {res.describe()}"
 
 
+PARALLEL_WORK = 2_000_000  # point-steps of tuning above which optimizers tune in parallel
+
+
+def _tune_job(args):
+    config, opt, spec = args
+    return tune_optimizer(config, opt, spec)
+
+
 def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[str, TuneResult]]:
     """The config with every tuned hyperparameter set to its choice (labels say so),
-    and each tuned optimizer's TuneResult by its final label."""
-    tuned = [o for o in config.optimizers if o.tune]
-    if not tuned:
+    and each tuned optimizer's TuneResult by its final label.
+
+    Tuned optimizers are independent: with enough work they are tuned in a pool
+    of processes (one per core), which changes no result."""
+    import os
+
+    jobs = [(i, o, AUTO_TUNE if o.auto_lr else (config.tune or TuneSpec()))
+            for i, o in enumerate(config.optimizers) if o.tune]
+    if not jobs:
         return config, {}
+    work = sum(spec.budget * spec.starts * spec.seeds * config.steps for _, _, spec in jobs)
+    workers = min(len(jobs), os.cpu_count() or 1)
+    found: dict[int, TuneResult] = {}
+    if workers > 1 and work > PARALLEL_WORK and hasattr(os, "fork"):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {i: pool.submit(_tune_job, (config, o, spec)) for i, o, spec in jobs}
+            for done, (i, fut) in enumerate(futures.items(), 1):
+                found[i] = fut.result()
+                if progress:
+                    progress(done / len(jobs))
+    else:
+        for done, (i, o, spec) in enumerate(jobs):
+            report = (lambda f, d=done: progress((d + f) / len(jobs))) if progress else None
+            found[i] = tune_optimizer(config, o, spec, report)
     results: dict[str, TuneResult] = {}
     out = []
     for i, o in enumerate(config.optimizers):
-        if o.tune:
-            spec = AUTO_TUNE if o.auto_lr else (config.tune or TuneSpec())
-            report = (lambda f, i=i: progress((i + f) / len(config.optimizers))) \
-                if progress else None
-            res = tune_optimizer(config, o, spec, report)
+        if i in found:
+            res = found[i]
             label = tuned_label(o, res)
-            params = dict(o.params, **res.chosen)
-            o = replace(o, hyperparams=tuple(params.items()), label=label)
+            o = replace(o, hyperparams=tuple(dict(o.params, **res.chosen).items()), label=label)
             res.label = label
             results[label] = res
         out.append(o)

@@ -109,11 +109,14 @@ def outcome(traj: Trajectories, surface, kind: str = "final_loss",
 
 def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray],
              starts: np.ndarray | None = None, kind: str = "final_loss",
-             tol: float = 1e-3, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             tol: float = 1e-3, progress=None, noise_models=None,
+             noise_rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One optimizer at G grid points (hyperparameter arrays of length G), batched.
 
     Returns (outcome (G,), diverged (G,), final points (G, 2)). Long runs are
     split into chunks of rows so memory stays bounded; each chunk is one batch.
+    *noise_models* with *noise_rows* (G,) give each row its own noise model
+    (several seeds in one batch); else every row shares the config's noise.
     """
     from optviz.core.optim import make_optimizer, resolve_hyperparams
 
@@ -137,7 +140,9 @@ def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray
                               key=e.key, hint=e.hint) from None
         tr = simulate(config.surface, {opt.label: make_optimizer(opt.type, config.conventions,
                                                                  **resolved)},
-                      starts[lo:hi], config.steps, noise=config.noise, progress=report)
+                      starts[lo:hi], config.steps, progress=report,
+                      noise=config.noise if noise_rows is None else noise_models,
+                      noise_rows=None if noise_rows is None else noise_rows[lo:hi])
         out_v.append(outcome(tr, config.surface, kind, tol)[0])
         out_d.append(tr.diverged[0])
         out_p.append(tr.final_points[0])

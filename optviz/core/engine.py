@@ -84,8 +84,31 @@ class NoisyGradients:
         return self.surface.hess(points)
 
 
+class GroupedNoise(NoisyGradients):
+    """Several noise models in one batch: row n gets the noise of model ``rows[n]``.
+
+    Each model keeps its own generator and draws as it would alone, so a batch of
+    several seeds equals the same runs done one seed at a time.
+    """
+
+    def __init__(self, surface: Oracle, models: Sequence[Noise], rows: np.ndarray):
+        self.surface = surface
+        self.parts = [NoisyGradients(surface, m.sigma, m.seed, m.kind, m.df) for m in models]
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.current = np.zeros((len(self.rows), 2))
+        self._models = np.zeros((len(self.parts), 2))
+
+    def next_step(self) -> None:
+        for i, part in enumerate(self.parts):
+            part.next_step()
+            self._models[i] = part.current
+        np.take(self._models, self.rows, axis=0, out=self.current)
+
+
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
-             bound: np.ndarray | None = None, noise: Noise | tuple[float, int] | None = None,
+             bound: np.ndarray | None = None,
+             noise: Noise | tuple[float, int] | Sequence[Noise] | None = None,
+             noise_rows: np.ndarray | None = None,
              exact: Sequence[str] = (),
              observe: Callable[[int, int, np.ndarray, np.ndarray, Any], None] | None = None,
              progress: Callable[[int], None] | None = None) -> Trajectories:
@@ -102,7 +125,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
             surface has one, else no bound (only non-finite values stop a run).
         noise: a :class:`Noise` or ``(sigma, seed)``: add reproducible noise to
             every gradient (the same sequence for every optimizer). Its ``seeds``
-            is not used here: one call runs one seed.
+            is not used here: one call runs one seed -- or a list of Noise models
+            with *noise_rows* (N,) naming the model of each run.
         exact: labels of optimizers that get exact gradients even in a noisy run
             (full-batch gradient descent beside its stochastic version).
         observe: called as ``observe(t, k, grad, step, state)`` after optimizer k's
@@ -141,7 +165,11 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     points[0] = starts
     report_every = max(1, steps // 100)
     noisy = None
-    if noise is not None and noise[0] > 0:
+    if noise_rows is not None:
+        if len(noise_rows) != len(starts):
+            raise ValueError("noise_rows needs one model index per start")
+        noisy = GroupedNoise(surface, [Noise(*m) for m in noise], noise_rows)
+    elif noise is not None and noise[0] > 0:
         noise = Noise(*noise)
         noisy = NoisyGradients(surface, noise.sigma, noise.seed, noise.kind, noise.df)
     oracles = [surface if noisy is None or label in exact else noisy for label in labels]
