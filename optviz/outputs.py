@@ -46,7 +46,10 @@ class OutputError(OptvizError):
 
 # ----------------------------------------------------------------- values
 def cell(value: Any) -> str:
-    """One CSV field: floats as repr(float) (exact round trip), ints and bools as ints."""
+    """One CSV field: floats as repr(float) (exact round trip), ints and bools as ints,
+    None (no value) as an empty field."""
+    if value is None:
+        return ""
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, int)) or _is_numpy_int(value):

@@ -257,3 +257,19 @@ def test_compare_cli(tmp_path):
     assert "tuned momentum" in r.output and "success" in r.output
     r = CliRunner().invoke(cli, ["compare", str(tmp_path / "nope.yaml")])
     assert r.exit_code == 2 and "not found" in r.output
+
+
+def test_run_with_many_starts_writes_fans_and_the_summary(tmp_path):
+    from optviz.app.runner import run
+
+    cfg = parse_config(MANY, str(tmp_path / "m.yaml"))
+    result = run(cfg, out=tmp_path / "o")
+    record = _strict((tmp_path / "o" / "run.json").read_text())
+    assert [r["label"] for r in record["comparison"]] == list(result.trajectories.labels)
+    assert record["comparison"][0]["runs"] == 30
+    with open(tmp_path / "o" / "trajectories.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {int(r["run"]) for r in rows} == set(range(30))
+    from PIL import Image
+
+    assert Image.open(tmp_path / "o" / "m.png").size == (160, 120)

@@ -11,9 +11,6 @@ byte for byte the same.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,16 +54,6 @@ def command_for(config: RunConfig) -> str:
     return f"optviz compare {where} --out {config.output.as_posix()}"
 
 
-def _csv(header, rows) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(header)
-    for r in rows:
-        w.writerow(["" if v is None else repr(float(v)) if isinstance(v, float) else v
-                    for v in r])
-    return out.getvalue()
-
-
 def summary_markdown(result: CompareResult) -> str:
     cfg = result.config
     lines = [f"# {cfg.title}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
@@ -104,46 +91,46 @@ def summary_markdown(result: CompareResult) -> str:
 
 def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
                 progress=None) -> CompareResult:
-    """Tune, run every start under every seed, and write the report (see module doc)."""
+    """Tune, run every start under every seed, and write the report (see module doc).
+    The report's files change all at once, as a run's do (:func:`optviz.outputs.staged`)."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
-    from optviz.app.runner import _fraction, _out_dir, _save, simulate_config
-    from optviz.outputs import write_text
+    from optviz.app.runner import _expand_output, _fraction, _save, simulate_config
+    from optviz.outputs import staged, write_csv, write_json, write_text
     from optviz.render.compare import comparison_figure, tuning_figure
 
     if not isinstance(config, RunConfig):
         config = load_config(config)
-    config = config.with_overrides(output=out, formats=formats)
+    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
     config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
     traj = simulate_config(config, progress)
     rows = summarize(config, traj)
     result = CompareResult(config, traj, rows, tuning)
-    out_dir = _out_dir(config.output)
     size, dpi = config.render.size, config.render.dpi
-    result.files += _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), out_dir,
-                          f"{config.stem}-compare", config.render.formats)
-    for i, (label, res) in enumerate(tuning.items(), 1):
-        fig = tuning_figure(res, title=label, dpi=dpi)
-        result.files += _save(fig, out_dir, f"{config.stem}-tune-{i}", config.render.formats)
-    files = {"summary.csv": _csv(SUMMARY_FIELDS, [[r[f] for f in SUMMARY_FIELDS]
-                                                  for r in rows]),
-             "summary.md": summary_markdown(result)}
-    if tuning:
-        params = list(dict.fromkeys(p for res in tuning.values() for p in res.grid))
-        table = []
-        for label, res in tuning.items():
-            for g in range(res.points):
-                table.append([label, *[float(res.grid[p][g]) if p in res.grid else None
-                                       for p in params], float(res.scores[g]),
-                              float(res.diverged[g]), int(g == res.choice)])
-        files["tuning.csv"] = _csv(["label", *params, "objective", "diverged_fraction",
-                                    "chosen"], table)
-    record = {"config": config.to_dict(), "versions": versions(), "command": command_for(config),
-              "summary": rows,
-              "tuning": {label: {"chosen": res.chosen, "points": res.points, "runs": res.runs,
-                                 "objective": res.spec.objective, "worst": res.spec.worst}
-                         for label, res in tuning.items()}}
-    files["compare.json"] = json.dumps(record, indent=2, allow_nan=False) + "\n"
-    for name, text in files.items():
-        write_text(out_dir / name, text)
-        result.files.append(out_dir / name)
+    with staged(config.output) as stage:
+        result.files += _save(comparison_figure(config, traj, rows, size=size, dpi=dpi),
+                              stage, f"{config.stem}-compare", config.render.formats)
+        for i, (label, res) in enumerate(tuning.items(), 1):
+            result.files += _save(tuning_figure(res, title=label, dpi=dpi), stage,
+                                  f"{config.stem}-tune-{i}", config.render.formats)
+        write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
+                  [[r[f] for f in SUMMARY_FIELDS] for r in rows])
+        write_text(stage.path("summary.md"), summary_markdown(result))
+        names = ["summary.csv", "summary.md"]
+        if tuning:
+            params = list(dict.fromkeys(p for res in tuning.values() for p in res.grid))
+            table = [[label, *[res.grid[p][g] if p in res.grid else None for p in params],
+                      res.scores[g], res.diverged[g], int(g == res.choice)]
+                     for label, res in tuning.items() for g in range(res.points)]
+            write_csv(stage.path("tuning.csv"), ["label", *params, "objective",
+                                                 "diverged_fraction", "chosen"], table)
+            names.append("tuning.csv")
+        record = {"config": config.to_dict(), "versions": versions(),
+                  "command": command_for(config), "summary": rows,
+                  "tuning": {label: {"chosen": res.chosen, "points": res.points,
+                                     "runs": res.runs, "objective": res.spec.objective,
+                                     "worst": res.spec.worst}
+                             for label, res in tuning.items()}}
+        write_json(stage.path("compare.json"), record)
+        names.append("compare.json")
+        result.files += [config.output / name for name in names]
     return result

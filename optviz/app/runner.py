@@ -118,6 +118,8 @@ class RunResult(Result):
     trajectories: Trajectories
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    comparison: list[dict] = field(default_factory=list)  # over many starts / seeds
+    tuning: dict[str, Any] = field(default_factory=dict)  # label -> TuneResult
 
     @property
     def per_label(self) -> dict[str, OptimizerOutcome]:
@@ -207,6 +209,7 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         recorder = OverlayRecorder(len(config.optimizers), config.steps)
     trajectories = simulate_config(config, progress, observe=recorder)
     result = RunResult(config=config, trajectories=trajectories)
+    result.tuning = tuning
     out_dir = config.output
 
     with staged(out_dir, replaces=previous_outputs(out_dir)) as stage:
@@ -214,7 +217,18 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         result.files.append(out_dir / "trajectories.csv")
 
         static = [f for f in config.render.formats if f in STATIC_FORMATS]
-        if static:
+        if static and trajectories.shape[1] > 1:  # many starts or seeds: fans of runs
+            from optviz.analysis.compare import summarize
+            from optviz.render.compare import comparison_figure
+
+            result.comparison = summarize(config, trajectories)
+            try:
+                result.files += _save(comparison_figure(
+                    config, trajectories, result.comparison, size=config.render.size,
+                    dpi=config.render.dpi), stage, config.stem, static)
+            except OptvizError as e:
+                result.errors.append(stage.public(str(e)))
+        elif static:
             from optviz.render import render_static
 
             try:
@@ -263,6 +277,10 @@ def run_record(result: RunResult) -> dict[str, Any]:
                      "matplotlib": matplotlib.__version__,
                      "python": platform.python_version()},
         "summary": result.summary(),
+        **({"comparison": result.comparison} if result.comparison else {}),
+        **({"tuning": {label: {"chosen": r.chosen, "points": r.points, "runs": r.runs,
+                               "objective": r.spec.objective}
+                       for label, r in result.tuning.items()}} if result.tuning else {}),
         "files": [p.name for p in result.files],
         "errors": result.errors,
     }
