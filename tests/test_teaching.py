@@ -97,17 +97,32 @@ def test_overlays_record_gradient_step_and_first_moment():
         np.testing.assert_allclose(o.momentum[1, t], buf, rtol=1e-12)
     anim = Animator(cfg.surface, tr, size=(6, 4), dpi=40, overlays=o,
                     overlay_kinds=cfg.render.overlays)
+    # the stated rule (README, Animator._make_quivers): gradient and first moment are
+    # drawn negated and scaled so that the run's longest arrow is 15% of the domain's
+    # larger side; steps are drawn at their true length
+    (x0, x1), (y0, y1) = cfg.surface.domain
+    longest = 0.15 * max(x1 - x0, y1 - y0)
+    factor = {"step": 1.0}
+    for kind in ("gradient", "momentum"):
+        factor[kind] = -longest / np.nanmax(np.linalg.norm(getattr(o, kind), axis=-1))
     anim.draw(7)
     for kind in ("gradient", "step", "momentum"):
         pos, vec = anim.overlay_vectors(kind, 7)
         np.testing.assert_array_equal(pos, tr.points[:, 0, 7])
-        expected = getattr(o, kind)[:, 7] * anim.factors[kind]
-        np.testing.assert_array_equal(vec, expected)
+        expected = getattr(o, kind)[:, 7] * factor[kind]
+        np.testing.assert_allclose(vec, expected, rtol=1e-14, atol=0)
         q, drawn = anim.quivers[kind], np.isfinite(expected[:, 0])
-        np.testing.assert_array_equal(np.asarray(q.U)[drawn], expected[drawn, 0])
+        np.testing.assert_allclose(np.asarray(q.U)[drawn], expected[drawn, 0], rtol=1e-14)
         mask = np.zeros(len(drawn), bool) if q.Umask is np.ma.nomask else np.asarray(q.Umask)
         assert mask[~drawn].all()  # nothing drawn there
-    assert anim.factors["step"] == 1.0 and anim.factors["gradient"] < 0
+        # over the whole animation the longest scaled arrow is exactly the stated length
+        drawn_lengths = [np.linalg.norm(anim.overlay_vectors(kind, t)[1], axis=-1)
+                         for t in range(cfg.steps)]
+        if kind != "step":
+            assert np.nanmax(drawn_lengths) == pytest.approx(longest, rel=1e-12)
+    # the arrows point along the motion: the negated gradient is downhill
+    _, g7 = anim.overlay_vectors("gradient", 7)
+    assert (np.einsum("ij,ij->i", g7, o.gradient[:, 7]) < 0).all()
 
 
 def test_unknown_overlay_is_refused():
