@@ -19,8 +19,10 @@ float64 parameter tensor and stepped after ``loss.backward()``; or
 ``lasagne.<rule>``, the literal transcription of that update rule in
 ``tests/reference/lasagne_updates.py`` (Lasagne needs Theano, so it is not
 installed), fed the same torch autograd gradient. A new family (another
-package of torch-style optimizers) needs only rows here, its package in the
-``[reference]`` extra and a record run.
+package of torch-style optimizers) needs rows here, its package in the
+``[reference]`` extra, a line in ``live.REFERENCES`` (and ``live.PACKAGES``
+where the distribution is named otherwise) and a record run
+(``python tests/reference/record.py FAMILY``).
 """
 
 from __future__ import annotations
