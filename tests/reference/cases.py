@@ -46,9 +46,11 @@ SURFACES = {
     "bowl": {"formula": "log(1 + x**2 + 3*y**2) + 0.1*x*y", "domain": {"x": [-3, 3], "y": [-3, 3]}},
 }
 
-CHAOTIC = ("Bounces around a minimum, which amplifies last-bit differences of torch's fused "
-           "CPU kernels: the paths agree exactly for the first ~60 steps, then drift apart at "
-           "a rate set by the dynamics, not by the formulas. Compared over 50 steps.")
+CHAOTIC = ("Bounces around a minimum, which amplifies last-bit differences (torch's fused "
+           "CPU kernels round differently from step 1-8 on) at a rate set by the dynamics, "
+           "not by the formulas: on wobbly the paths drift past 1e-9 at step 119 (centered "
+           "RMSprop), 126 (Adadelta lr 20) and 90 (Adam beta1 0.5); measured with torch 2.13. "
+           "Compared over 50 steps.")
 
 
 @dataclass(frozen=True)
