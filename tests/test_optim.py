@@ -109,6 +109,7 @@ SETTINGS = {
     "adagrad": {"lr": 0.3}, "rmsprop": {"lr": 0.02, "momentum": 0.5, "centered": True},
     "adadelta": {"lr": 5.0}, "adam": {"lr": 0.1}, "amsgrad": {"lr": 0.1},
     "adamax": {"lr": 0.1}, "nadam": {"lr": 0.1}, "radam": {"lr": 0.1},
+    "adamw": {"lr": 0.1, "weight_decay": 0.1},
     "adabound": {"lr": 0.1, "gamma": 0.1}, "amsbound": {"lr": 0.1, "gamma": 0.1}, "newton": {"lr": 0.5, "damping": 1.0},
 }
 
@@ -141,6 +142,8 @@ def _perturbed(name, value):
         return not value
     if isinstance(value, str):
         return "weighted7" if value != "weighted7" else "mean3"
+    if name == "weight_decay":
+        return 0.3 if value != 0.3 else 0.5
     if name in ("momentum", "beta1", "beta2", "rho", "dampening"):
         return 0.5 if value != 0.5 else 0.7
     return value * 3 + 0.1 if name in ("lr_decay", "initial_accumulator_value",
@@ -164,6 +167,8 @@ def test_every_hyperparameter_changes_the_trajectory(kind, conv, name):
     base.setdefault(name, OPTIMIZERS[kind].defaults(conv)[name])
     if name == "eps":
         base["eps"] = 0.5  # eps must matter against the gradient's size
+    if name == "amsgrad":
+        base["beta2"] = 0.5  # the max of v only differs from v once v falls
     changed = dict(base, **{name: _perturbed(name, base[name])})
     a = simulate(wobbly, {"o": make_optimizer(kind, conv, **base)}, STARTS[0], 20)
     b = simulate(wobbly, {"o": make_optimizer(kind, conv, **changed)}, STARTS[0], 20)

@@ -26,7 +26,6 @@ SIGNAL_LENGTH = 300
 SIGNAL_SEED = 413
 SIGNALS = ("spikes", "rectangles", "noisy-sin", "very-noisy-sin", "uneven-sawtooth",
            "saturation")
-NOT_FOR_RESPONSE = ("newton", "nag")  # they need a surface (Hessian, look-ahead gradients)
 READS = ("article", "linear")  # how a signal is read at a fractional time
 
 
@@ -85,11 +84,11 @@ def respond(kind: str, signal: np.ndarray, *, conventions: str = "torch",
 
     With ``vary=(name, values)`` each value gets its own row, all in one batch.
     """
-    from optviz.core.optim import make_optimizer
+    from optviz.core.optim import make_optimizer, needs_oracle
 
     if conventions == "script":
         return respond_script(kind, signal, vary=vary, **hyperparams)
-    if kind in NOT_FOR_RESPONSE:
+    if needs_oracle(kind):  # the registry: Newton's Hessian, NAG's look-ahead gradients
         raise ConfigError(f"{kind} needs a surface (it is not a rule of the gradient alone)",
                           key="optimizer")
     rows = 1

@@ -18,14 +18,11 @@ from dataclasses import replace
 import numpy as np
 
 from optviz.core.engine import simulate
+from optviz.core.optim import get_spec
 from optviz.core.surfaces import load_surface
 from optviz.input.config import RunConfig
 
-# the hyperparameter an optimizer's second slider controls, with its range
-MAIN_PARAM = {"momentum": "momentum", "nesterov": "momentum", "nag": "momentum",
-              "rmsprop": "rho", "adadelta": "rho", "adam": "beta1", "amsgrad": "beta1",
-              "adamax": "beta1", "nadam": "beta1", "radam": "beta1", "adabound": "beta1",
-              "amsbound": "beta1"}
+# an optimizer's second slider controls its registry entry's main_param, in this range
 MAIN_RANGE = (0.0, 0.999)
 LR_RANGE = (-5.0, 1.0)  # log10
 SURFACES = ("wobbly", "basins-and-walls", "ripple", "giant-plateau", "hills-and-canyon",
@@ -63,8 +60,8 @@ class Explorer:
             s.valtext.set_text(f"{lr:.3g}")
             s.on_changed(lambda v, k=k: self.set_param(k, "lr", 10 ** v))
             self.lr_sliders.append(s)
-            main = MAIN_PARAM.get(o.type)
-            if main is not None:
+            main = get_spec(o.type).main_param
+            if main is not None and main in self.params[k]:
                 ax_m = fig.add_axes((0.66, top - 0.085, 0.22, 0.025))
                 m = Slider(ax_m, main, *MAIN_RANGE, valinit=float(self.params[k][main]),
                            color=self.cols[k])

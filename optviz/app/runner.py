@@ -102,7 +102,7 @@ class OptimizerOutcome:
     steps: int
     points: np.ndarray  # (steps + 1, 2): the finite path
     losses: np.ndarray  # (steps + 1,)
-    newton_fallbacks: int | None = None
+    counters: dict[str, int] = field(default_factory=dict)  # the registry's, e.g. Newton's
     distance_to_nearest_minimum: float | None = None
 
 
@@ -128,13 +128,12 @@ class RunResult(Result):
         out = {}
         for k, opt in enumerate(self.config.optimizers):
             final = tr.final_points[k, 0]
-            fallbacks = tr.counters.get("newton_fallbacks")
             out[tr.labels[k]] = OptimizerOutcome(
                 label=tr.labels[k], type=opt.type,
                 final_point=(float(final[0]), float(final[1])),
                 final_loss=float(tr.final_losses[k, 0]), diverged=bool(tr.diverged[k, 0]),
                 steps=int(tr.steps[k, 0]), points=tr.path(k), losses=tr.loss_path(k),
-                newton_fallbacks=int(fallbacks[k, 0]) if fallbacks is not None else None,
+                counters={name: int(counts[k, 0]) for name, counts in tr.counters.items()},
                 distance_to_nearest_minimum=float(
                     np.min(np.linalg.norm(minima - final, axis=1)))
                 if minima is not None else None)
@@ -146,8 +145,7 @@ class RunResult(Result):
         for o in self.per_label.values():
             row = {"label": o.label, "type": o.type, "final_point": list(o.final_point),
                    "final_loss": o.final_loss, "diverged": o.diverged, "steps": o.steps}
-            if o.newton_fallbacks is not None:
-                row["newton_fallbacks"] = o.newton_fallbacks
+            row.update(o.counters)  # e.g. newton_fallbacks
             if o.distance_to_nearest_minimum is not None:
                 row["distance_to_nearest_minimum"] = o.distance_to_nearest_minimum
             if not math.isfinite(o.final_loss):

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from optviz.core.optim.base import find_field
 from optviz.core.trajectories import Trajectories
 
 
@@ -234,11 +235,12 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
                 losses[steps, k, active[k]] = surface.value_and_grad(params[k][active[k]])[0]
 
     counters = {}
-    fallbacks = [_find_field(s, "fallbacks") for s in states]
-    if any(f is not None for f in fallbacks):
-        counters["newton_fallbacks"] = np.array(
-            [np.broadcast_to(f, (n_count,)) if f is not None else np.zeros(n_count, int)
-             for f in fallbacks])
+    for name, field in _counter_fields().items():
+        found = [find_field(s, field) for s in states]
+        if any(f is not None for f in found):
+            counters[name] = np.array(
+                [np.broadcast_to(f, (n_count,)) if f is not None else np.zeros(n_count, int)
+                 for f in found])
     return Trajectories(labels=labels, points=np.moveaxis(points, 0, 2),
                         losses=np.moveaxis(losses, 0, 2), steps=last, diverged=diverged,
                         counters=counters)
@@ -255,12 +257,8 @@ def _freeze(new: Any, old: Any, active: np.ndarray) -> Any:
     return new
 
 
-def _find_field(state: Any, name: str) -> np.ndarray | None:
-    if isinstance(state, tuple):
-        if hasattr(state, "_fields") and name in state._fields:
-            return np.asarray(getattr(state, name))
-        for item in state:
-            found = _find_field(item, name)
-            if found is not None:
-                return found
-    return None
+def _counter_fields() -> dict[str, str]:
+    """Counter name -> state field, as the registry's entries declare them."""
+    from optviz.core.optim import OPTIMIZERS
+
+    return {name: field for spec in OPTIMIZERS.values() for name, field in spec.counters.items()}

@@ -177,7 +177,6 @@ RESPONSE_CONVENTIONS = (*CONVENTIONS, "script")
 
 
 def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
-    from optviz.analysis.response import NOT_FOR_RESPONSE
     from optviz.core import optim
 
     _check_keys(data, ("title", "response", "render", "output"), doc, ())
@@ -195,7 +194,7 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     if conventions == "script":  # the article's response script's own rules
         from optviz.analysis.response import resolve_script_params as resolve
     else:
-        if kind in NOT_FOR_RESPONSE:
+        if kind in optim.OPTIMIZERS and optim.needs_oracle(kind):
             raise doc.error(f"{kind} needs a surface and has no gradient response",
                             at + ("optimizer",),
                             hint="conventions: script has the article's look-ahead-in-time "

@@ -1,15 +1,30 @@
-"""Optimizers as pure init/update pairs over (N, 2) float64 arrays (optax style)."""
+"""Optimizers as pure init/update pairs over (N, 2) float64 arrays (optax style).
 
-from optviz.core.optim.base import Optimizer, first_moment
+transforms.py holds the small transforms, aliases.py the named optimizers
+composed from them, schedules.py torch's learning-rate schedules and
+registry.py every fact about each optimizer.
+"""
+
+from optviz.core.optim.base import Optimizer, chain, effective_step, find_field, first_moment
 from optviz.core.optim.registry import (
-                       CONVENTIONS,
-                       OPTIMIZERS,
-                       OptimizerSpec,
-                       default_label,
-                       describe_optimizer,
-                       make_optimizer,
-                       resolve_hyperparams,
+    CONVENTIONS,
+    OPTIMIZERS,
+    BasicForm,
+    OptimizerSpec,
+    Param,
+    counters_of,
+    default_label,
+    describe_optimizer,
+    get_spec,
+    load_plugins,
+    main_param,
+    make_optimizer,
+    needs_oracle,
+    register_optimizer,
+    resolve_hyperparams,
 )
 
-__all__ = ["Optimizer", "first_moment", "CONVENTIONS", "OPTIMIZERS", "OptimizerSpec",
-           "default_label", "describe_optimizer", "make_optimizer", "resolve_hyperparams"]
+__all__ = ["Optimizer", "chain", "effective_step", "find_field", "first_moment", "CONVENTIONS",
+           "OPTIMIZERS", "BasicForm", "OptimizerSpec", "Param", "counters_of", "default_label",
+           "describe_optimizer", "get_spec", "load_plugins", "main_param", "make_optimizer",
+           "needs_oracle", "register_optimizer", "resolve_hyperparams"]

@@ -1,113 +1,366 @@
-"""The named optimizers: defaults per convention, constraints, descriptions."""
+"""The optimizer registry: every fact about an optimizer in its one entry.
+
+An :class:`OptimizerSpec` holds the factories (torch and, where it differs,
+Lasagne conventions), the hyperparameters with types, defaults and ranges
+(:class:`Param`), the main hyperparameter for sliders, what the optimizer
+needs from the surface, its counters, what it exposes for overlays, its
+"basic form" θ ← θ − α_t·V_t ⊙ m_t and its reference. explore, response, the
+engine and the runner ask the registry; nothing else keeps a table.
+
+:func:`register_optimizer` adds one (a plugin package does so through the
+entry-point group ``optviz.optimizers``).
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from optviz.core.optim import transforms as T
+from optviz.core.optim import aliases as A
 from optviz.core.optim.base import Optimizer
 from optviz.errors import ConfigError, did_you_mean
 
 CONVENTIONS = ("torch", "lasagne")
+NEEDS = ("gradient", "oracle", "hessian")  # gradient only / more gradients / the Hessian
 
-# name -> (check, expectation). Checks take arrays too (a sweep's column of values).
-_UNIT = (lambda v: np.all((v >= 0) & (v < 1)), "in [0, 1)")
-_POS = (lambda v: np.all(v > 0), "> 0")
-_NONNEG = (lambda v: np.all(v >= 0), ">= 0")
-CONSTRAINTS: dict[str, tuple[Callable, str]] = {
-    "lr": _POS, "momentum": _UNIT, "beta1": _UNIT, "beta2": _UNIT, "rho": _UNIT,
-    "eps": _POS, "dampening": (lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]"),
-    "initial_accumulator_value": _NONNEG, "lr_decay": _NONNEG, "delta_init": _NONNEG,
-    "damping": _NONNEG, "final_lr": _POS, "gamma": _POS, "momentum_decay": _NONNEG,
-}
-CHOICES = {"lookahead": tuple(T.LOOKAHEADS), "centered": (False, True)}
-ALIASES = {"alpha": "rho"}  # torch's name for RMSprop's decay
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its default, and either a numeric range or choices."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], bool] | None = None  # for numbers; takes arrays too
+    expect: str = ""  # the range in words, for errors and describe
+    choices: tuple = ()  # booleans or strings: the value must be one of them
+
+    @property
+    def kind(self) -> str:
+        if self.choices:
+            return "bool" if isinstance(self.choices[0], bool) else "choice"
+        return "float"
+
+    def with_default(self, default) -> Param:
+        return replace(self, default=default)
+
+    def describe(self) -> str:
+        if self.choices:
+            return f"{self.name}={_fmt(self.default)} (one of {', '.join(map(str, self.choices))})"
+        return f"{self.name}={_fmt(self.default)}" + (f" ({self.expect})" if self.expect else "")
+
+
+def _unit(name, d):
+    return Param(name, d, lambda v: np.all((v >= 0) & (v < 1)), "in [0, 1)")
+
+
+def _pos(name, d):
+    return Param(name, d, lambda v: np.all(v > 0), "> 0")
+
+
+def _nonneg(name, d):
+    return Param(name, d, lambda v: np.all(v >= 0), ">= 0")
+
+
+def _flag(name, d=False):
+    return Param(name, d, choices=(False, True))
+
+
+def _lr(d):
+    return _pos("lr", d)
+
+
+_WD = _nonneg("weight_decay", 0.0)
+_DAMP = Param("dampening", 0.0, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")
+
+
+@dataclass(frozen=True)
+class BasicForm:
+    """θ ← θ − α_t · V_t ⊙ m_t: the step size, the per-coordinate scaling, the direction."""
+
+    alpha: str
+    V: str
+    m: str
+    note: str = ""
+
+    def text(self) -> str:
+        lines = ["basic form θ ← θ − α_t · V_t ⊙ m_t:", f"  α_t = {self.alpha}",
+                 f"  V_t = {self.V}", f"  m_t = {self.m}"]
+        if self.note:
+            lines.append(f"  ({self.note})")
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class OptimizerSpec:
+    """Everything optviz knows about one optimizer."""
+
     name: str
     summary: str
     reference: str
-    torch: Callable[..., Optimizer]
+    torch: Callable[..., Optimizer]  # the factory under torch conventions
+    params: tuple[Param, ...]
     lasagne: Callable[..., Optimizer] | None = None  # None: same as torch
-    lasagne_defaults: dict[str, Any] = field(default_factory=dict)
+    lasagne_params: tuple[Param, ...] | None = None  # None: the torch ones
+    main_param: str | None = None  # the second slider in explore
+    needs: str = "gradient"  # "gradient", "oracle" (more gradients) or "hessian"
+    counters: Mapping[str, str] = field(default_factory=dict)  # output name -> state field
+    exposes: tuple[str, ...] = ()  # state fields overlays may show ("first_moment")
+    basic_form: BasicForm | None = None
+    aliases: Mapping[str, str] = field(default_factory=dict)  # other spellings: {"alpha": "rho"}
     lr_note: str = ""
+    schedulable: bool = True  # the lr (and momentum) may change every step
+    origin: str = "optviz"  # "optviz", or who registered it
 
     def factory(self, conventions: str) -> Callable[..., Optimizer]:
         return self.lasagne if conventions == "lasagne" and self.lasagne else self.torch
 
+    def param_specs(self, conventions: str = "torch") -> tuple[Param, ...]:
+        if conventions == "lasagne" and self.lasagne_params is not None:
+            return self.lasagne_params
+        return self.params
+
     def defaults(self, conventions: str = "torch") -> dict[str, Any]:
-        sig = inspect.signature(self.factory(conventions))
-        out = {n: p.default for n, p in sig.parameters.items()
-               if p.default is not inspect.Parameter.empty or n == "lr"}
-        if out.get("lr", inspect.Parameter.empty) is inspect.Parameter.empty:
-            out["lr"] = 0.01
-        for hidden in ("amsgrad", "amsbound", "nesterov", "lasagne"):
-            out.pop(hidden, None)
-        if conventions == "lasagne":
-            out.update(self.lasagne_defaults)
-        return out
+        return {p.name: p.default for p in self.param_specs(conventions)}
 
-
-def _spec(name, summary, reference, torch, lasagne=None, lasagne_defaults=None, lr_note=""):
-    return name, OptimizerSpec(name, summary, reference, torch, lasagne,
-                               lasagne_defaults or {}, lr_note)
+    @property
+    def needs_oracle(self) -> bool:
+        """True if the update rule asks the surface for more than the gradient at θ."""
+        return self.needs != "gradient"
 
 
 _NO_LR = "torch 2.x's SGD defaults to lr=1e-3; optviz uses 0.01, which moves visibly in 125 steps"
-OPTIMIZERS: dict[str, OptimizerSpec] = dict([
-    _spec("sgd", "plain gradient descent", "Robbins & Monro 1951; torch.optim.SGD",
-          T.sgd, lr_note=_NO_LR),
-    _spec("momentum", "heavy-ball momentum (torch.optim.SGD with momentum)",
-          "Polyak 1964; torch.optim.SGD", T.momentum, lr_note=_NO_LR),
-    _spec("nesterov", "Nesterov momentum (torch.optim.SGD, nesterov=True)",
-          "Sutskever, Martens, Dahl & Hinton 2013 (ICML); torch.optim.SGD",
-          lambda lr=0.01, momentum=0.9: T.momentum(lr, momentum, 0.0, nesterov=True),
-          lr_note=_NO_LR),
-    _spec("nag", "Nesterov's accelerated gradient, look-ahead form (the seed article's)",
-          "Nesterov 1983; the article 'Методы оптимизации нейронных сетей' (Habr, 2017)",
-          T.nag, lr_note="optviz's default lr 0.01"),
-    _spec("adagrad", "per-coordinate steps shrinking with the summed squared gradients",
-          "Duchi, Hazan & Singer 2011, JMLR 12:2121; torch.optim.Adagrad",
-          T.adagrad, T.adagrad_lasagne),
-    _spec("rmsprop", "steps scaled by a running RMS of the gradients",
-          "Hinton 2012, Coursera 'Neural Networks' lecture 6e; torch.optim.RMSprop",
-          T.rmsprop, T.rmsprop_lasagne),
-    _spec("adadelta", "RMSProp with the step's units fixed by a running RMS of past steps",
-          "Zeiler 2012, arXiv:1212.5701; torch.optim.Adadelta",
-          T.adadelta, partial(T.adadelta, lasagne=True), {"rho": 0.95}),
-    _spec("adam", "momentum plus RMS scaling, bias-corrected",
-          "Kingma & Ba 2014, arXiv:1412.6980 (ICLR 2015); torch.optim.Adam",
-          T.adam, T.adam_lasagne),
-    _spec("amsgrad", "Adam with the running maximum of the second moment",
-          "Reddi, Kale & Kumar 2018 (ICLR); torch.optim.Adam(amsgrad=True)",
-          partial(T.adam, amsgrad=True)),
-    _spec("adamax", "Adam with the infinity norm in place of the RMS",
-          "Kingma & Ba 2014, arXiv:1412.6980 section 7.1; torch.optim.Adamax",
-          T.adamax, partial(T.adamax, lasagne=True)),
-    _spec("nadam", "Adam with Nesterov momentum",
-          "Dozat 2016, ICLR workshop; torch.optim.NAdam", T.nadam),
-    _spec("radam", "Adam with the variance of the adaptive lr rectified",
-          "Liu et al. 2019, arXiv:1908.03265 (ICLR 2020); torch.optim.RAdam", T.radam),
-    _spec("adabound", "Adam whose step sizes are clipped into bounds converging to SGD's",
-          "Luo, Xiong, Liu & Sun 2019, arXiv:1902.09843 (ICLR); github.com/Luolc/AdaBound",
-          T.adabound),
-    _spec("amsbound", "AdaBound on AMSGrad",
-          "Luo, Xiong, Liu & Sun 2019, arXiv:1902.09843 (ICLR); github.com/Luolc/AdaBound",
-          partial(T.adabound, amsbound=True)),
-    _spec("newton", "damped Newton's method, gradient step where the Hessian is not PD",
-          "Newton-Raphson; Nocedal & Wright, Numerical Optimization (2006), ch. 3",
-          T.newton),
-])
+_ADAM_FORM = BasicForm("lr/(1 − β1ᵗ) (with the schedule's lr_t)",
+                       "1/(sqrt(v_t/(1 − β2ᵗ)) + eps), v_t = β2·v + (1 − β2)·g²",
+                       "m_t = β1·m + (1 − β1)·g")
+_ADAM_PARAMS = (_lr(0.001), _unit("beta1", 0.9), _unit("beta2", 0.999), _pos("eps", 1e-8), _WD)
+_NO_SCALE = "1 (no per-coordinate scaling)"
 
 
+def _adam_variant(**kw):
+    return dict(main_param="beta1", exposes=("first_moment",), **kw)
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
+    OptimizerSpec(
+        "sgd", "plain gradient descent", "Robbins & Monro 1951; torch.optim.SGD",
+        A.sgd, (_lr(0.01), _WD), lr_note=_NO_LR,
+        basic_form=BasicForm("lr", _NO_SCALE, "g + λθ")),
+    OptimizerSpec(
+        "momentum", "heavy-ball momentum (torch.optim.SGD with momentum)",
+        "Polyak 1964; torch.optim.SGD", A.momentum,
+        (_lr(0.01), _unit("momentum", 0.9), _DAMP, _WD), main_param="momentum",
+        exposes=("first_moment",), lr_note=_NO_LR,
+        basic_form=BasicForm("lr", _NO_SCALE, "b_t = μ·b + (1 − dampening)·g (b_1 = g)")),
+    OptimizerSpec(
+        "nesterov", "Nesterov momentum (torch.optim.SGD, nesterov=True)",
+        "Sutskever, Martens, Dahl & Hinton 2013 (ICML); torch.optim.SGD", A.nesterov,
+        (_lr(0.01), _unit("momentum", 0.9), _DAMP, _WD), main_param="momentum",
+        exposes=("first_moment",), lr_note=_NO_LR,
+        basic_form=BasicForm("lr", _NO_SCALE, "g + μ·b_t, b_t = μ·b + (1 − dampening)·g")),
+    OptimizerSpec(
+        "nag", "Nesterov's accelerated gradient, look-ahead form (the seed article's)",
+        "Nesterov 1983; the article 'Методы оптимизации нейронных сетей' (Habr, 2017)",
+        A.nag, (_lr(0.01), _unit("momentum", 0.9),
+                Param("lookahead", "single", choices=tuple(A.LOOKAHEADS))),
+        main_param="momentum", needs="oracle", exposes=("first_moment",),
+        lr_note="optviz's default lr 0.01",
+        basic_form=BasicForm("1", _NO_SCALE, "v_t = γ·v + lr·∇f(θ − γ·v) (parameter units)",
+                             "the look-ahead gradients come from the surface, not from g")),
+    OptimizerSpec(
+        "adagrad", "per-coordinate steps shrinking with the summed squared gradients",
+        "Duchi, Hazan & Singer 2011, JMLR 12:2121; torch.optim.Adagrad",
+        A.adagrad, (_lr(0.01), _nonneg("lr_decay", 0.0), _pos("eps", 1e-10),
+                    _nonneg("initial_accumulator_value", 0.0), _WD),
+        lasagne=A.adagrad_lasagne, lasagne_params=(_lr(1.0), _pos("eps", 1e-6)),
+        basic_form=BasicForm("lr/(1 + (t − 1)·lr_decay)", "1/(sqrt(G_t) + eps), G_t = G + g²",
+                             "g")),
+    OptimizerSpec(
+        "rmsprop", "steps scaled by a running RMS of the gradients",
+        "Hinton 2012, Coursera 'Neural Networks' lecture 6e; torch.optim.RMSprop",
+        A.rmsprop, (_lr(0.01), _unit("rho", 0.99), _pos("eps", 1e-8), _unit("momentum", 0.0),
+                    _flag("centered"), _WD),
+        lasagne=A.rmsprop_lasagne,
+        lasagne_params=(_lr(1.0), _unit("rho", 0.9), _pos("eps", 1e-6)),
+        main_param="rho", aliases={"alpha": "rho"}, exposes=("first_moment",),
+        basic_form=BasicForm("lr", "1/(sqrt(a_t) + eps), a_t = ρ·a + (1 − ρ)·g²",
+                             "g (with momentum μ > 0: b_t = μ·b + V_t⊙g, and V_t = 1)")),
+    OptimizerSpec(
+        "adadelta", "RMSProp with the step's units fixed by a running RMS of past steps",
+        "Zeiler 2012, arXiv:1212.5701; torch.optim.Adadelta",
+        A.adadelta, (_lr(1.0), _unit("rho", 0.9), _pos("eps", 1e-6), _nonneg("delta_init", 0.0),
+                     _WD),
+        lasagne=partial(A.adadelta, lasagne=True),
+        lasagne_params=(_lr(1.0), _unit("rho", 0.95), _pos("eps", 1e-6),
+                        _nonneg("delta_init", 0.0)),
+        main_param="rho",
+        basic_form=BasicForm("lr", "sqrt(D + eps)/sqrt(a_t + eps), a_t = ρ·a + (1 − ρ)·g²", "g")),
+    OptimizerSpec(
+        "adam", "momentum plus RMS scaling, bias-corrected",
+        "Kingma & Ba 2014, arXiv:1412.6980 (ICLR 2015); torch.optim.Adam",
+        A.adam, _ADAM_PARAMS, lasagne=A.adam_lasagne, lasagne_params=_ADAM_PARAMS[:4],
+        basic_form=_ADAM_FORM, **_adam_variant()),
+    OptimizerSpec(
+        "adamw", "Adam with decoupled weight decay",
+        "Loshchilov & Hutter 2017, arXiv:1711.05101 (ICLR 2019); torch.optim.AdamW",
+        A.adamw, (*_ADAM_PARAMS[:4], _nonneg("weight_decay", 0.01), _flag("amsgrad")),
+        basic_form=replace(_ADAM_FORM, note="then θ ← θ − lr·λ·θ, decoupled from m and V"),
+        **_adam_variant()),
+    OptimizerSpec(
+        "amsgrad", "Adam with the running maximum of the second moment",
+        "Reddi, Kale & Kumar 2018 (ICLR); torch.optim.Adam(amsgrad=True)",
+        partial(A.adam, amsgrad=True), _ADAM_PARAMS,
+        basic_form=replace(_ADAM_FORM, V="1/(sqrt(max_{s≤t} v_s/(1 − β2ᵗ)) + eps)"),
+        **_adam_variant()),
+    OptimizerSpec(
+        "adamax", "Adam with the infinity norm in place of the RMS",
+        "Kingma & Ba 2014, arXiv:1412.6980 section 7.1; torch.optim.Adamax",
+        A.adamax, (_lr(0.002), *_ADAM_PARAMS[1:]), lasagne=partial(A.adamax, lasagne=True),
+        lasagne_params=(_lr(0.002), *_ADAM_PARAMS[1:4]),
+        basic_form=BasicForm("lr/(1 − β1ᵗ)", "1/u_t, u_t = max(β2·u, |g| + eps)",
+                             "m_t = β1·m + (1 − β1)·g"), **_adam_variant()),
+    OptimizerSpec(
+        "nadam", "Adam with Nesterov momentum", "Dozat 2016, ICLR workshop; torch.optim.NAdam",
+        A.nadam, (_lr(0.002), *_ADAM_PARAMS[1:4], _nonneg("momentum_decay", 0.004), _WD),
+        basic_form=BasicForm("lr", "1/(sqrt(v_t/(1 − β2ᵗ)) + eps)",
+                             "(1 − μ_t)/(1 − Π_t)·g + μ_{t+1}/(1 − Π_t·μ_{t+1})·m_t"),
+        **_adam_variant()),
+    OptimizerSpec(
+        "radam", "Adam with the variance of the adaptive lr rectified",
+        "Liu et al. 2019, arXiv:1908.03265 (ICLR 2020); torch.optim.RAdam", A.radam,
+        _ADAM_PARAMS, basic_form=BasicForm(
+            "lr", "r_t·sqrt(1 − β2ᵗ)/(sqrt(v_t) + eps) where ρ_t > 5, else 1",
+            "m_t/(1 − β1ᵗ)"), **_adam_variant()),
+    OptimizerSpec(
+        "adabound", "Adam whose step sizes are clipped into bounds converging to SGD's",
+        "Luo, Xiong, Liu & Sun 2019, arXiv:1902.09843 (ICLR); github.com/Luolc/AdaBound",
+        A.adabound, (_lr(0.001), _pos("final_lr", 0.1), _pos("gamma", 1e-3),
+                     *_ADAM_PARAMS[1:]),
+        basic_form=BasicForm("1", "clip(lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ)/(sqrt(v_t) + eps), lower_t, "
+                             "upper_t)", "m_t", "α_t and V_t do not split: the clip acts on "
+                             "their product"), **_adam_variant()),
+    OptimizerSpec(
+        "amsbound", "AdaBound on AMSGrad",
+        "Luo, Xiong, Liu & Sun 2019, arXiv:1902.09843 (ICLR); github.com/Luolc/AdaBound",
+        partial(A.adabound, amsbound=True),
+        (_lr(0.001), _pos("final_lr", 0.1), _pos("gamma", 1e-3), *_ADAM_PARAMS[1:]),
+        basic_form=BasicForm("1", "clip(lr·sqrt(1 − β2ᵗ)/(1 − β1ᵗ)/(sqrt(max v) + eps), ...)",
+                             "m_t", "as adabound, with the running max of v"),
+        **_adam_variant()),
+    OptimizerSpec(
+        "newton", "damped Newton's method, gradient step where the Hessian is not PD",
+        "Newton-Raphson; Nocedal & Wright, Numerical Optimization (2006), ch. 3",
+        A.newton, (_lr(1.0), _nonneg("damping", 0.0)), needs="hessian",
+        counters={"newton_fallbacks": "fallbacks"},
+        basic_form=BasicForm("lr", "(H + λI)⁻¹ (a matrix, not per-coordinate), or 1 where "
+                             "H + λI is not positive definite", "g")),
+]}
+BUILTIN = frozenset(OPTIMIZERS)
+
+
+# ----------------------------------------------------------------- bring your own
+def register_optimizer(name: str, factory: Callable[..., Optimizer] | None = None, *,
+                       params: Mapping[str, Any] | tuple[Param, ...] | None = None,
+                       summary: str = "", reference: str = "", replace_existing: bool = False,
+                       **spec_fields) -> OptimizerSpec:
+    """Add an optimizer to the registry; it then works in configs, describe,
+    sweeps, basins and explore like a built-in.
+
+    Either pass an :class:`OptimizerSpec` as *factory* (its name must be *name*),
+    or a factory ``f(lr, ...) -> Optimizer`` with the init/update protocol.
+    Parameters come from *params* (a tuple of :class:`Param`, or a mapping
+    name -> default) or, by default, from the factory's signature (every
+    argument needs a default; ``lr`` must be one of them). Any other
+    OptimizerSpec field (main_param, needs, counters, exposes, basic_form, ...)
+    may be given by keyword.
+    """
+    if isinstance(factory, OptimizerSpec):
+        spec = factory
+    else:
+        if not callable(factory):
+            raise TypeError("register_optimizer needs a factory returning an Optimizer")
+        spec = OptimizerSpec(name, summary or (inspect.getdoc(factory) or name).split("\n")[0],
+                             reference or "registered by the user", factory,
+                             _params_of(factory, params), **spec_fields)
+    if not isinstance(name, str) or not name or name != spec.name:
+        raise ValueError(f"the optimizer's name must be a non-empty string equal to the "
+                         f"spec's name, got {name!r}")
+    if name in BUILTIN or (name in OPTIMIZERS and not replace_existing):
+        raise ValueError(f"an optimizer called {name!r} is already registered")
+    if "lr" not in spec.defaults("torch"):
+        raise ValueError(f"{name}: every optimizer needs an 'lr' hyperparameter")
+    OPTIMIZERS[name] = spec
+    return spec
+
+
+_KNOWN = {"lr": _lr, "momentum": _unit, "beta1": _unit, "beta2": _unit, "eps": _pos,
+          "weight_decay": _nonneg}
+
+
+def _params_of(factory, params) -> tuple[Param, ...]:
+    if params is not None and not isinstance(params, Mapping):
+        return tuple(params)
+    if params is None:
+        sig = inspect.signature(factory)
+        params = {}
+        for n, p in sig.parameters.items():
+            if p.default is inspect.Parameter.empty:
+                raise ValueError(f"{getattr(factory, '__name__', factory)}: parameter {n!r} "
+                                 "needs a default (or pass params=...)")
+            params[n] = p.default
+    out = []
+    for n, d in params.items():
+        if isinstance(d, Param):
+            out.append(d)
+        elif isinstance(d, bool):
+            out.append(_flag(n, d))
+        elif n in _KNOWN:
+            out.append(_KNOWN[n](n, d) if n != "lr" else _lr(d))
+        else:
+            out.append(Param(n, d))
+    return tuple(out)
+
+
+_PLUGINS_LOADED = False
+
+
+def load_plugins() -> list[str]:
+    """Register the optimizers of installed packages (entry-point group
+    ``optviz.optimizers``; each entry point loads an OptimizerSpec, a factory,
+    or a list of OptimizerSpecs). Returns the names added; runs once."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return []
+    _PLUGINS_LOADED = True
+    from importlib.metadata import entry_points
+
+    added = []
+    for ep in entry_points(group="optviz.optimizers"):
+        obj = ep.load()
+        items = obj if isinstance(obj, (list, tuple)) else [obj]
+        for item in items:
+            if isinstance(item, OptimizerSpec):
+                spec = replace(item, origin=ep.value.split(":")[0].split(".")[0])
+                register_optimizer(spec.name, spec, replace_existing=True)
+            else:
+                spec = register_optimizer(ep.name, item, replace_existing=True)
+            added.append(spec.name)
+    return added
+
+
+def plugin_modules() -> set[str]:
+    """Top-level modules of the packages that registered optimizers (a config may
+    name torch optimizer classes from them)."""
+    from importlib.metadata import entry_points
+
+    return {ep.value.split(":")[0].split(".")[0] for ep in entry_points(group="optviz.optimizers")}
+
+
+# ----------------------------------------------------------------- resolution
 def _check_conventions(conventions: str) -> None:
     if conventions not in CONVENTIONS:
         raise ConfigError(f"unknown conventions {conventions!r}; expected one of "
@@ -116,6 +369,8 @@ def _check_conventions(conventions: str) -> None:
 
 
 def get_spec(kind: Any) -> OptimizerSpec:
+    if isinstance(kind, str) and kind not in OPTIMIZERS:
+        load_plugins()
     if not isinstance(kind, str) or kind not in OPTIMIZERS:
         raise ConfigError(f"unknown optimizer {kind!r}", key="type",
                           hint=did_you_mean(str(kind), OPTIMIZERS)
@@ -127,25 +382,50 @@ def resolve_hyperparams(kind: str, given: Mapping[str, Any],
                         conventions: str = "torch") -> dict[str, Any]:
     """Every hyperparameter of *kind*, defaults filled in, checked.
 
+    A ``schedule`` entry (a mapping such as ``{type: cosine, T_max: 100}``) is
+    validated and kept as a :class:`~optviz.core.optim.schedules.Schedule`.
     Raises ConfigError (with ``key`` the parameter's name) for an unknown
     optimizer or parameter, a value of the wrong type, or one out of range.
     """
     _check_conventions(conventions)
     spec = get_spec(kind)
+    specs = {p.name: p for p in spec.param_specs(conventions)}
     params = spec.defaults(conventions)
     for raw_key, value in given.items():
-        key = ALIASES.get(raw_key, raw_key) if kind == "rmsprop" else raw_key
-        if key not in params:
+        if raw_key == "schedule":
+            params["schedule"] = _schedule(spec, value, params, given)
+            continue
+        key = spec.aliases.get(raw_key, raw_key)
+        if key not in specs:
             raise ConfigError(f"{kind} has no hyperparameter '{raw_key}'", key=str(raw_key),
-                              hint=did_you_mean(str(raw_key), params)
-                              or f"{kind} takes: " + ", ".join(params))
-        params[key] = _check_value(kind, str(raw_key), key, value)
+                              hint=did_you_mean(str(raw_key), [*specs, "schedule"])
+                              or f"{kind} takes: " + ", ".join([*specs, "schedule"]))
+        params[key] = _check_value(kind, str(raw_key), specs[key], value)
+    if params.get("schedule") is None:
+        params.pop("schedule", None)
     return params
 
 
-def _check_value(kind: str, shown: str, key: str, value: Any) -> Any:
-    if key in CHOICES:
-        choices = CHOICES[key]
+def _schedule(spec: OptimizerSpec, value, params, given):
+    from optviz.core.optim.schedules import Schedule, parse_schedule
+
+    if value is None:
+        return None
+    if not spec.schedulable:
+        raise ConfigError(f"{spec.name} takes no schedule", key="schedule")
+    sched = value if isinstance(value, Schedule) else parse_schedule(value)
+    if sched.cycles_momentum:
+        names = {p.name for p in spec.params}
+        if "beta1" not in names and "momentum" not in names:
+            raise ConfigError(f"onecycle's cycle_momentum needs an optimizer with momentum or "
+                              f"beta1; {spec.name} has neither", key="schedule",
+                              hint="set cycle_momentum: false (torch raises here too)")
+    return sched
+
+
+def _check_value(kind: str, shown: str, param: Param, value: Any) -> Any:
+    if param.choices:
+        choices = param.choices
         if value not in choices or (isinstance(value, bool) != isinstance(choices[0], bool)):
             raise ConfigError(f"{shown} must be one of {', '.join(map(str, choices))}, got "
                               f"{value!r}", key=shown,
@@ -169,17 +449,47 @@ def _check_value(kind: str, shown: str, key: str, value: Any) -> Any:
         arr = float(value)
     if not np.all(np.isfinite(arr)):
         raise ConfigError(f"{shown} must be finite, got {value!r}", key=shown)
-    check, expect = CONSTRAINTS.get(key, (lambda v: True, ""))
-    if not check(arr):
+    if param.check is not None and not param.check(arr):
         shown_value = value if not isinstance(value, np.ndarray) else "an array with values"
-        raise ConfigError(f"{kind}'s {shown} must be {expect}, got {shown_value}", key=shown)
+        raise ConfigError(f"{kind}'s {shown} must be {param.expect}, got {shown_value}",
+                          key=shown)
     return arr
 
 
 def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Optimizer:
-    """An Optimizer of *kind* with the given hyperparameters (others default)."""
+    """An Optimizer of *kind* with the given hyperparameters (others default).
+
+    ``schedule=`` (a mapping or a Schedule) changes the learning rate (and,
+    for onecycle, the momentum or beta1) every step, as torch's schedulers.
+    """
     params = resolve_hyperparams(kind, hyperparams, conventions)
-    return OPTIMIZERS[kind].factory(conventions)(**params)
+    factory = OPTIMIZERS[kind].factory(conventions)
+    schedule = params.pop("schedule", None)
+    if schedule is None:
+        return factory(**params)
+    from optviz.core.optim.schedules import scheduled
+
+    return scheduled(factory, params, schedule, momentum_name=_momentum_name(OPTIMIZERS[kind]),
+                     base_lr_param=kind in ("adabound", "amsbound"))
+
+
+def _momentum_name(spec: OptimizerSpec) -> str | None:
+    names = [p.name for p in spec.params]
+    return "beta1" if "beta1" in names else "momentum" if "momentum" in names else None
+
+
+# ----------------------------------------------------------------- questions
+def counters_of(kind: str) -> Mapping[str, str]:
+    """Output counter name -> state field, e.g. Newton's {"newton_fallbacks": "fallbacks"}."""
+    return get_spec(kind).counters
+
+
+def main_param(kind: str) -> str | None:
+    return get_spec(kind).main_param
+
+
+def needs_oracle(kind: str) -> bool:
+    return get_spec(kind).needs_oracle
 
 
 def _fmt(value: Any) -> str:
@@ -191,31 +501,48 @@ def _fmt(value: Any) -> str:
 
 
 def default_label(kind: str, hyperparams: Mapping[str, Any], conventions: str = "torch") -> str:
-    """The type plus the hyperparameters that differ from the defaults."""
+    """The type plus the hyperparameters that differ from the defaults (and the schedule)."""
     defaults = get_spec(kind).defaults(conventions)
     changed = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()
                if k in defaults and not isinstance(v, np.ndarray) and v != defaults[k]]
+    if hyperparams.get("schedule") is not None:
+        changed.append(hyperparams["schedule"].label())
     return " ".join([kind, *changed])
 
 
 def describe_optimizer(kind: str, conventions: str = "torch") -> str:
-    """Summary, update rule, defaults (both conventions) and reference."""
+    """Summary, basic form, update rule, defaults (both conventions) and reference."""
     spec = get_spec(kind)
     fn = spec.torch.func if isinstance(spec.torch, partial) else spec.torch
     doc = inspect.getdoc(fn) or ""
-    lines = [f"{kind}: {spec.summary}", "", doc, ""]
+    lines = [f"{kind}: {spec.summary}", ""]
+    if spec.basic_form is not None:
+        lines += [spec.basic_form.text(), ""]
+    lines += [doc, ""]
     for conv in CONVENTIONS:
-        if conv == "lasagne" and spec.lasagne is None and not spec.lasagne_defaults:
+        if conv == "lasagne" and spec.lasagne is None and spec.lasagne_params is None:
             lines.append("lasagne conventions: same as torch")
             continue
-        defaults = ", ".join(f"{k}={_fmt(v)}" for k, v in spec.defaults(conv).items())
+        defaults = ", ".join(p.describe() for p in spec.param_specs(conv))
         lines.append(f"defaults ({conv}): {defaults}")
         if conv == "lasagne" and spec.lasagne is not None:
             lfn = spec.lasagne.func if isinstance(spec.lasagne, partial) else spec.lasagne
             if lfn is not fn:
                 lines.append("  " + (inspect.getdoc(lfn) or "").replace("\n", "\n  "))
+    facts = []
+    if spec.main_param:
+        facts.append(f"main hyperparameter: {spec.main_param}")
+    facts.append({"gradient": "uses the gradient at θ only",
+                  "oracle": "asks the surface for more gradients (not for gradient responses)",
+                  "hessian": "uses the Hessian (not for gradient responses)"}[spec.needs])
+    if spec.counters:
+        facts.append("counts: " + ", ".join(spec.counters))
+    if spec.exposes:
+        facts.append("overlays: " + ", ".join(spec.exposes))
+    lines.append("; ".join(facts))
+    if spec.schedulable:
+        lines.append("schedule: any (schedule: {type: cosine, T_max: 100}, ...)")
     if spec.lr_note:
         lines.append(f"note: {spec.lr_note}")
     lines.append(f"reference: {spec.reference}")
     return "\n".join(lines)
-
