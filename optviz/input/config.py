@@ -92,7 +92,9 @@ class RunConfig:
             "start": list(self.start),
             "steps": self.steps,
             "conventions": self.conventions,
-            "optimizers": [{"type": o.type, "label": o.label, **o.params,
+            "optimizers": [{"type": o.type, "label": o.label,
+                            **{k: v.to_dict() if hasattr(v, "to_dict") else v
+                               for k, v in o.params.items()},
                             **({"lr_auto": True} if o.auto_lr else {}),
                             **({"tune": {a.param: [a.lo, a.hi, "log" if a.log else "linear"]
                                          for a in o.tune}} if o.tune else {}),
@@ -669,6 +671,14 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         auto_lr = given.get("lr") == "auto"
         if auto_lr:
             del given["lr"]
+        if given.get("schedule") is not None:
+            from optviz.core.optim.schedules import ScheduleError, parse_schedule
+
+            try:
+                given["schedule"] = parse_schedule(given["schedule"])
+            except ScheduleError as e:
+                raise doc.error(e.detail, item_at + e.path, hint=e.hint) from None
+        # every other mapping is a tuned range (the schedule is parsed above)
         axes = [AUTO_LR] if auto_lr else []
         for key in [k for k, v in given.items() if isinstance(v, Mapping)]:
             axes.append(_tune_axis(given.pop(key), doc, item_at + (key,), str(key)))

@@ -96,6 +96,15 @@ class Schedule:
                  if SCHEDULES[self.type][k][0] is _REQ or v != SCHEDULES[self.type][k][0]]
         return f"{self.type}({', '.join(shown)})"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data that :func:`parse_schedule` reads back to this schedule."""
+        out: dict[str, Any] = {"type": self.type}
+        for k, v in self.params:
+            out[k] = list(v) if isinstance(v, tuple) else v
+        if self.children:
+            out["schedules"] = [c.to_dict() for c in self.children]
+        return out
+
     def lrs(self, base_lr: Any, steps: int, momentum: Any = None) -> list:
         """The lr used at optimizer steps 1..steps (torch's group['lr'] at each step)."""
         seq = LrSequence(self, base_lr, momentum)
