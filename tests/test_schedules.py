@@ -171,3 +171,28 @@ def test_weight_decay_first_steps_by_hand():
     # AdamW: θ(1 − lr·λ) − lr·g/(|g| + eps) on the first step
     np.testing.assert_allclose(tr.points[1, 0, 1],
                                p0 * (1 - 0.05) - 0.1 * g0 / (np.abs(g0) + 1e-8), rtol=1e-14)
+
+
+def test_lr_panel_writes_a_png_of_the_schedule(tmp_path):
+    from PIL import Image
+
+    from optviz.app.runner import run
+    from optviz.core.optim import lr_over_steps
+
+    cfg = parse_config("surface: wobbly\nsteps: 30\nrender: {formats: [png], lr_panel: true, "
+                       "size: [6, 4], dpi: 80}\noptimizers:\n"
+                       "  - {type: adam, lr: 0.1, schedule: {type: step, step_size: 10, "
+                       "gamma: 0.5}}\n  - {type: sgd, lr: 0.01}\n")
+    result = run(cfg, out=tmp_path)
+    assert not result.errors
+    png = tmp_path / f"{cfg.stem}-lr.png"
+    assert png in result.files and png.exists()
+    with Image.open(png) as im:
+        pixels = np.asarray(im.convert("RGB")).reshape(-1, 3).astype(int)
+    # both optimizers' colours appear (the palette's blue and vermilion)
+    for colour in ((0x00, 0x72, 0xB2), (0xD5, 0x5E, 0x00)):
+        assert (np.abs(pixels - colour).sum(axis=1) < 60).sum() > 20, colour
+    assert lr_over_steps("adam", cfg.optimizers[0].params, 21) == [0.1] * 10 + [0.05] * 10 + \
+        [0.025]
+    with pytest.raises(ConfigError, match="lr_panel must be true or false"):
+        parse_config("surface: wobbly\nrender: {lr_panel: 1}\noptimizers: [adam]\n")

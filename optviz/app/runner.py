@@ -164,6 +164,19 @@ def build_optimizers(config: RunConfig) -> dict[str, Any]:
             for o in config.optimizers}
 
 
+def write_lr_figure(config: RunConfig, out_dir: Path) -> list[Path]:
+    """``<stem>-lr.png``: the learning rate of every optimizer at each step."""
+    from optviz.core.optim import lr_over_steps
+    from optviz.render.schedule import lr_figure
+    from optviz.render.static import save_figure
+
+    lrs = [lr_over_steps(o.type, o.params, config.steps, config.conventions)
+           for o in config.optimizers]
+    fig = lr_figure([o.label for o in config.optimizers], lrs,
+                    title=f"{config.title or config.stem}: learning rate", dpi=config.render.dpi)
+    return save_figure(fig, out_dir / f"{config.stem}-lr", ["png"])
+
+
 def simulate_config(config: RunConfig, progress: Progress | None = None,
                     observe=None) -> Trajectories:
     """Run the config's optimizers from its start for its steps."""
@@ -236,6 +249,11 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                                       loss_panel=config.render.loss_panel,
                                       view=config.render.view, camera=config.render.camera)
                 result.files += [stage.final(p) for p in files]
+            except OptvizError as e:
+                result.errors.append(stage.public(str(e)))
+        if config.render.lr_panel:
+            try:
+                result.files += [stage.final(p) for p in write_lr_figure(config, stage.dir)]
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
         animated = [f for f in config.render.formats if f not in STATIC_FORMATS]

@@ -22,7 +22,7 @@ from optviz.input.yamldoc import Document, load_document, parse_document
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera")
+               "camera", "lr_panel")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
@@ -55,6 +55,7 @@ class RenderConfig:
     dpi: int = 100
     max_frames: int = 300
     loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
+    lr_panel: bool = False  # also write <stem>-lr.png: each optimizer's lr over the steps
     overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
     view: str = "2d"  # or "3d"
     camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
@@ -104,6 +105,7 @@ class RunConfig:
                        "size": list(self.render.size), "dpi": self.render.dpi,
                        "max_frames": self.render.max_frames,
                        "loss_panel": self.render.loss_panel,
+                       "lr_panel": self.render.lr_panel,
                        "overlays": list(self.render.overlays), "view": self.render.view,
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
             "output": str(self.output),
@@ -613,6 +615,9 @@ def _render(data: Any, doc: Document) -> RenderConfig:
     if not isinstance(loss_panel, bool):
         raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
                         at + ("loss_panel",))
+    lr_panel = data.get("lr_panel", False)
+    if not isinstance(lr_panel, bool):
+        raise doc.error(f"lr_panel must be true or false, got {lr_panel!r}", at + ("lr_panel",))
     overlays = data.get("overlays", [])
     from optviz.core.overlays import KINDS
 
@@ -642,7 +647,7 @@ def _render(data: Any, doc: Document) -> RenderConfig:
                        for key, d in zip(("elev", "azim", "rotate"), default.camera))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
-                        view=view, camera=camera)
+                        view=view, camera=camera, lr_panel=lr_panel)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

@@ -17,6 +17,7 @@ from optviz.core.optim.registry import (
     describe_optimizer,
     get_spec,
     load_plugins,
+    lr_over_steps,
     main_param,
     make_optimizer,
     needs_oracle,
@@ -26,5 +27,5 @@ from optviz.core.optim.registry import (
 
 __all__ = ["Optimizer", "chain", "effective_step", "find_field", "first_moment", "CONVENTIONS",
            "OPTIMIZERS", "BasicForm", "OptimizerSpec", "Param", "counters_of", "default_label",
-           "describe_optimizer", "get_spec", "load_plugins", "main_param", "make_optimizer",
+           "describe_optimizer", "get_spec", "load_plugins", "lr_over_steps", "main_param", "make_optimizer",
            "needs_oracle", "register_optimizer", "resolve_hyperparams"]

@@ -473,6 +473,18 @@ def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Opti
                      base_lr_param=kind in ("adabound", "amsbound"))
 
 
+def lr_over_steps(kind: str, params: Mapping[str, Any], steps: int,
+                  conventions: str = "torch") -> list:
+    """The lr used at steps 1..steps (constant without a schedule)."""
+    params = resolve_hyperparams(kind, params, conventions)
+    schedule = params.get("schedule")
+    if schedule is None:
+        return [params["lr"]] * steps
+    spec = OPTIMIZERS[kind]
+    name = _momentum_name(spec)
+    return schedule.lrs(params["lr"], steps, params.get(name) if name else None)
+
+
 def _momentum_name(spec: OptimizerSpec) -> str | None:
     names = [p.name for p in spec.params]
     return "beta1" if "beta1" in names else "momentum" if "momentum" in names else None
