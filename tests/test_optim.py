@@ -243,3 +243,49 @@ def test_quoted_number_gets_a_hint():
     with pytest.raises(ConfigError) as err:
         resolve_hyperparams("adam", {"lr": "1e-3"})
     assert "without quotes" in str(err.value)
+
+
+def test_describe_gives_every_optimizer_in_the_basic_form():
+    from optviz.core.optim import get_spec
+
+    for kind in OPTIMIZERS:
+        text = describe_optimizer(kind)
+        assert "basic form θ ← θ − α_t · V_t ⊙ m_t" in text, kind
+        form = get_spec(kind).basic_form
+        for part in (form.alpha, form.V, form.m):
+            assert part and part in text, (kind, part)
+    assert "weight_decay=0.01 (>= 0)" in describe_optimizer("adamw")
+    assert "amsgrad=False (one of False, True)" in describe_optimizer("adamw")
+    assert "torch.optim.AdamW" in describe_optimizer("adamw")
+
+
+def test_registry_answers_what_the_tables_used_to():
+    from optviz.core.optim import counters_of, main_param, needs_oracle
+
+    assert main_param("adam") == "beta1" and main_param("rmsprop") == "rho"
+    assert main_param("sgd") is None and main_param("nag") == "momentum"
+    assert needs_oracle("newton") and needs_oracle("nag") and not needs_oracle("adam")
+    assert counters_of("newton") == {"newton_fallbacks": "fallbacks"}
+    for kind, spec in OPTIMIZERS.items():
+        names = spec.defaults("torch")
+        assert spec.main_param is None or spec.main_param in names, kind
+        assert ("first_moment" in spec.exposes) == (kind in {
+            "momentum", "nesterov", "nag", "rmsprop", "adam", "adamw", "amsgrad", "adamax",
+            "nadam", "radam", "adabound", "amsbound"}), kind
+
+
+def test_effective_step_is_alpha_times_v():
+    from optviz.core.optim import effective_step
+
+    opt = make_optimizer("adam", lr=0.1)
+    state = opt.init(START.copy())
+    _, state = opt.update(G0[None], state, START, QUAD)
+    # t = 1: α = lr/(1 − β1), V = 1/(|g| + eps) as sqrt(v/(1 − β2)) = |g|
+    np.testing.assert_allclose(effective_step(state), 0.1 / 0.1 / (np.abs(G0) + 1e-8)[None],
+                               rtol=1e-12)
+    sgd = make_optimizer("sgd", lr=0.3)
+    _, s = sgd.update(G0[None], sgd.init(START.copy()), START, QUAD)
+    assert effective_step(s) == 0.3
+    nag = make_optimizer("nag")
+    _, s = nag.update(G0[None], nag.init(START.copy()), START, QUAD)
+    assert effective_step(s) is None

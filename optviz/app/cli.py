@@ -371,10 +371,12 @@ def list_(what):
                 s = load_surface(name)
                 click.echo(f"{name:18} {s.title}: {s.formula}")
         elif what == "optimizers":
-            from optviz.core.optim import OPTIMIZERS
+            from optviz.core.optim import OPTIMIZERS, load_plugins
 
+            load_plugins()
             for name, spec in OPTIMIZERS.items():
-                click.echo(f"{name:10} {spec.summary}")
+                origin = "" if spec.origin == "optviz" else f"  [{spec.origin}]"
+                click.echo(f"{name:10} {spec.summary}{origin}")
         else:
             from optviz.input import library
 
@@ -387,10 +389,11 @@ def list_(what):
 def describe(name):
     """Show a surface (formula, gradient, domain, minima) or an optimizer (rule, defaults)."""
     with user_errors():
-        from optviz.core.optim import OPTIMIZERS, describe_optimizer
+        from optviz.core.optim import OPTIMIZERS, describe_optimizer, load_plugins
         from optviz.core.surfaces import list_surfaces, load_surface
         from optviz.errors import ConfigError, did_you_mean
 
+        load_plugins()
         if name in OPTIMIZERS:
             click.echo(describe_optimizer(name))
             return

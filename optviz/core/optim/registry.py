@@ -136,7 +136,7 @@ class OptimizerSpec:
 _NO_LR = "torch 2.x's SGD defaults to lr=1e-3; optviz uses 0.01, which moves visibly in 125 steps"
 _ADAM_FORM = BasicForm("lr/(1 − β1ᵗ) (with the schedule's lr_t)",
                        "1/(sqrt(v_t/(1 − β2ᵗ)) + eps), v_t = β2·v + (1 − β2)·g²",
-                       "m_t = β1·m + (1 − β1)·g")
+                       "β1·m_{t−1} + (1 − β1)·g")
 _ADAM_PARAMS = (_lr(0.001), _unit("beta1", 0.9), _unit("beta2", 0.999), _pos("eps", 1e-8), _WD)
 _NO_SCALE = "1 (no per-coordinate scaling)"
 
@@ -222,7 +222,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
         A.adamax, (_lr(0.002), *_ADAM_PARAMS[1:]), lasagne=partial(A.adamax, lasagne=True),
         lasagne_params=(_lr(0.002), *_ADAM_PARAMS[1:4]),
         basic_form=BasicForm("lr/(1 − β1ᵗ)", "1/u_t, u_t = max(β2·u, |g| + eps)",
-                             "m_t = β1·m + (1 − β1)·g"), **_adam_variant()),
+                             "β1·m_{t−1} + (1 − β1)·g"), **_adam_variant()),
     OptimizerSpec(
         "nadam", "Adam with Nesterov momentum", "Dozat 2016, ICLR workshop; torch.optim.NAdam",
         A.nadam, (_lr(0.002), *_ADAM_PARAMS[1:4], _nonneg("momentum_decay", 0.004), _WD),
