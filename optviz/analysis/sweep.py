@@ -188,11 +188,9 @@ def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfi
 def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
           kind: str = "final_loss", tol: float = 1e-3, progress=None) -> SweepResult:
     """The outcome over one or two hyperparameters of one optimizer, in one batch."""
-    from optviz.core.optim import OPTIMIZERS
-
     opt = find_optimizer(config, optimizer)
-    numeric = [k for k, v in OPTIMIZERS[opt.type].defaults(config.conventions).items()
-               if isinstance(v, float) or k == "lr"]
+    numeric = [k for k, v in opt.params.items()  # resolved: every hyperparameter is there
+               if (isinstance(v, float) and not isinstance(v, bool)) or k == "lr"]
     for axis, option in ((x, "--x"), (y, "--y")):
         if axis is not None and axis.param not in numeric:
             raise ConfigError(f"{opt.type} has no numeric hyperparameter '{axis.param}'",

@@ -60,8 +60,23 @@ class ProgressBars:
                 bar.__exit__(None, None, None)
 
 
+def _allow_import(ctx, param, value):
+    if value:
+        from optviz.core.optim.torch_adapter import allow_import
+
+        allow_import(*value)
+    return value
+
+
+ALLOW_IMPORT = click.option(
+    "--allow-import", "allow_imports", multiple=True, metavar="MODULE", expose_value=False,
+    callback=_allow_import, help="Let configs name optimizer classes ({type: torch, class: "
+    "MODULE.Class}) from MODULE; torch.optim and plugin packages need no permission.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="optviz")
+@ALLOW_IMPORT
 def cli():
     """See how gradient-descent optimizers move across 2-D test surfaces.
 
@@ -85,6 +100,7 @@ def cli():
               "(any of png, svg, pdf, gif, mp4, html).")
 @click.option("--steps", type=int, help="Override the number of steps.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@ALLOW_IMPORT
 def run(config, out, formats, steps, quiet):
     """Simulate CONFIG and render its figures and data.
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from optviz.core.optim import aliases as A
+from optviz.core.optim import torch_adapter
 from optviz.core.optim.base import Optimizer
 from optviz.errors import ConfigError, did_you_mean
 
@@ -115,6 +116,7 @@ class OptimizerSpec:
     lr_note: str = ""
     schedulable: bool = True  # the lr (and momentum) may change every step
     origin: str = "optviz"  # "optviz", or who registered it
+    resolve: Callable[..., dict] | None = None  # its own checking (type torch's open arguments)
 
     def factory(self, conventions: str) -> Callable[..., Optimizer]:
         return self.lasagne if conventions == "lasagne" and self.lasagne else self.torch
@@ -259,6 +261,13 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
         basic_form=BasicForm("lr", "(H + λI)⁻¹ (a matrix, not per-coordinate), or 1 where "
                              "H + λI is not positive definite", "g")),
 ]}
+OPTIMIZERS["torch"] = OptimizerSpec(
+    "torch", "any torch.optim.Optimizer subclass: {type: torch, class: torch.optim.ASGD, ...}",
+    "PyTorch, torch.optim (optional extra)", torch_adapter.torch_optimizer, (),
+    needs="oracle", schedulable=False, resolve=torch_adapter.resolve,
+    basic_form=BasicForm("as the class computes it", "as the class computes it",
+                         "as the class computes it", "optviz passes the exact gradient (and, "
+                         "for LBFGS, a closure evaluating the surface)"))
 BUILTIN = frozenset(OPTIMIZERS)
 
 
@@ -389,6 +398,8 @@ def resolve_hyperparams(kind: str, given: Mapping[str, Any],
     """
     _check_conventions(conventions)
     spec = get_spec(kind)
+    if spec.resolve is not None:
+        return spec.resolve(given, conventions)
     specs = {p.name: p for p in spec.param_specs(conventions)}
     params = spec.defaults(conventions)
     for raw_key, value in given.items():
@@ -514,7 +525,14 @@ def _fmt(value: Any) -> str:
 
 def default_label(kind: str, hyperparams: Mapping[str, Any], conventions: str = "torch") -> str:
     """The type plus the hyperparameters that differ from the defaults (and the schedule)."""
-    defaults = get_spec(kind).defaults(conventions)
+    spec = get_spec(kind)
+    if spec.resolve is not None:  # type torch: the class and the arguments given
+        cls = str(hyperparams.get("class", "")).rpartition(".")[2]
+        defaults = torch_adapter.defaults(hyperparams["class"])
+        args = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()
+                if k != "class" and not isinstance(v, np.ndarray) and v != defaults.get(k)]
+        return " ".join([f"{kind}.{cls}", *args])
+    defaults = spec.defaults(conventions)
     changed = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()
                if k in defaults and not isinstance(v, np.ndarray) and v != defaults[k]]
     if hyperparams.get("schedule") is not None:
@@ -527,6 +545,8 @@ def describe_optimizer(kind: str, conventions: str = "torch") -> str:
     spec = get_spec(kind)
     fn = spec.torch.func if isinstance(spec.torch, partial) else spec.torch
     doc = inspect.getdoc(fn) or ""
+    if spec.resolve is not None:
+        doc = inspect.getdoc(torch_adapter) or ""
     lines = [f"{kind}: {spec.summary}", ""]
     if spec.basic_form is not None:
         lines += [spec.basic_form.text(), ""]

@@ -70,6 +70,11 @@ def add_decoupled_weight_decay(rate) -> Optimizer:
     return _stateless(lambda u, p: u - rate * p)
 
 
+def scale_by_sign() -> Optimizer:
+    """d ← sign(d) (signSGD, Bernstein et al. 2018, arXiv:1802.04434)."""
+    return _stateless(lambda u, p: np.sign(u))
+
+
 # ----------------------------------------------------------------- momentum
 class TraceState(NamedTuple):
     first_moment: np.ndarray  # torch's momentum buffer b
