@@ -7,6 +7,7 @@ optviz, and ``optviz --help``, stay instant)::
     load_surface(name_or_path_or_mapping) -> Surface
     simulate(surface, {label: optimizer}, starts, steps) -> Trajectories
     make_optimizer(type, conventions="torch", **hyperparams) -> Optimizer
+    register_optimizer(name, factory, ...) -> OptimizerSpec   (bring your own)
     run(config, out=None, formats=None, steps=None) -> RunResult
     run_sweep(config, "lr=1e-4:1:log:60", y=None) / sweep(config, Axis, Axis)
     run_basins(config, resolution) / basins(config, resolution)
@@ -20,6 +21,7 @@ _API = {
     "load_surface": "core.surfaces", "list_surfaces": "core.surfaces", "Surface": "core.surfaces",
     "simulate": "core.engine", "Trajectories": "core.trajectories",
     "make_optimizer": "core.optim", "OPTIMIZERS": "core.optim",
+    "register_optimizer": "core.optim",
     "run": "app.runner", "RunResult": "app.runner", "run_sweep": "app.runner",
     "run_basins": "app.runner",
     "sweep": "analysis.sweep", "parse_axis": "analysis.sweep", "basins": "analysis.basins",

@@ -36,6 +36,9 @@ def sign_descent(lr=0.05, weight_decay=0.0):
 
 @pytest.fixture
 def registered():
+    import optviz
+
+    assert optviz.register_optimizer is register_optimizer  # the public API
     spec = register_optimizer("signdescent", sign_descent, reference="a test", main_param=None)
     yield spec
     OPTIMIZERS.pop("signdescent")
