@@ -196,3 +196,40 @@ def test_lr_panel_writes_a_png_of_the_schedule(tmp_path):
         [0.025]
     with pytest.raises(ConfigError, match="lr_panel must be true or false"):
         parse_config("surface: wobbly\nrender: {lr_panel: 1}\noptimizers: [adam]\n")
+
+
+SCHEDULE_CHANGES = [
+    ({"type": "step", "step_size": 5}, {"step_size": 7, "gamma": 0.5}),
+    ({"type": "multistep", "milestones": [4, 9]}, {"milestones": [4, 12], "gamma": 0.5}),
+    ({"type": "exponential", "gamma": 0.9}, {"gamma": 0.8}),
+    ({"type": "cosine", "T_max": 10}, {"T_max": 7, "eta_min": 0.01}),
+    ({"type": "cosine_restarts", "T_0": 4}, {"T_0": 5, "T_mult": 2, "eta_min": 0.01}),
+    ({"type": "linear"}, {"start_factor": 0.5, "end_factor": 0.5, "total_iters": 8}),
+    ({"type": "sequential", "milestones": [5], "schedules": [{"type": "linear"},
+                                                             {"type": "exponential",
+                                                              "gamma": 0.9}]},
+     {"milestones": [7]}),
+]
+
+
+@pytest.mark.parametrize("base,changes", SCHEDULE_CHANGES, ids=[b["type"] for b, _ in
+                                                                 SCHEDULE_CHANGES])
+def test_every_schedule_parameter_changes_the_lrs(base, changes):
+    ref = parse_schedule(base).lrs(0.1, 20)
+    assert ref != [0.1] * 20  # the schedule itself does something
+    for key, value in changes.items():
+        assert parse_schedule(dict(base, **{key: value})).lrs(0.1, 20) != ref, key
+
+
+def test_scale_by_schedule_in_a_chain_of_ones_own():
+    from optviz.core.optim import chain
+    from optviz.core.optim import transforms as T
+    from optviz.core.optim.schedules import scale_by_schedule
+
+    sched = {"type": "step", "step_size": 2, "gamma": 0.5}
+    mine = chain(T.scale_by_sign(), scale_by_schedule(sched, 0.2))
+    tr = simulate(BOWL, {"m": mine}, STARTS[0], 5)
+    signs = np.sign(np.array([BOWL.grad(p[None])[0] for p in tr.points[0, 0, :5]]))
+    np.testing.assert_allclose(np.diff(tr.points[0, 0], axis=0),
+                               -np.array([0.2, 0.2, 0.1, 0.1, 0.05])[:, None] * signs,
+                               rtol=1e-12)  # differences of positions: a few ulps

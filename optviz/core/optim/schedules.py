@@ -430,6 +430,17 @@ class LrSequence:
         return self.values[t]
 
 
+def scale_by_schedule(schedule: Schedule | Mapping, lr) -> Optimizer:
+    """d ← −lr_t·d with lr_t from *schedule* (base *lr*): a transform for chains of your
+    own. The built-ins take ``schedule=`` instead (:func:`scheduled`), because their lr
+    also sits inside the rule (Adagrad's decay, NAG's velocity, AdaBound's bounds) and
+    onecycle also moves beta1 / momentum."""
+    from optviz.core.optim.transforms import scale_by_step_size
+
+    sequence = LrSequence(parse_schedule(schedule), lr)
+    return scale_by_step_size(lambda t: sequence[t - 1][0])
+
+
 # ----------------------------------------------------------------- the wrapper
 class ScheduledState(NamedTuple):
     inner: Any
