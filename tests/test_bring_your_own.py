@@ -229,3 +229,21 @@ def test_entry_point_plugin_from_the_cli(tmp_path):
     g0 = load_surface("wobbly").grad(np.array([[-2.8, -2.5]]))[0]
     np.testing.assert_allclose(rows[1, 1:3], [-2.8, -2.5] - 0.2 * np.sign(g0), rtol=1e-12)
     assert "half a sign step" in optviz("describe", "halfsign").stdout
+
+
+def test_torch_class_with_a_schedule_and_a_swept_lr():
+    pytest.importorskip("torch")
+    sched = {"type": "onecycle", "max_lr": 0.2, "total_steps": 30}
+    theirs = simulate(BOWL, {"t": make_optimizer("torch", **{"class": "torch.optim.Adam"},
+                                                 schedule=sched)}, STARTS, 30)
+    ours = simulate(BOWL, {"o": make_optimizer("adam", schedule=sched)}, STARTS, 30)
+    np.testing.assert_allclose(theirs.points, ours.points, rtol=1e-9, atol=1e-12)
+    lrs = np.array([[0.01], [0.1]])
+    together = simulate(BOWL, {"t": make_optimizer("torch", **{"class": "torch.optim.Adam"},
+                                                   lr=lrs)}, [STARTS[0]] * 2, 20)
+    for i in range(2):
+        alone = simulate(BOWL, {"t": make_optimizer("torch", **{"class": "torch.optim.Adam"},
+                                                    lr=float(lrs[i, 0]))}, STARTS[0], 20)
+        np.testing.assert_array_equal(together.points[0, i], alone.points[0, 0])
+    with pytest.raises(ConfigError, match="cycle_momentum"):
+        make_optimizer("torch", **{"class": "torch.optim.Adagrad"}, schedule=sched)

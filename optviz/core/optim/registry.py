@@ -264,7 +264,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
 OPTIMIZERS["torch"] = OptimizerSpec(
     "torch", "any torch.optim.Optimizer subclass: {type: torch, class: torch.optim.ASGD, ...}",
     "PyTorch, torch.optim (optional extra)", torch_adapter.torch_optimizer, (),
-    needs="oracle", schedulable=False, resolve=torch_adapter.resolve,
+    needs="oracle", resolve=torch_adapter.resolve,
     basic_form=BasicForm("as the class computes it", "as the class computes it",
                          "as the class computes it", "optviz passes the exact gradient (and, "
                          "for LBFGS, a closure evaluating the surface)"))
@@ -475,6 +475,8 @@ def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Opti
     """
     params = resolve_hyperparams(kind, hyperparams, conventions)
     factory = OPTIMIZERS[kind].factory(conventions)
+    if OPTIMIZERS[kind].resolve is not None:  # type torch: torch's own scheduler
+        return factory(**params)
     schedule = params.pop("schedule", None)
     if schedule is None:
         return factory(**params)
@@ -529,8 +531,10 @@ def default_label(kind: str, hyperparams: Mapping[str, Any], conventions: str = 
     if spec.resolve is not None:  # type torch: the class and the arguments given
         cls = str(hyperparams.get("class", "")).rpartition(".")[2]
         defaults = torch_adapter.defaults(hyperparams["class"])
-        args = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()
-                if k != "class" and not isinstance(v, np.ndarray) and v != defaults.get(k)]
+        args = [f"{k}={_fmt(v)}" for k, v in hyperparams.items() if k not in ("class", "schedule")
+                and not isinstance(v, np.ndarray) and v != defaults.get(k)]
+        if hyperparams.get("schedule") is not None:
+            args.append(hyperparams["schedule"].label())
         return " ".join([f"{kind}.{cls}", *args])
     defaults = spec.defaults(conventions)
     changed = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()

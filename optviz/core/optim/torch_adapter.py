@@ -99,9 +99,15 @@ def resolve(given: Mapping[str, Any], conventions: str = "torch") -> dict[str, A
     for key, value in given.items():
         if key == "class":
             continue
-        if key == "schedule":
-            raise ConfigError("type torch takes no optviz schedule", key="schedule",
-                              hint="schedules work with the built-in optimizers")
+        if key == "schedule":  # run as torch's own scheduler
+            from optviz.core.optim.schedules import parse_schedule
+
+            out[key] = parse_schedule(value)
+            if out[key].cycles_momentum and not {"momentum", "betas"} & set(sig):
+                raise ConfigError(f"onecycle's cycle_momentum needs momentum or betas; "
+                                  f"{given['class']} has neither", key="schedule",
+                                  hint="set cycle_momentum: false (torch raises here too)")
+            continue
         if key not in sig:
             raise ConfigError(f"{given['class']} has no argument '{key}'", key=str(key),
                               hint=did_you_mean(str(key), sig) or "arguments: " + ", ".join(sig))
@@ -126,6 +132,8 @@ class _Runs:
         import torch
 
         self.torch = torch
+        kwargs = dict(kwargs)
+        schedule = kwargs.pop("schedule", None)
         n = params.shape[0]
         self.params = [torch.tensor(params[i], dtype=torch.float64, requires_grad=True)
                        for i in range(n)]
@@ -141,6 +149,8 @@ class _Runs:
             groups = [{"params": [p], **{k: v for k, v in kw.items() if v != first.get(k)}}
                       for p, kw in zip(self.params, per_run)]
             self.opts = [cls(groups, **first)]
+        self.schedulers = [torch_scheduler(opt, schedule) for opt in self.opts] if schedule \
+            else []
 
     def step(self, grad: np.ndarray, params: np.ndarray, oracle) -> np.ndarray:
         torch = self.torch
@@ -159,8 +169,26 @@ class _Runs:
             for i, p in enumerate(self.params):
                 p.grad = torch.tensor(grad[i], dtype=torch.float64)
             self.opts[0].step()
+        for s in self.schedulers:
+            s.step()
         new = np.stack([p.detach().numpy().copy() for p in self.params])
         return new - params
+
+
+def torch_scheduler(opt, schedule):
+    """torch's own scheduler for an optviz Schedule (same names and parameters)."""
+    import warnings
+
+    from torch.optim import lr_scheduler as L
+
+    from optviz.core.optim.schedules import TORCH_NAMES
+
+    warnings.filterwarnings("ignore", module="torch.optim.lr_scheduler")
+    if schedule.type == "sequential":
+        children = [torch_scheduler(opt, c) for c in schedule.children]
+        return L.SequentialLR(opt, children, list(schedule.kwargs["milestones"]))
+    kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in schedule.params}
+    return getattr(L, TORCH_NAMES[schedule.type])(opt, **kwargs)
 
 
 def torch_optimizer(**resolved) -> Optimizer:
