@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from optviz.analysis.basins import DIVERGED, basins
-from optviz.analysis.response import article_signals, load_signal, respond
 from optviz.analysis.compare import choose_lr, resolve_auto_lr
+from optviz.analysis.response import article_signals, load_signal, respond
 from optviz.analysis.sweep import Axis, parse_axis, sweep
 from optviz.app.cli import cli
 from optviz.app.runner import run, simulate_config

@@ -7,8 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from optviz.analysis.compare import (TIE_RTOL, choose, per_axis, resolve_tuning, run_starts,
-                                     simulate_runs, start_points, summarize, tune_optimizer)
+from optviz.analysis.compare import (
+    TIE_RTOL,
+    choose,
+    per_axis,
+    resolve_tuning,
+    run_starts,
+    simulate_runs,
+    start_points,
+    summarize,
+    tune_optimizer,
+)
 from optviz.app.cli import cli
 from optviz.app.compare import run_compare
 from optviz.app.runner import build_optimizers

@@ -12,11 +12,11 @@ from functools import cache
 
 import numpy as np
 import pytest
+from reference.cases import CASES, FAMILIES, SURFACES, TORCH_DEFAULTS, fixture_path
 
 from optviz.core.engine import simulate
 from optviz.core.optim import OPTIMIZERS, make_optimizer
 from optviz.core.surfaces import load_surface
-from reference.cases import CASES, FAMILIES, SURFACES, TORCH_DEFAULTS, fixture_path
 
 RERECORD = "the case table changed: re-record with `python tests/reference/record.py`"
 

@@ -14,8 +14,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optviz.analysis.response import (SIGNALS, article_signals, read_article, read_linear,
-                                      respond)
+from optviz.analysis.response import (
+    SIGNALS,
+    article_signals,
+    read_article,
+    read_linear,
+    respond,
+)
 from optviz.app.runner import run_response
 from optviz.errors import ConfigError
 from optviz.input.config import load_config, parse_config

@@ -3,12 +3,11 @@ torch is installed), by hand, in batches, and in configs."""
 
 import json
 import math
-import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from reference.schedule_cases import CASES, STARTS, STEPS, SURFACE
 
 from optviz.core.engine import simulate
 from optviz.core.optim import default_label, make_optimizer, resolve_hyperparams
@@ -16,9 +15,6 @@ from optviz.core.optim.schedules import parse_schedule
 from optviz.core.surfaces import load_surface
 from optviz.errors import ConfigError
 from optviz.input.config import parse_config
-
-sys.path.insert(0, str(Path(__file__).parent / "reference"))
-from schedule_cases import CASES, STARTS, STEPS, SURFACE  # noqa: E402
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "reference_schedules.json")
                      .read_text())
@@ -45,16 +41,6 @@ def test_matches_recorded_torch(case):
                                    rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_matches_live_torch(case):
-    pytest.importorskip("torch")  # the recorded test above runs without it
-    from schedule_cases import torch_path
-
-    warnings.simplefilter("ignore")
-    tr = ours(case)
-    for n, start in enumerate(STARTS):
-        np.testing.assert_allclose(tr.points[0, n], torch_path(case, start), rtol=1e-9,
-                                   atol=1e-12)
 
 
 def lrs(schedule, base=1.0, steps=8):

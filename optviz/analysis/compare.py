@@ -22,10 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from optviz.analysis.sweep import outcome, run_grid
+from optviz.analysis.sweep import run_grid
 from optviz.core.engine import Noise, simulate
 from optviz.core.trajectories import Trajectories
-from optviz.input.config import AUTO_TUNE, OptimizerConfig, RunConfig, StartsSpec, TuneSpec
+from optviz.input.config import (
+    AUTO_TUNE,
+    OptimizerConfig,
+    RunConfig,
+    StartsSpec,
+    TuneSpec,
+)
 
 TIE_RTOL = 1e-9
 TIE_RULE = ("ties (within a relative 1e-9) go to the smallest lr, then the smallest "

@@ -23,8 +23,14 @@ from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
 from optviz.errors import OptvizError
 from optviz.input.config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
-from optviz.outputs import (expand_path, previous_outputs, staged, write_csv, write_json,
-                            write_text)
+from optviz.outputs import (
+    expand_path,
+    previous_outputs,
+    staged,
+    write_csv,
+    write_json,
+    write_text,
+)
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]

@@ -12,12 +12,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
 from optviz.input.yamldoc import Document, load_document, parse_document
+
+if TYPE_CHECKING:
+    from optviz.core.engine import Noise
 
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune")

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from optviz.render.contour import (colours, draw_start, draw_surface, layout_axes, new_figure)
+from optviz.render.contour import (
+    colours,
+    draw_start,
+    draw_surface,
+    layout_axes,
+    new_figure,
+)
 
 FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
 LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)

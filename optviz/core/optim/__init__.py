@@ -5,7 +5,13 @@ composed from them, schedules.py torch's learning-rate schedules and
 registry.py every fact about each optimizer.
 """
 
-from optviz.core.optim.base import Optimizer, chain, effective_step, find_field, first_moment
+from optviz.core.optim.base import (
+    Optimizer,
+    chain,
+    effective_step,
+    find_field,
+    first_moment,
+)
 from optviz.core.optim.registry import (
     CONVENTIONS,
     OPTIMIZERS,
