@@ -97,7 +97,7 @@ def cli():
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Output folder "
               "(default: the config's 'output', else output/<config name>).")
 @click.option("--formats", help="Comma-separated formats to write, e.g. png,gif,mp4 "
-              "(any of png, svg, pdf, gif, mp4, html).")
+              "(any of png, svg, pdf, gif, mp4, html, web).")
 @click.option("--steps", type=int, help="Override the number of steps.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @ALLOW_IMPORT
@@ -361,6 +361,40 @@ def demo(ctx, name, list_, out, formats, quiet):
                                         hint=did_you_mean(name, names)
                                         or "see 'optviz demo --list'")))
     ctx.invoke(run, config=f"demos/{name}", out=out, formats=formats, steps=None, quiet=quiet)
+
+
+@cli.command()
+@click.argument("config", required=False, default="default")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Output folder "
+              "(default: the config's 'output', else output/<config name>).")
+@click.option("--open", "open_", is_flag=True, help="Open the page in the web browser.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def web(config, out, open_, quiet):
+    """Write CONFIG's interactive figure: one self-contained HTML page.
+
+    \b
+    Readers move each optimizer's learning rate and main hyperparameter,
+    choose the start on the plot and play the steps. Every path is computed
+    here beforehand (the config's 'web:' block sets the grid); the page needs
+    no network and no server.
+    """
+    from optviz.app.runner import run_web
+
+    bars = ProgressBars(not quiet)
+    with user_errors():
+        try:
+            result, page = run_web(config, out=out, progress=bars)
+        finally:
+            bars.close()
+    if not quiet:
+        click.echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
+                   f"of {result.config.steps} steps, positions to within "
+                   f"{page.position_precision:.2g}, losses to a relative "
+                   f"{page.loss_precision:.1g})")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(page.path.resolve().as_uri())
 
 
 @cli.command()

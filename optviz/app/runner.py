@@ -72,10 +72,16 @@ class Result:
         return label in self.per_label
 
     def _repr_html_(self) -> str:
-        """Jupyter: the animation inline (MP4 as an HTML5 video), else the figure."""
+        """Jupyter: the interactive page when one was written (in an iframe), else
+        the animation inline (MP4 as an HTML5 video), else the figure."""
         import base64
         import html
 
+        for path in self.files:
+            if path.suffix == ".html" and path.exists():
+                page = html.escape(path.read_text(encoding="utf-8"), quote=True)
+                return ('<iframe style="width:100%;height:760px;border:0" '
+                        f'title="{html.escape(self.config.title)}" srcdoc="{page}"></iframe>')
         for suffix, template in ((".mp4", '<video controls autoplay loop muted playsinline '
                                   'style="max-width:100%" src="data:video/mp4;base64,{}">'
                                   '</video>'),
@@ -262,7 +268,14 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                 result.files += [stage.final(p) for p in write_lr_figure(config, stage.dir)]
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
-        animated = [f for f in config.render.formats if f not in STATIC_FORMATS]
+        for fmt in [f for f in config.render.formats if f in PAGE_FORMATS]:
+            try:
+                page = write_web(config, trajectories, stage.dir, own_only=fmt == "html")
+                result.files.append(stage.final(page.path))
+            except OptvizError as e:
+                result.errors.append(stage.public(f"{fmt}: {e}"))
+        animated = [f for f in config.render.formats
+                    if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
         if animated:
             try:
                 from optviz.render import render_animation
@@ -281,6 +294,46 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         result.files.append(out_dir / "run.json")
         write_json(stage.path("run.json"), run_record(result))
     return result
+
+
+PAGE_FORMATS = ("web", "html")
+
+
+def web_path(config: RunConfig, out_dir: Path, own_only: bool = False) -> Path:
+    """``<stem>-web.html`` (the page with sliders) or ``<stem>.html`` (the run's own values)."""
+    return out_dir / (f"{config.stem}.html" if own_only else f"{config.stem}-web.html")
+
+
+def write_web(config: RunConfig, trajectories: Trajectories, out_dir: Path, *,
+              own_only: bool = False):
+    """Write the interactive page of a simulated config; returns a WebPage."""
+    from optviz.render.web import write_page
+
+    return write_page(config, trajectories, web_path(config, out_dir, own_only),
+                      own_only=own_only)
+
+
+def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
+            progress: Progress | None = None):
+    """``optviz web``: the config's interactive page, ``<stem>-web.html``.
+
+    Returns (RunResult, WebPage): the config's own run and what the page holds
+    (its size, trajectory count and precision).
+    """
+    if not isinstance(config, RunConfig):
+        config = load_config(config)
+        if not isinstance(config, RunConfig):
+            from optviz.errors import ConfigError
+
+            raise ConfigError("a response config has no trajectories to show on a page",
+                              file=str(config.file) if config.file else None)
+    config = config.with_overrides(output=out)
+    from optviz.analysis.sweep import resolve_auto_lr
+
+    config = resolve_auto_lr(config)
+    trajectories = simulate_config(config, progress)
+    page = write_web(config, trajectories, config.output)
+    return RunResult(config=config, trajectories=trajectories, files=[page.path]), page
 
 
 def run_record(result: RunResult) -> dict[str, Any]:

@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from optviz.core.engine import Noise
 
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
-            "render", "output", "noise", "lesson", "tune")
+            "render", "output", "noise", "lesson", "tune", "web")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
                "camera", "lr_panel")
-FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
+FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
+WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
 MAX_STEPS = 100_000
@@ -65,6 +66,18 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The grid the interactive web page is precomputed on (``web:`` block)."""
+
+    lr_values: int = 7  # log-spaced learning rates per optimizer (+ the config's own)
+    lr_decades: float = 1.5  # ... from lr / 10**decades to lr * 10**decades
+    main_values: int = 5  # values of the main hyperparameter (+ the config's own)
+    main_range: tuple[float, float] = (0.0, 0.99)  # spaced evenly in log(1 - value)
+    starts: int = 6  # an S x S grid of start points over the domain (+ the config's start)
+    value_grid: int = 121  # f(x, y) on an R x R grid, for the hover read-out
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A fully resolved run: nothing left to default."""
 
@@ -82,6 +95,7 @@ class RunConfig:
     lesson: str = ""  # one line: what the run teaches (demos)
     starts: "StartsSpec | None" = None  # many starts: a grid or random points
     tune: "TuneSpec | None" = None  # the declared tuning protocol
+    web: WebConfig = field(default_factory=WebConfig)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json)."""
@@ -118,6 +132,10 @@ class RunConfig:
                       if self.noise else None),
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
+            "web": {"lr_values": self.web.lr_values, "lr_decades": self.web.lr_decades,
+                    "main_values": self.web.main_values,
+                    "main_range": list(self.web.main_range), "starts": self.web.starts,
+                    "value_grid": self.web.value_grid},
         }
 
     def with_overrides(self, *, steps: int | None = None, formats: Any = None,
@@ -339,10 +357,39 @@ def config_from_document(doc: Document, *, stem: str,
     lesson = data.get("lesson", "")
     if not isinstance(lesson, str):
         raise doc.error("lesson must be one line of text", ("lesson",))
+    web = _web(data["web"], doc) if data.get("web") is not None else WebConfig()
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
                      output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
-                     starts=starts, tune=tune)
+                     starts=starts, tune=tune, web=web)
+
+
+def _web(data: Any, doc: Document) -> WebConfig:
+    at = ("web",)
+    if not isinstance(data, Mapping):
+        raise doc.error("web must be a mapping such as {lr_values: 7, starts: 6}", at)
+    _check_keys(data, WEB_KEYS, doc, at)
+    d = WebConfig()
+    lr_values = _int(data.get("lr_values", d.lr_values), doc, at + ("lr_values",), 1, 41,
+                     "lr_values")
+    main_values = _int(data.get("main_values", d.main_values), doc, at + ("main_values",),
+                       1, 21, "main_values")
+    starts = _int(data.get("starts", d.starts), doc, at + ("starts",), 1, 30, "starts")
+    value_grid = _int(data.get("value_grid", d.value_grid), doc, at + ("value_grid",), 8,
+                      400, "value_grid")
+    decades = _number(data.get("lr_decades", d.lr_decades), doc, at + ("lr_decades",))
+    if not 0 < decades <= 5:
+        raise doc.error(f"lr_decades must be above 0 and at most 5, got {decades:g}",
+                        at + ("lr_decades",), hint="e.g. lr_decades: 1.5 (lr/30 .. lr*30)")
+    lo, hi = d.main_range
+    if "main_range" in data:
+        lo, hi = _point(data["main_range"], doc, at + ("main_range",))
+        if not 0 <= lo < hi < 1:
+            raise doc.error(f"main_range must be [lo, hi] with 0 <= lo < hi < 1, got "
+                            f"[{lo:g}, {hi:g}]", at + ("main_range",),
+                            hint="e.g. main_range: [0, 0.99]")
+    return WebConfig(lr_values=lr_values, lr_decades=decades, main_values=main_values,
+                     main_range=(lo, hi), starts=starts, value_grid=value_grid)
 
 
 def _noise(data: Any, doc: Document) -> "Noise":

@@ -1,4 +1,4 @@
-"""Encoders that take pixel arrays, not figures: GIF, MP4 and HTML.
+"""Encoders that take pixel arrays, not figures: GIF and MP4.
 
 A small writer protocol (``setup`` / ``write_frame`` / ``finish``, plus
 ``abort``), as in matplotlib's movie writers but fed RGBA arrays, so that one
@@ -15,7 +15,6 @@ written to the system's temporary folder. A run writes into a staging folder
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import queue
 import subprocess
@@ -28,7 +27,7 @@ import numpy as np
 from optviz.errors import RenderError
 from optviz.outputs import atomic_path
 
-ANIMATED_FORMATS = ("gif", "mp4", "html")
+ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
 CRF = 23  # x264 quality: visually clean for flat plots; imageio's "quality" is not crf
 
 
@@ -39,7 +38,7 @@ def ffmpeg_exe() -> str:
         return imageio_ffmpeg.get_ffmpeg_exe()
     except Exception as e:  # ImportError, or no binary for this platform
         raise RenderError(f"ffmpeg is not available ({e}); install imageio-ffmpeg "
-                          "(pip install imageio-ffmpeg) to write GIF, MP4 and HTML") from None
+                          "(pip install imageio-ffmpeg) to write GIF and MP4") from None
 
 
 def frame_bytes(rgba: np.ndarray) -> memoryview:
@@ -233,106 +232,6 @@ def global_palette(samples: Sequence[np.ndarray], pinned: Sequence[tuple[int, in
     return Image.fromarray(np.array(colours, dtype=np.uint8).reshape(16, 16, 3))
 
 
-class HtmlWriter:
-    """One self-contained page: the H.264 animation embedded as a data URI, with
-    play / pause / step / scrub controls and a frame counter; no network needed."""
-
-    def __init__(self, target: Path, size: tuple[int, int], fps: int, title: str = ""):
-        self.target, self.size, self.fps, self.title = Path(target), size, fps, title
-        # the movie is made beside the page (a hidden temporary name, removed in
-        # finish and abort), never in the system's temporary folder
-        self._movie = self.target.with_name(f".{self.target.stem}.html-movie.mp4")
-        self._mp4 = Mp4Writer(self._movie, size, fps)
-        self.frames = 0
-
-    def setup(self) -> None:
-        self._mp4.setup()
-
-    def write_frame(self, rgba: np.ndarray) -> None:
-        self.write_bytes(frame_bytes(rgba))
-
-    def write_bytes(self, data: memoryview) -> None:
-        self._mp4.write_bytes(data)
-        self.frames += 1
-
-    def finish(self) -> Path:
-        try:
-            movie = self._mp4.finish().read_bytes()
-            page = html_page(base64.b64encode(movie).decode("ascii"), self.frames, self.fps,
-                             self.size, self.title)
-            with atomic_path(self.target) as tmp:
-                tmp.write_text(page, encoding="utf-8")
-        except OSError as e:
-            raise RenderError(f"cannot write {self.target}: {e.strerror or e}") from None
-        finally:
-            self._movie.unlink(missing_ok=True)
-        return self.target
-
-    def abort(self) -> None:
-        self._mp4.abort()
-        self._movie.unlink(missing_ok=True)
-
-
-def html_page(mp4_b64: str, frames: int, fps: int, size: tuple[int, int], title: str) -> str:
-    import html
-
-    w, h = size
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title or "optviz animation")}</title>
-<style>
-body {{ font: 15px system-ui, sans-serif; margin: 1.5em; color: #222; }}
-.player {{ max-width: {w}px; }}
-video {{ width: 100%; height: auto; display: block; border: 1px solid #ddd; }}
-.controls {{ display: flex; gap: .5em; align-items: center; margin-top: .5em; }}
-.controls button {{ font-size: 1em; min-width: 3em; padding: .25em .6em; cursor: pointer; }}
-.controls input[type=range] {{ flex: 1; }}
-.counter {{ font-variant-numeric: tabular-nums; min-width: 8em; text-align: right; }}
-</style></head><body>
-<div class="player">
-<video id="movie" width="{w}" height="{h}" muted playsinline loop
-  src="data:video/mp4;base64,{mp4_b64}"></video>
-<div class="controls">
-<button id="back" title="previous frame (left arrow)">&#9664;&#9646;</button>
-<button id="play" title="play / pause (space)">Play</button>
-<button id="fwd" title="next frame (right arrow)">&#9646;&#9654;</button>
-<input id="scrub" type="range" min="0" max="{frames - 1}" value="0" step="1"
-  aria-label="frame">
-<span class="counter" id="counter">frame 1 / {frames}</span>
-</div></div>
-<script>
-(function () {{
-  var v = document.getElementById("movie"), play = document.getElementById("play"),
-      scrub = document.getElementById("scrub"), counter = document.getElementById("counter"),
-      fps = {fps}, frames = {frames};
-  function frame() {{ return Math.min(frames - 1, Math.floor(v.currentTime * fps + 1e-6)); }}
-  function show() {{
-    var f = frame(); scrub.value = f;
-    counter.textContent = "frame " + (f + 1) + " / " + frames;
-    play.textContent = v.paused ? "Play" : "Pause";
-  }}
-  function go(f) {{
-    v.pause(); f = Math.max(0, Math.min(frames - 1, f));
-    v.currentTime = (f + 0.5) / fps; show();
-  }}
-  play.onclick = function () {{ if (v.paused) v.play(); else v.pause(); show(); }};
-  document.getElementById("back").onclick = function () {{ go(frame() - 1); }};
-  document.getElementById("fwd").onclick = function () {{ go(frame() + 1); }};
-  scrub.oninput = function () {{ go(parseInt(scrub.value, 10)); }};
-  v.addEventListener("timeupdate", show); v.addEventListener("seeked", show);
-  v.addEventListener("play", show); v.addEventListener("pause", show);
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === " ") {{ e.preventDefault(); play.onclick(); }}
-    else if (e.key === "ArrowLeft") go(frame() - 1);
-    else if (e.key === "ArrowRight") go(frame() + 1);
-  }});
-  v.play().catch(function () {{}}); show();
-}})();
-</script></body></html>
-"""
-
-
 class Writers:
     """Feed one frame stream to several writers; a writer that fails is dropped
     (its error kept) and the others go on."""
@@ -382,8 +281,6 @@ def open_writers(stem_path: Path, formats: Sequence[str], size: tuple[int, int],
             made[fmt] = GifWriter(target, size, fps, samples, pinned)
         elif fmt == "mp4":
             made[fmt] = Mp4Writer(target, size, fps)
-        elif fmt == "html":
-            made[fmt] = HtmlWriter(target, size, fps, title)
         else:
             raise ValueError(f"not an animated format: {fmt}")
     return Writers(made)

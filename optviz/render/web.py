@@ -1,0 +1,360 @@
+"""The interactive web figure: one self-contained HTML page per config.
+
+The page holds no optimizer or surface math. Everything it can show is
+computed here beforehand with optviz's own engine, one batch per optimizer:
+every trajectory on the grid of slider values (a log-spaced learning-rate grid
+x the main hyperparameter's grid) x a grid of start points, with the config's
+own values inserted as grid points, so the page's initial view is the
+config's run. The sliders and the start chooser snap to that grid.
+
+Storage (decoded in the page by the browser's own ``DecompressionStream``):
+
+- positions quantised to ``q = span / 2**14`` of the domain's larger side
+  (error at most q/2), losses to a relative ``2**-14`` through an
+  ``asinh(loss / s)`` code (relative error at most 2**-15 for ``|loss| >> s``,
+  absolute ``s * 2**-15`` near zero);
+- each coordinate of a trajectory delta-coded along the steps, as zigzag
+  varints, gzip-compressed and base64-encoded;
+- the config's own trajectories (one per optimizer) and the value grid behind
+  the hover read-out stored exactly, as float64.
+
+The contour background is matplotlib's (``draw_surface`` on an axes without
+margins, so the pixel <-> data mapping is exact), embedded as a PNG. The same
+page, with the run's own values only, is the ``html`` format.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from optviz.core.engine import simulate
+from optviz.core.trajectories import Trajectories
+from optviz.errors import ConfigError, RenderError
+from optviz.input.config import RunConfig
+from optviz.outputs import atomic_path
+
+POSITION_BITS = 14  # q = span / 2**14
+LOSS_QUANTUM = 2.0 ** -14  # in asinh(loss / s)
+LOSS_SCALE = 1e-6  # s, relative to the largest |f| on the value grid
+MAX_VALUES = 12_000_000  # points (x, y, loss) the page may hold: keeps it a few MB
+PLOT_WIDTH = 900  # pixels of the background image
+
+
+def main_param(kind: str) -> str | None:
+    """The hyperparameter an optimizer's second slider controls (None: no second slider)."""
+    from optviz.app.explore import MAIN_PARAM
+
+    return MAIN_PARAM.get(kind)
+
+
+@dataclass(frozen=True)
+class OptimizerGrid:
+    """One optimizer's slider values: lrs (L,), mains (M,) for its main hyperparameter."""
+
+    label: str
+    type: str
+    lrs: np.ndarray
+    main: str | None
+    mains: np.ndarray
+    own_lr: int  # index of the config's lr in lrs
+    own_main: int  # index of the config's main value in mains (0 without a main)
+
+    @property
+    def count(self) -> int:
+        return len(self.lrs) * len(self.mains)
+
+
+def with_value(grid: np.ndarray, value: float) -> tuple[np.ndarray, int]:
+    """*grid* with *value* in it exactly (a grid point within 1e-9 is replaced): (grid, index)."""
+    grid = np.asarray(grid, dtype=np.float64)
+    close = np.flatnonzero(np.abs(grid - value) <= 1e-9 * max(abs(value), 1e-300))
+    if close.size:
+        grid = grid.copy()
+        grid[close[0]] = value
+        return grid, int(close[0])
+    grid = np.sort(np.append(grid, value))
+    return grid, int(np.flatnonzero(grid == value)[0])
+
+
+def optimizer_grids(config: RunConfig, own_only: bool = False) -> list[OptimizerGrid]:
+    """Each optimizer's lr and main-hyperparameter grid, the config's values included."""
+    web = config.web
+    out = []
+    for o in config.optimizers:
+        params = o.params
+        lr = float(params["lr"])
+        main = main_param(o.type)
+        if own_only or web.lr_values == 1:
+            lrs, il = np.array([lr]), 0
+        else:
+            lrs, il = with_value(np.geomspace(lr / 10 ** web.lr_decades,
+                                              lr * 10 ** web.lr_decades, web.lr_values), lr)
+        if main is None:
+            mains, im = np.array([np.nan]), 0
+        else:
+            value = float(params[main])
+            if own_only or web.main_values == 1:
+                mains, im = np.array([value]), 0
+            else:
+                lo, hi = web.main_range
+                # even in log(1 - value): 0, 0.68, 0.9, 0.968, 0.99 for [0, 0.99] and 5 values
+                spaced = 1.0 - np.geomspace(1.0 - lo, 1.0 - hi, web.main_values)
+                mains, im = with_value(spaced, value)
+        out.append(OptimizerGrid(o.label, o.type, lrs, main, mains, il, im))
+    return out
+
+
+def start_grid(config: RunConfig, own_only: bool = False) -> tuple[np.ndarray, int]:
+    """(S, 2) start points: an n x n grid of cell centres over the domain, then the
+    config's start (unless it is a grid point); and the index of the config's start."""
+    start = np.array(config.start, dtype=np.float64)
+    n = config.web.starts
+    if own_only or n == 1:
+        return start[None, :], 0
+    (x0, x1), (y0, y1) = config.surface.domain
+    xs = x0 + (np.arange(n) + 0.5) * (x1 - x0) / n
+    ys = y0 + (np.arange(n) + 0.5) * (y1 - y0) / n
+    X, Y = np.meshgrid(xs, ys)
+    grid = np.stack([X.ravel(), Y.ravel()], axis=1)
+    same = np.flatnonzero((grid == start).all(axis=1))
+    if same.size:
+        return grid, int(same[0])
+    return np.vstack([grid, start]), len(grid)
+
+
+def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
+               ) -> list[Trajectories]:
+    """Every trajectory of the page, one batch per optimizer: rows ordered
+    (lr, main value, start), i.e. row = (il * M + im) * S + s."""
+    from optviz.core.optim import make_optimizer, resolve_hyperparams
+
+    total = sum(g.count for g in grids) * len(starts) * (config.steps + 1)
+    if total > MAX_VALUES:
+        raise ConfigError(f"the web page would hold {total:,} points ({len(starts)} starts, "
+                          f"{config.steps} steps); the limit is {MAX_VALUES:,}",
+                          file=str(config.file) if config.file else None, key="web",
+                          hint="lower web.lr_values, web.main_values or web.starts, or steps")
+    out = []
+    s = len(starts)
+    for o, g in zip(config.optimizers, grids):
+        il, im, si = np.meshgrid(np.arange(len(g.lrs)), np.arange(len(g.mains)),
+                                 np.arange(s), indexing="ij")
+        given = dict(o.params, lr=g.lrs[il.ravel()][:, None])
+        if g.main is not None:
+            given[g.main] = g.mains[im.ravel()][:, None]
+        params = resolve_hyperparams(o.type, given, config.conventions)
+        opt = make_optimizer(o.type, config.conventions, **params)
+        out.append(simulate(config.surface, {o.label: opt}, starts[si.ravel()], config.steps,
+                            noise=config.noise))
+    return out
+
+
+# ------------------------------------------------------------------ encoding
+def zigzag_varints(values: np.ndarray) -> bytes:
+    """Signed integers as zigzag LEB128 varints (7 bits a byte, high bit: more follows)."""
+    v = np.asarray(values, dtype=np.int64)
+    z = ((v << 1) ^ (v >> 63)).astype(np.uint64)
+    nbytes = np.ones(len(z), dtype=np.int64)
+    rest = z >> np.uint64(7)
+    while rest.any():
+        nbytes += rest > 0
+        rest >>= np.uint64(7)
+    ends = np.cumsum(nbytes)
+    starts = ends - nbytes
+    out = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
+    for j in range(int(nbytes.max()) if len(nbytes) else 0):
+        has = nbytes > j
+        group = ((z[has] >> np.uint64(7 * j)) & np.uint64(0x7F)).astype(np.uint8)
+        more = (nbytes[has] > j + 1).astype(np.uint8) << 7
+        out[starts[has] + j] = group | more
+    return out.tobytes()
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How the page's paths are quantised: x = x0 + q*i, loss = s*sinh(u*qu)."""
+
+    x0: float
+    y0: float
+    q: float
+    s: float
+    qu: float = LOSS_QUANTUM
+
+    def positions(self, points: np.ndarray) -> np.ndarray:
+        return np.round((points - np.array([self.x0, self.y0])) / self.q).astype(np.int64)
+
+    def losses(self, losses: np.ndarray) -> np.ndarray:
+        return np.round(np.arcsinh(losses / self.s) / self.qu).astype(np.int64)
+
+
+def encode_paths(trajs: list[Trajectories], codec: Codec) -> bytes:
+    """Lengths of every trajectory (all optimizers), then per trajectory its x, y
+    and loss codes delta-coded along the steps: zigzag varints, gzip."""
+    lengths = np.concatenate([t.steps[0] + 1 for t in trajs])
+    chunks = [zigzag_varints(lengths)]
+    for t in trajs:
+        n = t.steps[0] + 1
+        pts = t.points[0]
+        lss = t.losses[0]
+        steps = pts.shape[1]
+        keep = np.arange(steps)[None, :] < n[:, None]
+        # past a run's end, repeat its last point (zero deltas, then dropped)
+        last = np.take_along_axis(pts, (n - 1)[:, None, None].repeat(2, axis=2), axis=1)
+        pts = np.where(keep[:, :, None], pts, last)
+        lss = np.where(keep, lss, np.take_along_axis(lss, (n - 1)[:, None], axis=1))
+        codes = np.concatenate([np.moveaxis(codec.positions(pts), 2, 1),
+                                codec.losses(lss)[:, None, :]], axis=1)  # (N, 3, T+1)
+        deltas = np.diff(codes, axis=2, prepend=0)
+        chunks.append(zigzag_varints(deltas[np.broadcast_to(keep[:, None, :], deltas.shape)]))
+    return gzip.compress(b"".join(chunks), compresslevel=9, mtime=0)
+
+
+def encode_exact(arrays: list[np.ndarray]) -> bytes:
+    """float64 little-endian, concatenated, gzip."""
+    data = np.concatenate([np.asarray(a, dtype="<f8").ravel() for a in arrays])
+    return gzip.compress(data.tobytes(), compresslevel=9, mtime=0)
+
+
+# ----------------------------------------------------------------- the page
+def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
+    """The contour background as a PNG covering exactly the domain: (png, w, h)."""
+    from optviz.render.contour import new_figure
+    from optviz.render.contour import draw_surface
+
+    (x0, x1), (y0, y1) = surface.domain
+    ratio = (y1 - y0) / (x1 - x0)
+    ratio = ratio if 0.4 <= ratio <= 2.5 else 0.75  # the PNG's rule for an equal aspect
+    height = 2 * round(width * ratio / 2)
+    fig = new_figure((width / 100, height / 100), 100)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_axis_off()
+    draw_surface(ax, surface, scale=1.25)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return buf.getvalue(), width, height
+
+
+def ticks(lo: float, hi: float) -> list[float]:
+    from matplotlib.ticker import MaxNLocator
+
+    return [float(v) for v in MaxNLocator(6).tick_values(lo, hi)
+            if lo - 1e-9 * (hi - lo) <= v <= hi + 1e-9 * (hi - lo)]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _fl(v) -> list[float | None]:
+    return [None if not np.isfinite(x) else float(x) for x in np.asarray(v, dtype=float)]
+
+
+@dataclass
+class WebPage:
+    """A written page and what it holds (for the CLI's report and the tests)."""
+
+    path: Path
+    bytes: int
+    data_bytes: int
+    trajectories: int
+    position_precision: float  # the largest position error: q / 2
+    loss_precision: float  # the largest relative loss error (|loss| >> s)
+
+
+def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
+               ) -> tuple[str, dict]:
+    """The page's HTML text and its metadata. *own* is the config's run
+    (simulate_config), stored exactly and shown first."""
+    from optviz import __version__
+    from optviz.render.contour import colours, legend_text, surface_grid
+
+    surface = config.surface
+    grids = optimizer_grids(config, own_only)
+    starts, own_start = start_grid(config, own_only)
+    if own_only:
+        trajs = [Trajectories(labels=(own.labels[k],), points=own.points[k:k + 1],
+                              losses=own.losses[k:k + 1], steps=own.steps[k:k + 1],
+                              diverged=own.diverged[k:k + 1]) for k in range(len(grids))]
+    else:
+        trajs = precompute(config, grids, starts)
+    (x0, x1), (y0, y1) = surface.domain
+    r = config.web.value_grid
+    X, Y, Z = surface_grid(surface, r)
+    zmax = float(np.nanmax(np.abs(Z[np.isfinite(Z)]))) if np.isfinite(Z).any() else 1.0
+    codec = Codec(x0=float(x0), y0=float(y0), q=max(x1 - x0, y1 - y0) / 2 ** POSITION_BITS,
+                  s=LOSS_SCALE * max(zmax, 1e-12))
+    paths = encode_paths(trajs, codec)
+    exact_arrays = [Z]
+    for k in range(len(grids)):
+        exact_arrays += [own.path(k)[:, 0], own.path(k)[:, 1], own.loss_path(k)]
+    exact = encode_exact(exact_arrays)
+    png, pw, ph = background_png(surface)
+    cols = colours(len(grids))
+    opts = []
+    for k, (g, t) in enumerate(zip(grids, trajs)):
+        opts.append({
+            "label": g.label, "type": g.type, "colour": cols[k],
+            "lr": _fl(g.lrs), "main": g.main, "mains": _fl(g.mains) if g.main else [],
+            "own_lr": g.own_lr, "own_main": g.own_main, "count": g.count * len(starts),
+            "diverged": [int(i) for i in np.flatnonzero(t.diverged[0])],
+            "own_n": int(own.steps[k, 0]) + 1, "own_diverged": bool(own.diverged[k, 0]),
+            "own_legend": legend_text(g.label, float(own.final_losses[k, 0]),
+                                      bool(own.diverged[k, 0])),
+        })
+    meta = {
+        "version": __version__, "title": config.title, "surface": surface.title,
+        "lesson": config.lesson,
+        "domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
+        "image": [pw, ph], "xticks": ticks(x0, x1), "yticks": ticks(y0, y1),
+        "steps": config.steps, "fps": config.render.fps,
+        "max_frames": config.render.max_frames,
+        "starts": [[float(a), float(b)] for a, b in starts], "own_start": own_start,
+        "start_grid": 1 if own_only else config.web.starts,
+        "minima": [[float(a), float(b)] for a, b in surface.minima],
+        "opts": opts,
+        "codec": {"x0": codec.x0, "y0": codec.y0, "q": codec.q, "s": codec.s, "qu": codec.qu},
+        "values": {"n": r, "x": [float(x0), float(x1)], "y": [float(y0), float(y1)]},
+        "own_only": own_only,
+        "web": {"lr_values": config.web.lr_values, "lr_decades": config.web.lr_decades,
+                "main_values": config.web.main_values,
+                "main_range": list(config.web.main_range)},
+        "bytes": {"paths": len(paths), "exact": len(exact), "png": len(png)},
+        "trajectories": int(sum(o["count"] for o in opts)),
+    }
+    template = resources.files("optviz.render").joinpath("web.html").read_text("utf-8")
+    meta_text = json.dumps(meta, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
+    import html
+
+    page = (template.replace("__OPTVIZ_TITLE__", html.escape(config.title))
+            .replace("__OPTVIZ_META__", meta_text)
+            .replace("__OPTVIZ_PNG__", _b64(png))
+            .replace("__OPTVIZ_PATHS__", _b64(paths))
+            .replace("__OPTVIZ_EXACT__", _b64(exact)))
+    return page, meta
+
+
+def write_page(config: RunConfig, own: Trajectories, target: Path, *,
+               own_only: bool = False) -> WebPage:
+    """Build the page and write it atomically to *target*."""
+    page, meta = build_page(config, own, own_only=own_only)
+    data = page.encode("utf-8")
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    except OSError as e:
+        raise RenderError(f"cannot write {target}: {e.strerror or e}") from None
+    codec = meta["codec"]
+    return WebPage(path=Path(target), bytes=len(data),
+                   data_bytes=meta["bytes"]["paths"] + meta["bytes"]["exact"],
+                   trajectories=meta["trajectories"], position_precision=codec["q"] / 2,
+                   loss_precision=float(np.sinh(codec["qu"] / 2)))
