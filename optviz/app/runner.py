@@ -331,6 +331,9 @@ def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
     from optviz.analysis.sweep import resolve_auto_lr
 
     config = resolve_auto_lr(config)
+    from optviz.render.web import check_size
+
+    check_size(config)  # before the run: a grid too large fails at once
     trajectories = simulate_config(config, progress)
     page = write_web(config, trajectories, config.output)
     return RunResult(config=config, trajectories=trajectories, files=[page.path]), page

@@ -72,14 +72,21 @@ class OptimizerGrid:
         return len(self.lrs) * len(self.mains)
 
 
-def with_value(grid: np.ndarray, value: float) -> tuple[np.ndarray, int]:
-    """*grid* with *value* in it exactly (a grid point within 1e-9 is replaced): (grid, index)."""
+def rounded(grid: np.ndarray, digits: int = 3) -> np.ndarray:
+    """Grid values rounded to *digits* significant digits, so that the value a
+    slider shows is the value the path was computed with."""
+    return np.unique([float(f"{v:.{digits}g}") for v in grid])
+
+
+def with_value(grid: np.ndarray, value: float, scale: float) -> tuple[np.ndarray, int]:
+    """*grid* with *value* in it exactly: (grid, index). The nearest grid point,
+    if within 1% of *scale*, is replaced by it; otherwise it is inserted."""
     grid = np.asarray(grid, dtype=np.float64)
-    close = np.flatnonzero(np.abs(grid - value) <= 1e-9 * max(abs(value), 1e-300))
-    if close.size:
+    near = int(np.argmin(np.abs(grid - value)))
+    if abs(grid[near] - value) <= 0.01 * scale:
         grid = grid.copy()
-        grid[close[0]] = value
-        return grid, int(close[0])
+        grid[near] = value
+        return grid, near
     grid = np.sort(np.append(grid, value))
     return grid, int(np.flatnonzero(grid == value)[0])
 
@@ -95,8 +102,9 @@ def optimizer_grids(config: RunConfig, own_only: bool = False) -> list[Optimizer
         if own_only or web.lr_values == 1:
             lrs, il = np.array([lr]), 0
         else:
-            lrs, il = with_value(np.geomspace(lr / 10 ** web.lr_decades,
-                                              lr * 10 ** web.lr_decades, web.lr_values), lr)
+            lrs, il = with_value(rounded(np.geomspace(lr / 10 ** web.lr_decades,
+                                                      lr * 10 ** web.lr_decades,
+                                                      web.lr_values)), lr, lr)
         if main is None:
             mains, im = np.array([np.nan]), 0
         else:
@@ -107,7 +115,7 @@ def optimizer_grids(config: RunConfig, own_only: bool = False) -> list[Optimizer
                 lo, hi = web.main_range
                 # even in log(1 - value): 0, 0.68, 0.9, 0.968, 0.99 for [0, 0.99] and 5 values
                 spaced = 1.0 - np.geomspace(1.0 - lo, 1.0 - hi, web.main_values)
-                mains, im = with_value(spaced, value)
+                mains, im = with_value(rounded(spaced), value, max(1.0 - value, 1e-6))
         out.append(OptimizerGrid(o.label, o.type, lrs, main, mains, il, im))
     return out
 
@@ -130,18 +138,26 @@ def start_grid(config: RunConfig, own_only: bool = False) -> tuple[np.ndarray, i
     return np.vstack([grid, start]), len(grid)
 
 
+def check_size(config: RunConfig, own_only: bool = False) -> int:
+    """The number of points the page will hold; ConfigError if over MAX_VALUES."""
+    grids = optimizer_grids(config, own_only)
+    starts = len(start_grid(config, own_only)[0])
+    total = sum(g.count for g in grids) * starts * (config.steps + 1)
+    if total > MAX_VALUES:
+        raise ConfigError(f"the web page would hold {total:,} points ({starts} starts, "
+                          f"{config.steps} steps); the limit is {MAX_VALUES:,}",
+                          file=str(config.file) if config.file else None, key="web",
+                          hint="lower web.lr_values, web.main_values or web.starts, or steps")
+    return total
+
+
 def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
                ) -> list[Trajectories]:
     """Every trajectory of the page, one batch per optimizer: rows ordered
     (lr, main value, start), i.e. row = (il * M + im) * S + s."""
     from optviz.core.optim import make_optimizer, resolve_hyperparams
 
-    total = sum(g.count for g in grids) * len(starts) * (config.steps + 1)
-    if total > MAX_VALUES:
-        raise ConfigError(f"the web page would hold {total:,} points ({len(starts)} starts, "
-                          f"{config.steps} steps); the limit is {MAX_VALUES:,}",
-                          file=str(config.file) if config.file else None, key="web",
-                          hint="lower web.lr_values, web.main_values or web.starts, or steps")
+    check_size(config)
     out = []
     s = len(starts)
     for o, g in zip(config.optimizers, grids):
@@ -226,8 +242,7 @@ def encode_exact(arrays: list[np.ndarray]) -> bytes:
 # ----------------------------------------------------------------- the page
 def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
     """The contour background as a PNG covering exactly the domain: (png, w, h)."""
-    from optviz.render.contour import new_figure
-    from optviz.render.contour import draw_surface
+    from optviz.render.contour import draw_surface, new_figure
 
     (x0, x1), (y0, y1) = surface.domain
     ratio = (y1 - y0) / (x1 - x0)
@@ -236,7 +251,7 @@ def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
     fig = new_figure((width / 100, height / 100), 100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    draw_surface(ax, surface, scale=1.25)
+    draw_surface(ax, surface, scale=1.6)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     buf = io.BytesIO()
