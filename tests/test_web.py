@@ -254,3 +254,28 @@ def test_with_value_inserts_or_replaces_the_nearest():
     assert list(grid) == [0.1, 0.2, 0.25, 0.3] and i == 2
     grid, i = with_value(np.array([0.1, 0.2, 0.3]), 0.2001, 0.2001)
     assert list(grid) == [0.1, 0.2001, 0.3] and i == 1
+
+
+def test_diverged_paths_are_marked_where_last_seen_and_labelled_by_value(tmp_path):
+    text = ("surface: wobbly\nsteps: 60\noptimizers: [{type: sgd, lr: 0.3}]\n"
+            "web: {lr_values: 3, lr_decades: 1.5, starts: 1, value_grid: 10}\n")
+    (tmp_path / "div.yaml").write_text(text)
+    r = CliRunner().invoke(cli, ["web", str(tmp_path / "div.yaml"), "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    meta, paths, own, grid, _ = read_page(tmp_path / "div-web.html")
+    sgd = meta["opts"][0]
+    assert sgd["lr"] == [0.00949, 0.3, 9.49]
+    assert [row[0] for row in sgd["labels"]] == ["sgd lr=0.00949", "sgd lr=0.3", "sgd lr=9.49"]
+    r = CliRunner().invoke(cli, ["run", str(tmp_path / "div.yaml"), "--out", str(tmp_path / "b"),
+                                 "--formats", "png", "-q"])
+    assert json.loads((tmp_path / "b" / "run.json").read_text())["summary"][0]["diverged"] \
+        is False and not sgd["own_diverged"]
+    cfg = tmp_path / "big.yaml"
+    cfg.write_text(text.replace("lr: 0.3", "lr: 9.49"))
+    r = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / "c"), "--formats", "png",
+                                 "-q"])
+    summary = json.loads((tmp_path / "c" / "run.json").read_text())["summary"][0]
+    assert summary["diverged"] is True
+    ((row, sx, sy),) = sgd["diverged"]
+    assert row == 2 and len(paths[0][2]["x"]) == summary["steps"] + 1
+    assert max(abs(sx), abs(sy)) == pytest.approx(3.0)  # on the edge of the [-3, 3] plot

@@ -266,6 +266,28 @@ def ticks(lo: float, hi: float) -> list[float]:
             if lo - 1e-9 * (hi - lo) <= v <= hi + 1e-9 * (hi - lo)]
 
 
+def grid_labels(config: RunConfig, k: int, g: OptimizerGrid) -> list[list[str]]:
+    """The legend label at each (lr, main) grid point: the config's label at its own
+    values and wherever the label was given; else the default label for those values."""
+    from optviz.core.optim import default_label
+
+    o = config.optimizers[k]
+    custom = o.label != default_label(o.type, o.params, config.conventions)
+    out = []
+    for il, lr in enumerate(g.lrs):
+        row = []
+        for im, main in enumerate(g.mains):
+            if custom or (il == g.own_lr and im == g.own_main):
+                row.append(o.label)
+                continue
+            params = dict(o.params, lr=float(lr))
+            if g.main is not None:
+                params[g.main] = float(main)
+            row.append(default_label(o.type, params, config.conventions))
+        out.append(row)
+    return out
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -291,7 +313,7 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     """The page's HTML text and its metadata. *own* is the config's run
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
-    from optviz.render.contour import colours, legend_text, surface_grid
+    from optviz.render.contour import colours, last_seen, legend_text, surface_grid
 
     surface = config.surface
     grids = optimizer_grids(config, own_only)
@@ -317,11 +339,16 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     cols = colours(len(grids))
     opts = []
     for k, (g, t) in enumerate(zip(grids, trajs)):
+        # a diverged run's X goes where it was last seen on the plot, as in the PNG
+        gone = np.flatnonzero(t.diverged[0])
+        seen = [last_seen(t.path(0, int(i)), (x0, x1), (y0, y1)) for i in gone]
         opts.append({
+            "labels": grid_labels(config, k, g),
+            "diverged": [[int(i), float(p[0]), float(p[1])] for i, p in zip(gone, seen)],
+            "own_seen": [float(v) for v in last_seen(own.path(k), (x0, x1), (y0, y1))],
             "label": g.label, "type": g.type, "colour": cols[k],
             "lr": _fl(g.lrs), "main": g.main, "mains": _fl(g.mains) if g.main else [],
             "own_lr": g.own_lr, "own_main": g.own_main, "count": g.count * len(starts),
-            "diverged": [int(i) for i in np.flatnonzero(t.diverged[0])],
             "own_n": int(own.steps[k, 0]) + 1, "own_diverged": bool(own.diverged[k, 0]),
             "own_legend": legend_text(g.label, float(own.final_losses[k, 0]),
                                       bool(own.diverged[k, 0])),
