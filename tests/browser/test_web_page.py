@@ -219,3 +219,31 @@ def test_the_default_configs_page_is_small_and_quick(tmp_path, watched):
     # readiness, not a timing assertion: the page reports how long decoding took
     assert page.evaluate("optviz.readyMs") > 0
     assert page.evaluate("optviz.meta.trajectories") == info.trajectories
+
+
+def test_works_inside_an_iframe_and_as_the_notebook_display(site, watched, tmp_path):
+    from optviz.app.runner import run
+
+    cfg, path = site
+    host = path.parent / "host.html"
+    host.write_text(f'<!DOCTYPE html><title>host</title><p>An article.</p>'
+                    f'<iframe src="{path.name}" style="width:900px;height:700px"></iframe>')
+    w = watched()
+    w.page.goto(host.resolve().as_uri())
+    frame = w.page.frame_locator("iframe")
+    frame.locator("html[data-ready='1']").wait_for(timeout=15000)
+    frame.locator("#ov-play").click()
+    assert w.errors == [] and w.network == []
+    # Jupyter: the run's _repr_html_ is an iframe whose srcdoc is the page
+    result = run(cfg.with_overrides(formats="html"), out=tmp_path)
+    nb = tmp_path / "notebook.html"
+    nb.write_text("<!DOCTYPE html><title>nb</title>" + result._repr_html_())
+    w2 = watched()
+    w2.page.goto(nb.resolve().as_uri())
+    inner = w2.page.frame_locator("iframe")
+    inner.locator("html[data-ready='1']").wait_for(timeout=15000)
+    inner.locator("#ov-fwd").click()
+    assert inner.locator("#ov-step").inner_text() == "step 40 / 40"  # already at the end
+    inner.locator("#ov-back").click()
+    assert inner.locator("#ov-step").inner_text() == "step 39 / 40"
+    assert w2.errors == [] and w2.network == []
