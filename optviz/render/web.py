@@ -44,7 +44,7 @@ from optviz.outputs import atomic_path
 POSITION_BITS = 14  # q = span / 2**14
 LOSS_QUANTUM = 2.0 ** -14  # in asinh(loss / s)
 LOSS_SCALE = 1e-6  # s, relative to the largest |f| on the value grid
-MAX_VALUES = 12_000_000  # points (x, y, loss) the page may hold: keeps it a few MB
+MAX_VALUES = 4_000_000  # points (x, y, loss) a page may hold (~20 MB); the default holds 0.7 M
 PLOT_WIDTH = 900  # pixels of the background image
 
 
