@@ -11,6 +11,7 @@ optviz, and ``optviz --help``, stay instant)::
     run(config, out=None, formats=None, steps=None) -> RunResult
     run_sweep(config, "lr=1e-4:1:log:60", y=None) / sweep(config, Axis, Axis)
     run_basins(config, resolution) / basins(config, resolution)
+    run_web(config, out=None) -> (RunResult, WebPage)   the interactive page
     respond(type, signal, vary=(name, values), **hyperparams)
 """
 
@@ -23,7 +24,7 @@ _API = {
     "make_optimizer": "core.optim", "OPTIMIZERS": "core.optim",
     "register_optimizer": "core.optim",
     "run": "app.runner", "RunResult": "app.runner", "run_sweep": "app.runner",
-    "run_basins": "app.runner",
+    "run_basins": "app.runner", "run_web": "app.runner",
     "sweep": "analysis.sweep", "parse_axis": "analysis.sweep", "basins": "analysis.basins",
     "respond": "analysis.response",
     "article_signals": "analysis.response",

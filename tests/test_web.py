@@ -279,3 +279,26 @@ def test_diverged_paths_are_marked_where_last_seen_and_labelled_by_value(tmp_pat
     ((row, sx, sy),) = sgd["diverged"]
     assert row == 2 and len(paths[0][2]["x"]) == summary["steps"] + 1
     assert max(abs(sx), abs(sy)) == pytest.approx(3.0)  # on the edge of the [-3, 3] plot
+
+
+def test_noisy_runs_share_the_runs_noise_and_noisy_false_stays_exact(tmp_path):
+    text = ("surface: wobbly\nsteps: 15\nnoise: {sigma: 0.5, seed: 3}\n"
+            "optimizers: [{type: sgd, lr: 0.05}, {type: sgd, lr: 0.02, noisy: false}]\n"
+            "web: {lr_values: 3, starts: 2, value_grid: 10}\n")
+    cfg = parse_config(text, "noisy.yaml")
+    result, info = run_web(cfg, out=tmp_path)
+    meta, paths, own, grid, _ = read_page(info.path)
+    from optviz.app.runner import simulate_config
+
+    for k in range(2):
+        o = meta["opts"][k]
+        row = paths[k][o["own_lr"] * len(meta["starts"]) + meta["own_start"]]
+        np.testing.assert_allclose(row["x"], own[k][0], atol=meta["codec"]["q"] / 2)
+    # a grid point of the noisy optimizer equals the config run at that lr, same noise
+    lr = meta["opts"][0]["lr"][0]
+    alone = simulate_config(parse_config(text.replace("lr: 0.05", f"lr: {lr!r}")))
+    np.testing.assert_allclose(paths[0][0 * len(meta["starts"]) + meta["own_start"]]["x"],
+                               alone.path(0)[:, 0], atol=meta["codec"]["q"] / 2)
+    # and the exact one is the exact run
+    exact = simulate_config(parse_config(text.replace("noise: {sigma: 0.5, seed: 3}\n", "")))
+    np.testing.assert_array_equal(own[1][0], exact.path(1)[:, 0])

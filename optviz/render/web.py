@@ -168,8 +168,9 @@ def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
             given[g.main] = g.mains[im.ravel()][:, None]
         params = resolve_hyperparams(o.type, given, config.conventions)
         opt = make_optimizer(o.type, config.conventions, **params)
+        # the same noise sequence as the run (one draw per step, shared by every row)
         out.append(simulate(config.surface, {o.label: opt}, starts[si.ravel()], config.steps,
-                            noise=config.noise))
+                            noise=config.noise if o.noisy else None))
     return out
 
 
