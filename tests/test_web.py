@@ -302,3 +302,22 @@ def test_noisy_runs_share_the_runs_noise_and_noisy_false_stays_exact(tmp_path):
     # and the exact one is the exact run
     exact = simulate_config(parse_config(text.replace("noise: {sigma: 0.5, seed: 3}\n", "")))
     np.testing.assert_array_equal(own[1][0], exact.path(1)[:, 0])
+
+
+def test_open_hands_the_file_uri_to_the_browser(tmp_path, monkeypatch):
+    import webbrowser
+
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+    (tmp_path / "o.yaml").write_text("surface: wobbly\nsteps: 5\noptimizers: [sgd]\n"
+                                     "web: {lr_values: 2, starts: 1, value_grid: 8}\n")
+    r = CliRunner().invoke(cli, ["web", str(tmp_path / "o.yaml"), "--out", str(tmp_path),
+                                 "--open", "-q"])
+    assert r.exit_code == 0 and r.output == ""
+    assert opened == [(tmp_path / "o-web.html").resolve().as_uri()]
+
+
+def test_a_response_config_has_no_page(tmp_path):
+    r = CliRunner().invoke(cli, ["web", "article/response-adam", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "no trajectories to show" in r.output
+    assert "Traceback" not in r.output
