@@ -362,7 +362,8 @@ def optviz_temp_dirs():
 
 def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_files(tmp_path):
     """Two real `optviz run`s (run side by side to save time), one stopped by SIGINT,
-    one by SIGTERM while their GIF, MP4 and HTML encoders are running."""
+    one by SIGTERM while their GIF and MP4 encoders are running (the HTML page,
+    which needs no ffmpeg, is already written in the staging folder)."""
     import shutil
 
     run(parse_config(LONG.format(steps=10), "long.yaml"), out=tmp_path / "previous")
@@ -380,7 +381,7 @@ def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_fil
         for sig, proc in procs.items():
             home = tmp_path / sig.name
             started = wait_for(lambda: list(home.glob(".optviz-stage-*/.*.part.gif"))
-                               and len(processes_mentioning(str(home))) >= 4)
+                               and len(processes_mentioning(str(home))) >= 3)
             assert started, "the animation never started"
             os.kill(proc.pid, sig)
         errs = {sig: proc.communicate(timeout=30)[1] for sig, proc in procs.items()}
