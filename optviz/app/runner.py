@@ -327,16 +327,19 @@ def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
 
             raise ConfigError("a response config has no trajectories to show on a page",
                               file=str(config.file) if config.file else None)
-    config = config.with_overrides(output=out)
-    from optviz.analysis.sweep import resolve_auto_lr
+    config = _expand_output(config.with_overrides(output=out), out)
+    from optviz.analysis.compare import resolve_tuning
 
-    config = resolve_auto_lr(config)
+    config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"))
     from optviz.render.web import check_size
 
     check_size(config)  # before the run: a grid too large fails at once
     trajectories = simulate_config(config, progress)
-    page = write_web(config, trajectories, config.output)
-    return RunResult(config=config, trajectories=trajectories, files=[page.path]), page
+    with staged(config.output) as stage:
+        page = write_web(config, trajectories, stage.dir)
+        path = stage.final(page.path)
+    page = replace(page, path=path)
+    return RunResult(config=config, trajectories=trajectories, files=[path]), page
 
 
 def run_record(result: RunResult) -> dict[str, Any]:

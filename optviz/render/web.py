@@ -50,9 +50,9 @@ PLOT_WIDTH = 900  # pixels of the background image
 
 def main_param(kind: str) -> str | None:
     """The hyperparameter an optimizer's second slider controls (None: no second slider)."""
-    from optviz.app.explore import MAIN_PARAM
+    from optviz.core.optim.registry import get_spec
 
-    return MAIN_PARAM.get(kind)
+    return get_spec(kind).main_param
 
 
 @dataclass(frozen=True)
