@@ -282,3 +282,49 @@ def test_run_with_many_starts_writes_fans_and_the_summary(tmp_path):
     from PIL import Image
 
     assert Image.open(tmp_path / "o" / "m.png").size == (160, 120)
+
+
+# ------------------------------------------------------------------ the step-size panel
+def test_step_panel_equals_alpha_v_by_hand(tmp_path):
+    """α_t·V_t from the optimizers' own state, against hand loops of their formulas."""
+    from optviz.app.runner import run
+    from optviz.core.overlays import StepSizeRecorder
+
+    cfg = parse_config("""\
+surface: booth
+start: [-4, 3]
+steps: 30
+optimizers:
+  - {type: sgd, lr: 0.02}
+  - {type: adagrad, lr: 0.5}
+  - {type: adam, lr: 0.1}
+  - {type: adabound, lr: 0.1, final_lr: 0.05}
+render: {formats: [png], size: [4, 3], dpi: 40, step_panel: true}
+""", str(tmp_path / "s.yaml"))
+    rec = StepSizeRecorder(4, cfg.steps)
+    from optviz.app.runner import simulate_config
+
+    tr = simulate_config(cfg, observe=rec)
+    surface = cfg.surface
+    grads = [[surface.grad(tr.points[k, 0, t][None])[0] for t in range(cfg.steps)]
+             for k in range(4)]
+    np.testing.assert_array_equal(rec.data[0], np.full((cfg.steps, 2), 0.02))
+    acc = np.zeros(2)
+    for t, g in enumerate(grads[1]):  # Adagrad: lr / (sqrt(G) + eps)
+        acc = acc + g * g
+        np.testing.assert_allclose(rec.data[1, t], 0.5 / (np.sqrt(acc) + 1e-10), rtol=1e-12)
+    m = v = np.zeros(2)
+    for t, g in enumerate(grads[2], 1):  # Adam: lr/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps)
+        v = 0.999 * v + 0.001 * g * g
+        want = 0.1 / (1 - 0.9 ** t) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        np.testing.assert_allclose(rec.data[2, t - 1], want, rtol=1e-12)
+    v = np.zeros(2)
+    for t, g in enumerate(grads[3], 1):  # AdaBound: clip(s/(sqrt(v)+eps), lower, upper)
+        v = 0.999 * v + 0.001 * g * g
+        s = 0.1 * math.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+        lower, upper = 0.05 * (1 - 1 / (1e-3 * t + 1)), 0.05 * (1 + 1 / (1e-3 * t))
+        np.testing.assert_allclose(rec.data[3, t - 1],
+                                   np.clip(s / (np.sqrt(v) + 1e-8), lower, upper), rtol=1e-12)
+    result = run(cfg, out=tmp_path / "o")
+    assert (tmp_path / "o" / "s-step-size.png") in result.files
+    assert (tmp_path / "o" / "s-step-size.png").stat().st_size > 1000

@@ -227,13 +227,16 @@ def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[st
 
 
 # ------------------------------------------------------------------ many runs
-def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None) -> Trajectories:
+def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None,
+                  observe=None) -> Trajectories:
     """Every optimizer from every start under every seed: N = starts x seeds runs,
     run index ``seed_index * S + start_index`` (run 0: the config's start, first seed)."""
     starts = run_starts(config)
     exact = [o.label for o in config.optimizers if not o.noisy]
+    # observe sees the first seed's batch (its row 0 is run 0)
     parts = [simulate(config.surface, optimizers, starts, config.steps, noise=noise,
-                      exact=exact, progress=progress) for noise in seeds_of(config)]
+                      exact=exact, progress=progress, observe=observe if j == 0 else None)
+             for j, noise in enumerate(seeds_of(config))]
     if len(parts) == 1:
         return parts[0]
     counters = {k: np.concatenate([p.counters[k] for p in parts], axis=1)

@@ -196,7 +196,8 @@ def simulate_config(config: RunConfig, progress: Progress | None = None,
     if config.starts is not None or (config.noise is not None and config.noise.seeds > 1):
         from optviz.analysis.compare import simulate_runs
 
-        return simulate_runs(config, build_optimizers(config), progress=report)
+        return simulate_runs(config, build_optimizers(config), progress=report,
+                             observe=observe)
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
                     noise=config.noise, exact=[o.label for o in config.optimizers if not o.noisy],
                     observe=observe, progress=report)
@@ -225,12 +226,12 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     from optviz.analysis.compare import resolve_tuning
 
     config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
-    recorder = None
-    if config.render.overlays:
-        from optviz.core.overlays import OverlayRecorder
+    from optviz.core.overlays import OverlayRecorder, StepSizeRecorder, observers
 
-        recorder = OverlayRecorder(len(config.optimizers), config.steps)
-    trajectories = simulate_config(config, progress, observe=recorder)
+    k_count = len(config.optimizers)
+    recorder = OverlayRecorder(k_count, config.steps) if config.render.overlays else None
+    sizes = StepSizeRecorder(k_count, config.steps) if config.render.step_panel else None
+    trajectories = simulate_config(config, progress, observe=observers(recorder, sizes))
     result = RunResult(config=config, trajectories=trajectories)
     result.tuning = tuning
     out_dir = config.output
@@ -261,6 +262,16 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                                       loss_panel=config.render.loss_panel,
                                       view=config.render.view, camera=config.render.camera)
                 result.files += [stage.final(p) for p in files]
+            except OptvizError as e:
+                result.errors.append(stage.public(str(e)))
+        if sizes is not None:
+            from optviz.render.schedule import step_size_figure
+
+            try:
+                result.files += _save(step_size_figure(
+                    [o.label for o in config.optimizers], sizes.data,
+                    title=f"{config.title or config.stem}: effective step size α_t·V_t",
+                    dpi=config.render.dpi), stage, f"{config.stem}-step-size", ["png"])
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
         if config.render.lr_panel:

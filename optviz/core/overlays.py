@@ -41,3 +41,34 @@ class OverlayRecorder:
         moment = first_moment(state)
         if moment is not None:
             self.data.momentum[k, t] = np.broadcast_to(moment, grad.shape)[0]
+
+
+class StepSizeRecorder:
+    """An ``observe`` callback recording run 0's effective per-coordinate step size
+    α_t·V_t after each update, (K, T, 2), from the optimizer's own state
+    (``optim.effective_step``); NaN where an optimizer does not define one."""
+
+    def __init__(self, k_count: int, steps: int):
+        self.data = np.full((k_count, steps, 2), np.nan)
+
+    def __call__(self, t, k, grad, step, state):
+        from optviz.core.optim import effective_step
+
+        size = effective_step(state)
+        if size is not None:
+            self.data[k, t] = np.broadcast_to(np.asarray(size, dtype=np.float64),
+                                              grad.shape)[0]
+
+
+def observers(*callbacks):
+    """One ``observe`` callback calling each of *callbacks* (None ones left out)."""
+    live = [c for c in callbacks if c is not None]
+    if not live:
+        return None
+    if len(live) == 1:
+        return live[0]
+
+    def observe(*args):
+        for c in live:
+            c(*args)
+    return observe

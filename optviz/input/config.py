@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune", "web")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera", "lr_panel")
+               "camera", "lr_panel", "step_panel")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
 WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
@@ -60,6 +60,7 @@ class RenderConfig:
     max_frames: int = 300
     loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
     lr_panel: bool = False  # also write <stem>-lr.png: each optimizer's lr over the steps
+    step_panel: bool = False  # also write <stem>-step-size.png: α_t·V_t over the steps
     overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
     view: str = "2d"  # or "3d"
     camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
@@ -123,6 +124,7 @@ class RunConfig:
                        "max_frames": self.render.max_frames,
                        "loss_panel": self.render.loss_panel,
                        "lr_panel": self.render.lr_panel,
+                       "step_panel": self.render.step_panel,
                        "overlays": list(self.render.overlays), "view": self.render.view,
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
             "output": str(self.output),
@@ -668,6 +670,10 @@ def _render(data: Any, doc: Document) -> RenderConfig:
     lr_panel = data.get("lr_panel", False)
     if not isinstance(lr_panel, bool):
         raise doc.error(f"lr_panel must be true or false, got {lr_panel!r}", at + ("lr_panel",))
+    step_panel = data.get("step_panel", False)
+    if not isinstance(step_panel, bool):
+        raise doc.error(f"step_panel must be true or false, got {step_panel!r}",
+                        at + ("step_panel",))
     overlays = data.get("overlays", [])
     from optviz.core.overlays import KINDS
 
@@ -697,7 +703,7 @@ def _render(data: Any, doc: Document) -> RenderConfig:
                        for key, d in zip(("elev", "azim", "rotate"), default.camera))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
-                        view=view, camera=camera, lr_panel=lr_panel)
+                        view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

@@ -26,3 +26,41 @@ def lr_figure(labels, lrs, *, title: str, size=(9, 4), dpi=100):
         ax.spines[spine].set_visible(False)
     ax.legend(loc="best", frameon=True, framealpha=0.85, fontsize=8)
     return fig
+
+
+def step_size_figure(labels, sizes, *, title: str, size=(11, 5.5), dpi=100):
+    """Each optimizer's effective per-coordinate learning rate α_t·V_t over the steps,
+    one panel per coordinate, log scale (``render.step_panel``). *sizes*: (K, T, 2)
+    with NaN where an optimizer defines none (it is then named as such)."""
+    fig = new_figure(size, dpi)
+    cols = colours(len(labels))
+    rows = -(-len(labels) // 3)
+    bottom = 0.14 + 0.05 * rows
+    axes = [fig.add_axes((0.08 + 0.47 * i, bottom, 0.40, 0.84 - bottom)) for i in range(2)]
+    t = np.arange(1, sizes.shape[1] + 1)
+    missing = []
+    for k, (label, c) in enumerate(zip(labels, cols)):
+        if not np.isfinite(sizes[k]).any():
+            missing.append(label)
+            continue
+        for i, ax in enumerate(axes):
+            ax.plot(t, sizes[k, :, i], color=c, lw=1.8, label=label)
+    for i, ax in enumerate(axes):
+        finite = sizes[..., i][np.isfinite(sizes[..., i]) & (sizes[..., i] > 0)]
+        if finite.size:
+            ax.set_yscale("log")
+        ax.set_xlabel("step", fontsize=10)
+        ax.set_title(f"{'xy'[i]} coordinate", loc="left", fontsize=10)
+        ax.grid(alpha=0.3)
+        for spine in ("top", "right"):
+            ax.spines[spine].set_visible(False)
+    axes[0].set_ylabel("α_t · V_t  (step per unit gradient)", fontsize=10)
+    handles, names = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, names, loc="lower left", bbox_to_anchor=(0.07, 0.05), ncol=3,
+                   frameon=False, fontsize=9)
+    fig.text(0.08, 0.92, title, fontsize=12, fontweight="bold")
+    if missing:
+        fig.text(0.08, 0.015, "no α_t·V_t form (not drawn): " + ", ".join(missing),
+                 fontsize=8, color="#444444")
+    return fig
