@@ -313,7 +313,7 @@ render: {formats: [png], size: [4, 3], dpi: 40, step_panel: true}
     for t, g in enumerate(grads[1]):  # Adagrad: lr / (sqrt(G) + eps)
         acc = acc + g * g
         np.testing.assert_allclose(rec.data[1, t], 0.5 / (np.sqrt(acc) + 1e-10), rtol=1e-12)
-    m = v = np.zeros(2)
+    v = np.zeros(2)
     for t, g in enumerate(grads[2], 1):  # Adam: lr/(1-b1^t) / (sqrt(v/(1-b2^t)) + eps)
         v = 0.999 * v + 0.001 * g * g
         want = 0.1 / (1 - 0.9 ** t) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
