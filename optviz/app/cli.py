@@ -123,11 +123,28 @@ def run(config, out, formats, steps, quiet):
                            "(best final loss of 200 learning rates, 1e-5 .. 10)")
         if hasattr(result, "summary"):
             click.echo(summary_table(result))
+        if getattr(result, "comparison", None):
+            click.echo(f"over {result.trajectories.shape[1]} runs (starts x seeds):")
+            click.echo(comparison_table(result.comparison))
         click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
     for message in result.errors:
         click.echo(f"Error: {message}", err=True)
     if result.errors:
         sys.exit(1)
+
+
+def comparison_table(rows) -> str:
+    """Per optimizer over many runs: success rate, median steps to tol, median gap."""
+    head = ("optimizer", "success", "median steps to tol", "median final gap", "diverged")
+
+    def fmt(v, pct=False):
+        return "-" if v is None else (f"{v:.0%}" if pct else f"{v:.4g}")
+
+    body = [(r["label"], fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
+             fmt(r["median_final_gap"]), fmt(r["diverged_rate"], True)) for r in rows]
+    widths = [max(len(c) for c in col) for col in zip(head, *body)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+                     for row in (head, *body))
 
 
 def summary_table(result) -> str:
@@ -277,17 +294,7 @@ def compare(config, out, formats, quiet):
         for label, res in result.tuning.items():
             chosen = ", ".join(f"{p}={v:.4g}" for p, v in res.chosen.items())
             click.echo(f"tuned {label}: {chosen} ({res.points} points, {res.runs} runs each)")
-        head = ("optimizer", "success", "median steps to tol", "median final gap", "diverged")
-
-        def fmt(v, pct=False):
-            return "-" if v is None else (f"{v:.0%}" if pct else f"{v:.4g}")
-
-        body = [(r["label"], fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
-                 fmt(r["median_final_gap"]), fmt(r["diverged_rate"], True))
-                for r in result.summary]
-        widths = [max(len(c) for c in col) for col in zip(head, *body)]
-        for row in (head, *body):
-            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        click.echo(comparison_table(result.summary))
     _report(result, quiet)
 
 

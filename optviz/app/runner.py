@@ -246,6 +246,11 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
             from optviz.render.compare import comparison_figure
 
             result.comparison = summarize(config, trajectories)
+            from optviz.analysis.compare import SUMMARY_FIELDS
+
+            write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
+                      [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
+            result.files.append(out_dir / "summary.csv")
             try:
                 result.files += _save(comparison_figure(
                     config, trajectories, result.comparison, size=config.render.size,
