@@ -10,6 +10,7 @@ from optviz.app.runner import run, simulate_config
 from optviz.input.config import parse_config
 from optviz.render import encoders
 from optviz.render import frames as frames_mod
+from optviz.render.contour import shown_path
 from optviz.render.frames import Animator, frame_steps, hold_frames
 
 CONFIG = """\
@@ -66,9 +67,10 @@ def test_gif_frames_durations_loop_and_exact_colours(rendered):
 
 
 def test_first_frame_shows_only_the_start_and_last_frame_every_path(rendered):
-    _, _, out = rendered
+    cfg, result, out = rendered
     im = Image.open(out / "anim.gif")
-    plot = slice(0, int(0.68 * 360))  # the axes; the legend column is to the right
+    anim = frames_mod.make_animator(cfg, result.trajectories)
+    plot = slice(0, int(anim.scene.legend.get_window_extent().x0))  # the legend is right
     first = np.asarray(im.convert("RGB"))[:, plot]
     im.seek(12)
     last = np.asarray(im.convert("RGB"))[:, plot]
@@ -154,8 +156,8 @@ def test_blitted_frames_equal_a_full_redraw(extra, size, dpi, panel):
     for k in np.flatnonzero(tr.diverged[:, 0]):  # the X where the run left the plot
         point, kind = anim.trails.head(k)
         assert kind == "X"
-        np.testing.assert_array_equal(
-            point, frames_mod.last_seen(tr.path(k), anim.ax.get_xlim(), anim.ax.get_ylim()))
+        shown = shown_path(tr.path(k), anim.ax.get_xlim(), anim.ax.get_ylim(), True)
+        np.testing.assert_array_equal(point, shown.end[0])  # where it first left the view
 
 
 LONG_TITLE = "A title long enough to reach the counter " * 2
@@ -314,11 +316,14 @@ def test_animated_loss_panel_grows_with_the_frames():
     assert cfg.render.loss_panel
     tr = simulate_config(cfg)
     anim = Animator(cfg.surface, tr, size=(6, 4), dpi=60, loss_panel=True)
+    fstar = 0.9155064452470825  # wobbly's minimum value (surfaces/wobbly.yaml)
     for step in (0, 5, 12):
         anim.draw(step)
-        for k, line in enumerate(anim.loss_lines):
-            np.testing.assert_array_equal(line.get_ydata(), tr.losses[k, 0, : step + 1])
+        for k, line in enumerate(anim.loss_lines):  # f - f*, on a log scale
+            np.testing.assert_array_equal(line.get_ydata(), tr.losses[k, 0, : step + 1] - fstar)
             assert anim.loss_heads[k].get_xdata()[0] == step
+            assert anim.loss_now[k].get_text() == f"f−f* {tr.losses[k, 0, step] - fstar:.3g}"
+    assert anim.loss_ax.get_yscale() == "log"
 
 
 def test_loss_panel_must_be_a_boolean():

@@ -56,10 +56,11 @@ def test_svg_and_pdf_are_real_files(tmp_path, run):
 def test_legend_shows_final_loss_and_divergence(run):
     s, tr = run
     fig, ax = make_figure(s, tr, size=(4, 3), dpi=50)
-    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    [legend] = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
     assert tr.diverged[2, 0] and not tr.diverged[0, 0]
     assert texts[0] == f"adam\nfinal loss {tr.final_losses[0, 0]:.4g}"
-    assert texts[2].startswith("wild\ndiverged")
+    assert texts[2].startswith("wild\ndiverged at step ")
     assert "known minimum" in texts and "start" in texts
     markers = [line.get_marker() for line in ax.lines]
     assert "X" in markers  # the diverged run's end
@@ -98,10 +99,15 @@ def test_loss_panel_plots_the_trajectories_losses(run):
     fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, loss_panel=True)
     lax = [a for a in fig.axes if a is not ax][0]
     assert len(lax.lines) == 3
+    fstar = 0.9155064452470825  # wobbly's minimum value (surfaces/wobbly.yaml)
+    assert lax.get_yscale() == "log" and lax.get_title(loc="left").startswith("f − f*")
+    assert lax.get_ylabel() == ""  # one title, not a title and a label saying the same
     for k, line in enumerate(lax.lines):
-        np.testing.assert_array_equal(line.get_ydata(), tr.loss_path(k))
+        np.testing.assert_array_equal(line.get_ydata(), tr.loss_path(k) - fstar)
         np.testing.assert_array_equal(line.get_xdata(), np.arange(tr.steps[k, 0] + 1))
-    assert lax.get_legend() is not None and ax.get_legend() is None
+    [legend] = fig.legends
+    lbox, pbox = legend.get_window_extent(), lax.get_window_extent()
+    assert lbox.y1 < pbox.y0  # the legend under the loss panel
 
 
 @pytest.mark.parametrize("path, seen", [
@@ -147,3 +153,141 @@ def test_contour_labels_go_to_the_roundest_levels():
     assert labelled_levels([1.5, 2.5]) == [1.5, 2.5]  # few levels: all labelled
     assert 0.0 in labelled_levels(range(-10, 11))  # zero is as round as it gets
     assert labelled_levels([]) == []
+
+
+def test_twelve_optimizers_differ_in_colour_or_style_and_none_looks_like_a_marker():
+    from optviz.render.contour import BACKGROUND, START_COLOUR, looks
+
+    got = looks(12)
+    assert len({(g.colour, g.dashes, g.marker) for g in got}) == 12
+    assert len({g.colour for g in got}) == 6 and {g.dashes for g in got[6:]} != {None}
+    banned = {"#000000", "#ffffff", *BACKGROUND}  # start, minima and background colours
+    assert START_COLOUR == "black"
+    assert not banned & {g.colour.lower() for g in got}
+    for g in got:  # far from the light background in luminance
+        r, gr, b = hex_rgb(g.colour) / 255
+        assert 0.2126 * r + 0.7152 * gr + 0.0722 * b < 0.7, g
+
+
+def test_a_path_leaving_the_view_ends_at_the_edge_with_an_arrow():
+    from optviz.render.contour import first_exit, shown_path
+
+    path = np.array([(0, 0), (0.5, 0), (3, 0), (-5, 0.5), (0.2, 0.2)], dtype=float)
+    j, point, edge = first_exit(path, (-1, 1), (-1, 1))
+    assert (j, edge) == (2, "right")
+    np.testing.assert_allclose(point, (1, 0), atol=1e-12)
+    shown = shown_path(path, (-1, 1), (-1, 1), diverged=False)
+    np.testing.assert_array_equal(shown.points, [(0, 0), (0.5, 0), (1, 0)])  # no re-entry
+    assert shown.end[1] == ">" and shown.left_at == 2
+    assert shown_path(path, (-1, 1), (-1, 1), diverged=True).end[1] == "X"
+    assert first_exit(path[:2], (-1, 1), (-1, 1)) is None
+
+
+def test_view_box_paths_holds_the_paths_domain_clips_them():
+    s = load_surface("simple-quad")
+    tr = simulate(s, {"over": make_optimizer("sgd", lr=1.02)}, [-2.8, 0.5], 20)  # |x| * 1.04
+    (x0, x1), (y0, y1) = s.domain
+    assert tr.points[0, 0, :, 0].max() > x1  # it overshoots the domain
+    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, view="paths")
+    assert ax.get_xlim()[1] > tr.points[0, 0, :, 0].max()
+    assert not [line for line in ax.lines if line.get_marker() in "<>^v"]
+    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, view="domain")
+    assert ax.get_xlim() == (x0, x1)
+    [arrow] = [line for line in ax.lines if line.get_marker() in "<>"]
+    assert abs(arrow.get_xdata()[0]) == x1 and not arrow.get_clip_on()
+    [legend] = fig.legends
+    assert any("left the view at step" in t.get_text() for t in legend.get_texts())
+
+
+def test_legend_beside_a_square_plot_and_below_a_wide_one():
+    s = load_surface("simple-quad")
+    tr = simulate(s, {"adam": make_optimizer("adam", lr=0.1)}, s.start, 10)
+    fig, ax = make_figure(s, tr, size=(12, 8), dpi=40)
+    [legend] = fig.legends
+    assert legend.get_window_extent().x0 > ax.get_window_extent().x1
+    wide = load_surface("ravine")
+    tr = simulate(wide, {"sgd": make_optimizer("sgd", lr=0.5)}, wide.start, 10)
+    fig, ax = make_figure(wide, tr, size=(6, 6), dpi=40)
+    [legend] = fig.legends
+    assert legend.get_window_extent().y1 < ax.get_window_extent().y0
+    # the plot takes the width the legend does not need
+    assert ax.get_window_extent().width > 0.8 * fig.bbox.width
+
+
+def test_numbers_have_one_format_and_settings_always_show_lr():
+    from optviz.render.labels import number, optimizer_label, settings
+
+    assert [number(v) for v in (4, 0.1231, 1.292e-05, 1e-8, 0.123456, 0)] == \
+        ["4", "0.1231", "1.292e-5", "1e-8", "0.1235", "0"]
+    assert number(0.123456, exact=True) == "0.123456"
+    assert optimizer_label("momentum", {"lr": 0.01, "momentum": 0.9, "dampening": 0.0}) == \
+        "momentum lr=0.01 momentum=0.9"  # lr at its default, still shown
+    assert settings("rmsprop", {"lr": 0.01, "rho": 0.99, "eps": 1e-8, "momentum": 0.0,
+                                "centered": False}) == "lr=0.01 rho=0.99"
+    assert settings("adam", {"lr": 0.1, "eps": 1e-6}) == "lr=0.1 eps=1e-6"  # changed: shown
+    assert settings("adam", {"lr": 0.1}, auto_lr=True) == "lr=0.1 (auto)"
+
+
+def test_the_figure_states_noise_auto_lr_and_conventions(tmp_path):
+    from optviz.app.runner import run as run_config
+    from optviz.input.config import parse_config
+
+    cfg = parse_config("""\
+surface: simple-quad
+steps: 5
+conventions: lasagne
+noise: {sigma: 0.5, seed: 7}
+optimizers:
+  - {type: sgd, lr: auto}
+  - {type: momentum, lr: 0.01, noisy: false, label: exact}
+render: {formats: [png], size: [8, 5], dpi: 40}
+""", "n.yaml").with_overrides(output=tmp_path)
+    from optviz.analysis.sweep import resolve_auto_lr
+    from optviz.render.labels import figure_note, legend_heads
+
+    cfg = resolve_auto_lr(cfg)
+    note = figure_note(cfg)
+    assert "lasagne conventions" in note and "N(0, 0.5²)" in note and "seed 7" in note
+    assert "lr (auto)" in note and "5 steps from" in note
+    heads = legend_heads(cfg)
+    assert "(auto)" in heads[0]
+    assert heads[1].startswith("exact\nmomentum lr=0.01 momentum=0.9")
+    assert "(exact gradients)" in heads[1]
+    result = run_config(cfg, formats=["png"])
+    assert not result.errors
+
+
+def test_dashed_trails_draw_what_dashed_halo_lines_draw():
+    """Paths seven and on are dashed: the animation's fast artist must still
+    draw them pixel for pixel as Line2D does (blitting stays exact)."""
+    from matplotlib import patheffects as pe
+
+    from optviz.render.frames import Animator
+
+    s = load_surface("simple-quad")
+    opts = {f"sgd {lr}": make_optimizer("sgd", lr=lr) for lr in np.linspace(0.02, 0.3, 8)}
+    tr = simulate(s, opts, s.start, 10)
+    anim = Animator(s, tr, size=(6, 4), dpi=60)
+    fast = anim.draw(10).copy()
+    anim.trails.set_visible(False)
+    canvas, ax = anim.fig.canvas, anim.ax
+    canvas.restore_region(anim.background)
+    scale, made = 0.5 ** 0.5, []
+    for k, look in enumerate(anim.looks):
+        p = tr.points[k, 0]
+        made += ax.plot(p[:, 0], p[:, 1], color=look.colour, lw=2.2 * scale,
+                        ls=look.linestyle(), solid_capstyle="round", solid_joinstyle="round",
+                        dash_capstyle="round", dash_joinstyle="round",
+                        path_effects=[pe.Stroke(linewidth=4.2 * scale, foreground="white",
+                                                alpha=0.9), pe.Normal()])
+    for k, look in enumerate(anim.looks):
+        made += ax.plot(tr.points[k, 0, -1:, 0], tr.points[k, 0, -1:, 1], marker=look.marker,
+                        ms=8 * scale, color=look.colour, mec="white", mew=1.4, ls="")
+    for artist in made:
+        artist.set_animated(True)
+        ax.draw_artist(artist)
+    for artist in anim.moving[1:]:
+        ax.draw_artist(artist)
+    anim.counter.draw(canvas)
+    assert anim.looks[7].dashes is not None and anim.looks[7].marker != "o"
+    np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), fast)

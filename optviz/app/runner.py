@@ -259,13 +259,16 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                 result.errors.append(stage.public(str(e)))
         elif static:
             from optviz.render import render_static
+            from optviz.render.labels import figure_note, legend_heads
 
             try:
                 files = render_static(config.surface, trajectories, stage.dir, config.stem,
                                       static, title=config.title, size=config.render.size,
                                       dpi=config.render.dpi,
                                       loss_panel=config.render.loss_panel,
-                                      view=config.render.view, camera=config.render.camera)
+                                      view=config.render.view, camera=config.render.camera,
+                                      entries=legend_heads(config), note=figure_note(config),
+                                      view_box=config.render.view_box)
                 result.files += [stage.final(p) for p in files]
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune", "web")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera", "lr_panel", "step_panel")
+               "camera", "lr_panel", "step_panel", "view_box")
+VIEW_BOXES = ("domain", "paths")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
 WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
@@ -64,6 +65,7 @@ class RenderConfig:
     overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
     view: str = "2d"  # or "3d"
     camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
+    view_box: str = "paths"  # the domain grown to hold the paths, or "domain"
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,8 @@ class RunConfig:
                        "lr_panel": self.render.lr_panel,
                        "step_panel": self.render.step_panel,
                        "overlays": list(self.render.overlays), "view": self.render.view,
-                       "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera))},
+                       "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera)),
+                       "view_box": self.render.view_box},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
             "noise": ({**self.noise._asdict(),
@@ -701,9 +704,15 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         _check_keys(cam, ("elev", "azim", "rotate"), doc, at + ("camera",))
         camera = tuple(_number(cam.get(key, d), doc, at + ("camera", key))
                        for key, d in zip(("elev", "azim", "rotate"), default.camera))
+    view_box = data.get("view_box", default.view_box)
+    if view_box not in VIEW_BOXES:
+        raise doc.error(f"view_box must be one of {', '.join(VIEW_BOXES)}, got {view_box!r}",
+                        at + ("view_box",), hint=did_you_mean(str(view_box), VIEW_BOXES)
+                        or "domain: the surface's domain; paths: grown to hold the paths")
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
-                        view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel)
+                        view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel,
+                        view_box=view_box)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

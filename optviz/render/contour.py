@@ -1,34 +1,68 @@
-"""Pure drawing on a given Axes: the surface, the paths, the legend.
+"""Pure drawing on a given Axes: the surface, the paths, the legend, the layout.
 
 No file I/O and no pyplot: figures are plain ``matplotlib.figure.Figure``
 objects on an Agg canvas, so nothing global leaks and no display is needed.
-The animation pipeline reuses these pieces: the background (surface, minima,
-start, legend, title) is drawn once, the paths are the only moving artists.
+The animation pipeline reuses these pieces (:func:`compose` lays out both
+alike): the background (surface, minima, start, legend, title) is drawn
+once, the paths are the only moving artists.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from optviz.render.labels import number
+
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every
-# common colour-vision deficiency. Yellow is last: it reads poorly on light grey.
+# common colour-vision deficiency.
 OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
              "#F0E442")
+# Paths use six of them: black is the start marker's, yellow vanishes on the
+# light background. Past six, the colours come back dashed, then dotted, each
+# round with its own head marker (so 18 paths differ in colour or style).
+PATH_COLOURS = OKABE_ITO[:6]
+DASHES = (None, (3.2, 1.6), (0.1, 1.9))  # in line widths: solid, dashed, dotted
+HEAD_MARKERS = ("o", "s", "D")
+START_COLOUR = "black"
 BACKGROUND = ("#fbfbfc", "#c3c8d1")  # the filled contours' light ramp, low to high
 CONTOUR_LINE = "#4d5563"
 PATH_Z, HEAD_Z, START_Z = 6, 7, 8  # above contour labels (blitted frames stay exact)
 HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
 DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 MAX_LABELLED_LEVELS = 12
+EXIT_MARKERS = {"right": ">", "left": "<", "top": "^", "bottom": "v"}
+VIEW_BOXES = ("domain", "paths")
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one optimizer's path is drawn: colour, dash pattern (in line widths,
+    None for solid) and head marker."""
+
+    colour: str
+    dashes: tuple[float, float] | None = None
+    marker: str = "o"
+
+    def linestyle(self):
+        return "-" if self.dashes is None else (0, self.dashes)
+
+
+def looks(k: int) -> list[Look]:
+    """One distinct look per optimizer: six colours, then the same colours
+    dashed, then dotted (then the cycle repeats)."""
+    n = len(PATH_COLOURS)
+    return [Look(PATH_COLOURS[i % n], DASHES[(i // n) % len(DASHES)],
+                 HEAD_MARKERS[(i // n) % len(HEAD_MARKERS)]) for i in range(k)]
 
 
 def colours(k: int) -> list[str]:
-    """One distinct colour per optimizer (the palette repeats past eight)."""
-    return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(k)]
+    """Each optimizer's colour (six colours, repeating with a new line style)."""
+    return [look.colour for look in looks(k)]
 
 
 def new_figure(size=(12.0, 8.0), dpi=100):
@@ -40,23 +74,41 @@ def new_figure(size=(12.0, 8.0), dpi=100):
     return fig
 
 
-def layout_axes(fig, surface, loss_panel: bool = False):
-    """The plot axes, leaving a column on the right for the legend (and loss panel)."""
-    w, h = fig.get_size_inches()
-    scale = min(w / 12, h / 8)
-    ax = fig.add_axes((0.06, 0.08, 0.50, 0.83) if loss_panel else (0.07, 0.08, 0.60, 0.83))
+def equal_aspect(box) -> bool:
+    """Equal axes unless that would make the plot a sliver (ratio beyond 2.5)."""
+    (x0, x1), (y0, y1) = box
+    return 0.4 <= (y1 - y0) / (x1 - x0) <= 2.5
+
+
+def view_box(surface, traj=None, mode: str = "paths", n: int = 0, pad: float = 0.04,
+             reach: float = 3.0):
+    """The plotted box: the surface's domain, or (*mode* "paths") the domain
+    grown to hold every path that did not diverge, padded by *pad* of its
+    span, but never past *reach* half-spans from the domain's centre. A run
+    that diverged, or goes farther, leaves the view there, marked."""
     (x0, x1), (y0, y1) = surface.domain
-    ratio = (y1 - y0) / (x1 - x0)
-    if 0.4 <= ratio <= 2.5:
-        ax.set_aspect("equal")
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_xlabel("x", fontsize=11 * scale)
-    ax.set_ylabel("y", fontsize=11 * scale, rotation=0, labelpad=8)
-    ax.tick_params(labelsize=9 * scale, colors="#333333")
-    for spine in ax.spines.values():
-        spine.set_color("#888888")
-    return ax
+    if mode != "paths" or traj is None:
+        return (x0, x1), (y0, y1)
+    lo, hi = np.array([x0, y0], float), np.array([x1, y1], float)
+    centre, half = (lo + hi) / 2, (hi - lo) / 2
+    kept = [traj.path(k, n) for k in range(len(traj.labels)) if not traj.diverged[k, n]]
+    pts = np.concatenate(kept) if kept else np.empty((0, 2))
+    pts = pts[np.all(np.abs(pts - centre) <= reach * half, axis=1)]
+    if pts.size:
+        below, above = pts.min(axis=0) < lo, pts.max(axis=0) > hi
+        lo, hi = np.minimum(lo, pts.min(axis=0)), np.maximum(hi, pts.max(axis=0))
+        lo, hi = lo - pad * (hi - lo) * below, hi + pad * (hi - lo) * above
+    return (float(lo[0]), float(hi[0])), (float(lo[1]), float(hi[1]))
+
+
+class Framed:
+    """The surface seen through another box: *box* as its domain (for drawing)."""
+
+    def __init__(self, surface, box):
+        self._surface, self.domain = surface, box
+
+    def __getattr__(self, name):
+        return getattr(self._surface, name)
 
 
 def surface_grid(surface, resolution=300):
@@ -140,74 +192,155 @@ def path_effects(style: PathStyle):
     return [pe.Stroke(linewidth=style.halo, foreground="white", alpha=HALO_ALPHA), pe.Normal()]
 
 
-def legend_text(label: str, loss: float, diverged: bool) -> str:
+def legend_text(label: str, loss: float, diverged: bool, left_at: int | None = None) -> str:
+    """An optimizer's legend entry: its label (and settings), then how it ended."""
     if diverged:
-        return f"{label}\ndiverged (last loss {loss:.4g})"
-    return f"{label}\nfinal loss {loss:.4g}"
+        end = f"diverged at step {left_at} (last loss {number(loss)})" if left_at is not None \
+            else f"diverged (last loss {number(loss)})"
+    elif left_at is not None:
+        end = f"left the view at step {left_at}; final loss {number(loss)}"
+    else:
+        end = f"final loss {number(loss)}"
+    return f"{label}\n{end}"
 
 
 def draw_start(ax, start, scale=1.0):
-    return ax.plot([start[0]], [start[1]], "o", ms=9 * scale, mfc="black", mec="white",
+    return ax.plot([start[0]], [start[1]], "o", ms=9 * scale, mfc=START_COLOUR, mec="white",
                    mew=1.5, zorder=START_Z, label="start")[0]
 
 
-def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0, below=False):
-    """A legend of proxy handles (independent of the moving artists), right of the
-    axes, or below them (*below*, for the loss panel)."""
-    from matplotlib.lines import Line2D
+# ------------------------------------------------------------ leaving the view
+@dataclass(frozen=True)
+class Shown:
+    """What of one path is drawn: *points* up to where it first leaves the view
+    (that edge point last), and the *end* mark: (point, marker) for a run that
+    diverged (an X) or left the view (an arrow head pointing out), else None.
+    *left_at*: the step of the first point outside the view (None: it stays)."""
 
-    style = PathStyle()
-    handles = [Line2D([], [], color=c, lw=style.width * scale,
-                      marker="X" if traj.diverged[k, n] else "o",
-                      ms=style.head_size * (1.0 if traj.diverged[k, n] else 0.8) * scale,
-                      mec="white",
-                      label=legend_text(label, traj.final_losses[k, n], traj.diverged[k, n]))
-               for k, (label, c) in enumerate(zip(traj.labels, cols))]
-    handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
-                          label="start"))
-    if has_minima:
-        handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
-                              mec="#222222", label="known minimum"))
-    anchor = (0.0, -0.16) if below else (1.03, 1.0)
-    leg = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor,
-                    borderaxespad=0.0, frameon=False, fontsize=10 * scale,
-                    labelspacing=0.9 * scale, handlelength=2.2,
-                    ncol=2 if below and len(handles) > 5 else 1)
-    return leg
+    points: np.ndarray
+    end: tuple[np.ndarray, str] | None
+    left_at: int | None
 
 
-def loss_axes(fig, traj, *, n=0, scale=1.0):
-    """The loss-vs-step panel (upper right), scaled for the whole run so that an
-    animation never rescales: log scale when the losses are positive and span
-    more than two decades."""
-    lax = fig.add_axes((0.64, 0.50, 0.33, 0.41))
+def first_exit(path: np.ndarray, xlim, ylim):
+    """Where *path* (M, 2) first leaves the box *xlim* x *ylim*: (index of the
+    first point outside, the edge point, the edge's name), or None if it stays
+    (or starts outside)."""
+    lo = np.array([min(xlim), min(ylim)])
+    hi = np.array([max(xlim), max(ylim)])
+    path = np.asarray(path, dtype=float)
+    outside = np.any((path < lo) | (path > hi), axis=1)
+    if not outside.any() or outside[0]:
+        return None
+    j = int(np.argmax(outside))
+    a, d = path[j - 1], path[j] - path[j - 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(d > 0, (hi - a) / d, np.where(d < 0, (lo - a) / d, np.inf))
+    axis = int(np.argmin(t))
+    point = a + min(float(t[axis]), 1.0) * d
+    point[axis] = hi[axis] if d[axis] > 0 else lo[axis]  # exactly on the edge
+    edge = (("left", "right"), ("bottom", "top"))[axis][int(d[axis] > 0)]
+    return j, point, edge
+
+
+def shown_path(path: np.ndarray, xlim, ylim, diverged: bool) -> Shown:
+    """The part of a path the figure draws: to the edge where it first leaves
+    the view, with a mark there, never the fragments of later crossings."""
+    path = np.asarray(path, dtype=float)
+    leaving = first_exit(path, xlim, ylim)
+    if leaving is None:
+        end = (last_seen(path, xlim, ylim), "X") if diverged else None
+        return Shown(path, end, None)
+    j, point, edge = leaving
+    return Shown(np.vstack([path[:j], point]), (point, "X" if diverged else EXIT_MARKERS[edge]),
+                 j)
+
+
+# ------------------------------------------------------------ the loss panel
+@dataclass(frozen=True)
+class LossScale:
+    """How the loss panel shows losses: ``values(f)`` is what is plotted."""
+
+    scale: str = "linear"  # linear, log or symlog
+    shift: float = 0.0  # subtracted from every loss (the minimum value f*)
+    floor: float = 0.0  # log scale: smaller values are drawn here
+    label: str = "loss f"
+    linthresh: float = 1.0  # symlog: linear within ±linthresh
+    limits: tuple[float, float] = (0.0, 1.0)
+
+    def values(self, loss: np.ndarray) -> np.ndarray:
+        v = np.asarray(loss, dtype=float) - self.shift
+        return np.maximum(v, self.floor) if self.scale == "log" else v
+
+
+def loss_scale(surface, traj, n: int = 0) -> LossScale:
+    """A log scale of f − f* when the surface's minimum value f* is known (with
+    a floor 16 decades under the largest value, stated when reached); else a
+    log scale of f if it is positive and spans more than two decades, symlog
+    if it changes sign over more than two decades, linear otherwise."""
     losses = np.concatenate([traj.loss_path(k, n) for k in range(len(traj.labels))])
     finite = losses[np.isfinite(losses)]
+    if not finite.size:
+        return LossScale()
+    fstar = getattr(surface, "minimum_value", None)
+    if fstar is not None:
+        v = finite - fstar
+        top = max(float(v.max()), 1e-300)
+        positive = v[v > 0]
+        floor = max(float(positive.min()) if positive.size else top * 1e-16, top * 1e-16,
+                    1e-15 * abs(fstar), 1e-300)
+        label = f"f − f*  (f* = {number(fstar)}, log scale"
+        if (v < floor).any():
+            label += f"; values under {number(floor, 2)} drawn at it"
+        return LossScale("log", float(fstar), floor, label + ")",
+                         limits=(floor / 2, max(top, floor * 10) * 2))
+    lo, hi = float(finite.min()), float(finite.max())
+    if lo > 0 and hi / lo > 100:
+        return LossScale("log", 0.0, lo, "loss f  (log scale)", limits=(lo / 1.5, hi * 1.5))
+    biggest = max(abs(lo), abs(hi))
+    small = np.abs(finite[finite != 0]).min() if (finite != 0).any() else biggest
+    if lo <= 0 < hi and biggest / max(small, 1e-300) > 100:
+        thresh = biggest * 1e-3
+        return LossScale("symlog", 0.0, 0.0,
+                         f"loss f  (symlog scale, linear within ±{number(thresh, 2)})",
+                         thresh, limits=(lo - 0.05 * (hi - lo), hi * 1.5))
+    pad = 0.05 * (hi - lo or 1.0)
+    return LossScale("linear", 0.0, 0.0, "loss f", limits=(lo - pad, hi + pad))
+
+
+def loss_axes(fig, traj, *, n=0, scale=1.0, rect=(0.64, 0.50, 0.33, 0.41), surface=None,
+              loss=None):
+    """The loss-vs-step panel, scaled for the whole run so that an animation
+    never rescales (see :func:`loss_scale`); one title: the quantity shown."""
+    lax = fig.add_axes(rect)
+    loss = loss or loss_scale(surface, traj, n)
     lax.set_xlim(0, traj.shape[2])
-    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 100:
+    if loss.scale == "symlog":
+        lax.set_yscale("symlog", linthresh=loss.linthresh)
+    elif loss.scale == "log":
         lax.set_yscale("log")
-        lax.set_ylim(finite.min() / 1.5, finite.max() * 1.5)
-    elif finite.size:
-        pad = 0.05 * (finite.max() - finite.min() or 1.0)
-        lax.set_ylim(finite.min() - pad, finite.max() + pad)
+    lax.set_ylim(*loss.limits)
     lax.set_xlabel("step", fontsize=10 * scale)
-    lax.set_ylabel("loss", fontsize=10 * scale)
-    lax.set_title("loss", fontsize=11 * scale, loc="left")
+    lax.set_title(loss.label, fontsize=10.5 * scale, loc="left")
     lax.tick_params(labelsize=8 * scale)
     lax.grid(alpha=0.3)
     for spine in ("top", "right"):
         lax.spines[spine].set_visible(False)
+    lax.loss_scale = loss
     return lax
 
 
-def draw_losses(lax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
+def draw_losses(lax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, looks_=None):
     """Each optimizer's loss curve (up to step *upto*); returns the lines."""
+    loss = getattr(lax, "loss_scale", LossScale())
     lines = []
     for k, c in enumerate(cols):
-        loss = traj.loss_path(k, n)
+        shown = loss.values(traj.loss_path(k, n))
         if upto is not None:
-            loss = loss[: upto + 1]
-        (line,) = lax.plot(np.arange(len(loss)), loss, color=c, lw=1.8 * scale)
+            shown = shown[: upto + 1]
+        look = looks_[k] if looks_ else Look(c)
+        (line,) = lax.plot(np.arange(len(shown)), shown, color=c, lw=1.8 * scale,
+                           ls=look.linestyle())
         lines.append(line)
     return lines
 
@@ -240,45 +373,256 @@ def last_seen(path: np.ndarray, xlim, ylim) -> np.ndarray:
     return a[j] + t1[j] * d[j]
 
 
-def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None):
-    """Each optimizer's path (up to step *upto*) and its head: a dot, or for a
-    run shown to its divergence an X where it was last seen on the plot
-    (unclipped, so the whole X shows at the edge). Returns the artists."""
+# ------------------------------------------------------------ legend and layout
+def legend_handles(entries: Sequence[str], looks_: Sequence[Look], ends, *, has_minima: bool,
+                   scale=1.0, exits: bool = False):
+    """Proxy handles (independent of the moving artists): one per optimizer
+    (its line style and head, an X if it diverged), start, minima, and the
+    exit mark if a path leaves the view."""
+    from matplotlib.lines import Line2D
+
     style = PathStyle()
+    handles = []
+    for text, look, end in zip(entries, looks_, ends):
+        x = end is not None and end[1] == "X"
+        handles.append(Line2D([], [], color=look.colour, lw=style.width * scale,
+                              ls=look.linestyle(), marker="X" if x else look.marker,
+                              ms=style.head_size * (1.0 if x else 0.8) * scale, mec="white",
+                              label=text))
+    handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc=START_COLOUR,
+                          mec="white", label="start"))
+    if has_minima:
+        handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
+                              mec="#222222", label="known minimum"))
+    if exits:
+        handles.append(Line2D([], [], ls="", marker=">", ms=style.head_size * scale,
+                              mfc="#555555", mec="white", label="where a path leaves the view"))
+    return handles
+
+
+def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0, below=False):
+    """A legend of the final losses on *ax* (right of it, or *below* it): the
+    plain form, for callers that lay the figure out themselves."""
+    ends = [(None, "X") if traj.diverged[k, n] else None for k in range(len(cols))]
+    entries = [legend_text(label, traj.final_losses[k, n], traj.diverged[k, n])
+               for k, label in enumerate(traj.labels)]
+    handles = legend_handles(entries, [Look(c) for c in cols], ends, has_minima=has_minima,
+                             scale=scale)
+    anchor = (0.0, -0.16) if below else (1.03, 1.0)
+    return ax.legend(handles=handles, loc="upper left", bbox_to_anchor=anchor,
+                     borderaxespad=0.0, frameon=False, fontsize=10 * scale,
+                     labelspacing=0.9 * scale, handlelength=2.2,
+                     ncol=2 if below and len(handles) > 5 else 1)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go, in figure fractions: the plot, the loss panel (or
+    None), the legend's upper left corner and its column count."""
+
+    plot: tuple[float, float, float, float]
+    loss: tuple[float, float, float, float] | None
+    legend_at: tuple[float, float]
+    ncol: int
+    beside: bool
+
+
+def _legend(fig, handles, scale, ncol):
+    return fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, 1),
+                      borderaxespad=0.0, frameon=False, fontsize=10 * scale,
+                      labelspacing=0.8 * scale, handlelength=2.2, ncol=ncol,
+                      columnspacing=1.2)
+
+
+def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
+    """The layout that gives the plot the most room: the legend beside the
+    plot (one or two columns) or below it (as many columns as fit), whichever
+    leaves the larger plot with its aspect kept (equal axes where
+    :func:`equal_aspect`). Returns (Layout, the legend, placed)."""
+    W, H = fig.get_size_inches()
+    renderer = fig.canvas.get_renderer()
+    left, right = 0.8 * scale, 0.2 * scale
+    top, bottom = 0.62 * scale, 0.55 * scale + (0.22 * scale if note else 0.0)
+    gap = 0.3 * scale
+    (x0, x1), (y0, y1) = box
+    ratio = (y1 - y0) / (x1 - x0) if equal_aspect(box) else None
+
+    def fit(w, h):
+        if w <= 0 or h <= 0:
+            return 0.0, 0.0
+        if ratio is None:
+            return w, h
+        return (w, w * ratio) if w * ratio <= h else (h / ratio, h)
+
+    def size(ncol):
+        leg = _legend(fig, handles, scale, ncol)
+        ext = leg.get_window_extent(renderer)
+        leg.remove()
+        return ext.width / fig.dpi, ext.height / fig.dpi
+
+    options = []
+    for ncol in (1, 2):
+        lw, lh = size(ncol)
+        if loss_panel:
+            col = max(lw, 0.3 * W)
+            room = 0.75 * scale  # the panel's tick labels, left of it
+            panel_h = H - top - bottom - lh - 0.6 * scale
+            if panel_h < 0.3 * H:
+                continue
+            pw, ph = fit(W - left - right - col - room - gap, H - top - bottom)
+            options.append((pw * ph, ncol, True, lw, lh, pw, ph))
+        else:
+            pw, ph = fit(W - left - right - lw - gap, H - top - bottom)
+            if lh <= H - top - bottom + 0.4 * scale:
+                options.append((pw * ph, ncol, True, lw, lh, pw, ph))
+    if not loss_panel:
+        lw1, _ = size(1)
+        ncol = max(1, min(len(handles), int((W - left - right) // (lw1 + 0.15))))
+        lw, lh = size(ncol)
+        pw, ph = fit(W - left - right, H - top - bottom - lh - 0.55 * scale)
+        options.append((pw * ph * 0.97, ncol, False, lw, lh, pw, ph))  # beside wins ties
+    if not options:  # a tall legend and a loss panel: the panel takes what is left
+        lw, lh = size(2)
+        pw, ph = fit(W - left - right - max(lw, 0.3 * W) - 0.75 * scale - gap, H - top - bottom)
+        options.append((pw * ph, 2, True, lw, lh, pw, ph))
+    _, ncol, beside, lw, lh, pw, ph = max(options, key=lambda o: o[0])
+    if beside:
+        col = max(lw, 0.3 * W) if loss_panel else lw
+        room = 0.75 * scale if loss_panel else 0.0
+        spare = max(0.0, W - left - right - pw - gap - room - col)
+        px = left + spare / 2
+        py = H - top - ph
+        legend_x = px + pw + gap + room
+        plot = (px / W, py / H, pw / W, ph / H)
+        loss = None
+        legend_y = H - top
+        if loss_panel:
+            panel_h = max(0.3 * H, H - top - bottom - lh - 0.6 * scale)
+            loss = (legend_x / W, (H - top - panel_h) / H, (W - right - legend_x) / W,
+                    panel_h / H)
+            legend_y = H - top - panel_h - 0.55 * scale
+            legend_x -= room
+        layout = Layout(plot, loss, (legend_x / W, legend_y / H), ncol, True)
+    else:
+        px = left + max(0.0, W - left - right - pw) / 2
+        py = H - top - ph
+        plot = (px / W, py / H, pw / W, ph / H)
+        layout = Layout(plot, None, (px / W, (py - 0.55 * scale) / H), ncol, False)
+    leg = _legend(fig, handles, scale, layout.ncol)
+    leg.set_bbox_to_anchor(layout.legend_at, transform=fig.transFigure)
+    return layout, leg
+
+
+def layout_axes(fig, surface, loss_panel: bool = False, *, rect=None, box=None):
+    """The plot axes at *rect* (figure fractions; a fixed default without one)
+    showing *box* (default: the surface's domain), equal axes where sensible."""
+    w, h = fig.get_size_inches()
+    scale = min(w / 12, h / 8) ** 0.5
+    if rect is None:
+        rect = (0.06, 0.08, 0.50, 0.83) if loss_panel else (0.07, 0.08, 0.60, 0.83)
+    ax = fig.add_axes(rect)
+    (x0, x1), (y0, y1) = box or surface.domain
+    if equal_aspect(((x0, x1), (y0, y1))):
+        ax.set_aspect("equal")
+        ax.set_anchor("NW")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_xlabel("x", fontsize=11 * scale)
+    ax.set_ylabel("y", fontsize=11 * scale, rotation=0, labelpad=8)
+    ax.tick_params(labelsize=9 * scale, colors="#333333")
+    for spine in ax.spines.values():
+        spine.set_color("#888888")
+    return ax
+
+
+@dataclass
+class Scene:
+    """A laid-out figure's fixed parts, shared by the PNG and the animation."""
+
+    fig: object
+    ax: object
+    lax: object | None
+    legend: object
+    looks: list[Look]
+    shown: list[Shown]
+    scale: float
+    heading: object
+
+
+def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
+            entries: Sequence[str] | None = None, note: str = "", view: str = "paths",
+            extra_handles=()) -> Scene:
+    """Lay out and draw everything that does not move: the surface over the
+    view box, start, minima, the legend (*entries*: each optimizer's text
+    above its final loss; default its label), the title, the note of the
+    run's conventions (bottom left) and the loss panel's axes."""
+    fig = new_figure(size, dpi)
+    scale = min(size[0] / 12, size[1] / 8) ** 0.5
+    box = view_box(surface, traj, view, n)
+    k_count = len(traj.labels)
+    looks_ = looks(k_count)
+    shown = [shown_path(traj.path(k, n), *box, bool(traj.diverged[k, n]))
+             for k in range(k_count)]
+    heads = list(entries) if entries is not None else list(traj.labels)
+    texts = [legend_text(heads[k], traj.final_losses[k, n], bool(traj.diverged[k, n]),
+                         shown[k].left_at) for k in range(k_count)]
+    exits = any(s.end is not None and s.end[1] != "X" for s in shown)
+    handles = legend_handles(texts, looks_, [s.end for s in shown],
+                             has_minima=bool(surface.minima), scale=scale, exits=exits)
+    handles += list(extra_handles)
+    layout, legend = plan_layout(fig, handles, box, scale=scale, loss_panel=loss_panel,
+                                 note=bool(note))
+    ax = layout_axes(fig, surface, rect=layout.plot, box=box)
+    draw_surface(ax, Framed(surface, box), scale=scale)
+    lax = None
+    if loss_panel:
+        lax = loss_axes(fig, traj, n=n, scale=scale, rect=layout.loss, surface=surface)
+    heading = ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
+                           fontweight="bold")
+    if note:
+        fig.text(layout.plot[0], 0.1 * scale / fig.get_size_inches()[1], note,
+                 fontsize=8 * scale, color="#555555", va="bottom")
+    return Scene(fig, ax, lax, legend, looks_, shown, scale, heading)
+
+
+def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, shown=None,
+               looks_=None):
+    """Each optimizer's path (up to step *upto*) as far as the view shows it, and
+    its head: a dot, an X where a diverged run leaves, an arrow head where a
+    path leaves the view (end marks unclipped, so they show whole at the
+    edge). Returns the artists."""
+    style = PathStyle()
+    box = (ax.get_xlim(), ax.get_ylim())
     artists = []
     for k, c in enumerate(cols):
-        p = traj.path(k, n)
-        if upto is not None:
-            p = p[: upto + 1]
-        (line,) = ax.plot(p[:, 0], p[:, 1], color=c, lw=style.width * scale,
+        s = shown[k] if shown else shown_path(traj.path(k, n), *box, bool(traj.diverged[k, n]))
+        look = looks_[k] if looks_ else Look(c)
+        p = s.points if upto is None else s.points[: upto + 1]
+        (line,) = ax.plot(p[:, 0], p[:, 1], color=c, lw=style.width * scale, ls=look.linestyle(),
                           path_effects=path_effects(style), zorder=PATH_Z,
-                          solid_capstyle="round", solid_joinstyle="round")
-        diverged = bool(traj.diverged[k, n]) and (upto is None or upto >= traj.steps[k, n])
-        end = last_seen(p, ax.get_xlim(), ax.get_ylim()) if diverged else p[-1]
-        (head,) = ax.plot(end[:1], end[1:], marker="X" if diverged else "o",
-                          ms=(style.head_size + DIVERGED_GROW * diverged) * scale, color=c,
-                          mec="white", mew=1.4, zorder=HEAD_Z, ls="", clip_on=not diverged)
+                          solid_capstyle="round", solid_joinstyle="round",
+                          dash_capstyle="round", dash_joinstyle="round")
+        ended = s.end is not None and (upto is None or upto >= len(s.points) - 1)
+        end, marker = s.end if ended else (p[-1], look.marker)
+        grow = DIVERGED_GROW if marker == "X" else 0.0
+        (head,) = ax.plot([end[0]], [end[1]], marker=marker, ls="", color=c,
+                          ms=(style.head_size + grow) * scale, mec="white", mew=1.4,
+                          zorder=HEAD_Z, clip_on=not ended)
         artists += [line, head]
     return artists
 
 
-def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False):
-    """The complete static figure: surface, every path, start, minima, legend, title
-    (and, with *loss_panel*, the loss of each optimizer against the step)."""
-    fig = new_figure(size, dpi)
-    scale = min(size[0] / 12, size[1] / 8) ** 0.5
-    ax = layout_axes(fig, surface, loss_panel)
-    draw_surface(ax, surface, scale=scale)
-    cols = colours(len(traj.labels))
-    draw_paths(ax, traj, cols, n=n, scale=scale)
-    draw_start(ax, traj.points[0, n, 0], scale)
-    if loss_panel:
-        lax = loss_axes(fig, traj, n=n, scale=scale)
-        draw_losses(lax, traj, cols, n=n, scale=scale)
-        draw_legend(lax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n,
-                    below=True)
-    else:
-        draw_legend(ax, traj, cols, has_minima=bool(surface.minima), scale=scale, n=n)
-    ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
-                 fontweight="bold")
-    return fig, ax
+def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
+                entries: Sequence[str] | None = None, note: str = "", view: str = "paths"):
+    """The complete static figure: surface, every path, start, minima, legend,
+    title, the run's conventions (*note*) and, with *loss_panel*, the loss of
+    each optimizer against the step. Returns (fig, plot axes)."""
+    scene = compose(surface, traj, title=title, size=size, dpi=dpi, n=n, loss_panel=loss_panel,
+                    entries=entries, note=note, view=view)
+    cols = [look.colour for look in scene.looks]
+    draw_paths(scene.ax, traj, cols, n=n, scale=scene.scale, shown=scene.shown,
+               looks_=scene.looks)
+    draw_start(scene.ax, traj.points[0, n, 0], scene.scale)
+    if scene.lax is not None:
+        draw_losses(scene.lax, traj, cols, n=n, scale=scene.scale, looks_=scene.looks)
+    return scene.fig, scene.ax

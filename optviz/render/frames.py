@@ -20,16 +20,11 @@ from optviz.render.contour import (
     DIVERGED_GROW,
     HALO_ALPHA,
     PATH_Z,
+    Look,
     PathStyle,
-    colours,
-    draw_legend,
+    compose,
     draw_losses,
     draw_start,
-    draw_surface,
-    last_seen,
-    layout_axes,
-    loss_axes,
-    new_figure,
 )
 from optviz.render.encoders import open_writers
 
@@ -51,34 +46,31 @@ class Animator:
     canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
 
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
-                 loss_panel=False, overlays=None, overlay_kinds=()):
+                 loss_panel=False, overlays=None, overlay_kinds=(), entries=None, note="",
+                 view="paths"):
         self.traj, self.n = traj, n
         self.total = traj.shape[2]
-        fig = self.fig = new_figure(size, dpi)
-        scale = min(size[0] / 12, size[1] / 8) ** 0.5
-        ax = self.ax = layout_axes(fig, surface, loss_panel)
-        draw_surface(ax, surface, scale=scale)
-        self.colours = colours(len(traj.labels))
-        self.loss_lines, self.loss_heads = [], []
+        scene = self.scene = compose(surface, traj, title=title, size=size, dpi=dpi, n=n,
+                                     loss_panel=loss_panel, entries=entries, note=note,
+                                     view=view)
+        fig, ax, scale = scene.fig, scene.ax, scene.scale
+        self.fig, self.ax = fig, ax
+        self.looks = scene.looks
+        self.colours = [look.colour for look in self.looks]
+        self.loss_lines, self.loss_heads, self.loss_now = [], [], []
         if loss_panel:
-            lax = self.loss_ax = loss_axes(fig, traj, n=n, scale=scale)
-            draw_legend(lax, traj, self.colours, has_minima=bool(surface.minima), scale=scale,
-                        n=n, below=True)
-            self.loss_lines = draw_losses(lax, traj, self.colours, n=n, scale=scale, upto=0)
+            lax = self.loss_ax = scene.lax
+            self.loss_lines = draw_losses(lax, traj, self.colours, n=n, scale=scale, upto=0,
+                                          looks_=self.looks)
             self.loss_heads = [lax.plot([], [], "o", ms=5 * scale, color=c, ls="")[0]
                                for c in self.colours]
-        else:
-            draw_legend(ax, traj, self.colours, has_minima=bool(surface.minima), scale=scale,
-                        n=n)
-        heading = ax.set_title(title or surface.title, fontsize=15 * scale, loc="left",
-                               pad=10, fontweight="bold")
+            self.loss_now = current_losses(lax, self.colours, scale)
+        heading = scene.heading
         style = PathStyle()
-        self.trails = Trails([traj.points[k, n, : int(traj.steps[k, n]) + 1]
-                              for k in range(len(self.colours))], self.colours,
-                             traj.diverged[:, n], width=style.width * scale,
+        self.trails = Trails([sh.points for sh in scene.shown], self.looks,
+                             [sh.end for sh in scene.shown], width=style.width * scale,
                              halo=style.halo * scale, head_size=style.head_size * scale,
-                             diverged_size=(style.head_size + DIVERGED_GROW) * scale,
-                             view=(ax.get_xlim(), ax.get_ylim()))
+                             diverged_size=(style.head_size + DIVERGED_GROW) * scale)
         self.trails.set_zorder(PATH_Z)
         ax.add_artist(self.trails)
         self.overlays, self.quivers = overlays, {}
@@ -103,7 +95,7 @@ class Animator:
         # the loss panel's frame is drawn over its curves (spines sit above lines)
         loss_frame = list(self.loss_ax.spines.values()) if loss_panel else []
         self.moving = [self.trails, *self.quivers.values(), *self.on_top,
-                       *self.loss_lines, *self.loss_heads, *loss_frame]
+                       *self.loss_lines, *self.loss_heads, *loss_frame, *self.loss_now]
         for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
         canvas = fig.canvas
@@ -169,11 +161,15 @@ class Animator:
         self.counter.show(step)
         self.counter.draw(canvas)
         self.trails.show(step)
+        if self.loss_lines:
+            shown = self.loss_ax.loss_scale
         for k in range(len(self.loss_lines)):
             upto = min(step, int(tr.steps[k, n]))
-            loss = tr.losses[k, n, : upto + 1]
+            loss = shown.values(tr.losses[k, n, : upto + 1])
             self.loss_lines[k].set_data(np.arange(upto + 1), loss)
             self.loss_heads[k].set_data([upto], loss[-1:])
+            self.loss_now[k].set_text(now_text(tr.losses[k, n, upto], shown,
+                                               upto < step and bool(tr.diverged[k, n])))
         for kind, q in self.quivers.items():
             pos, vec = self.overlay_vectors(kind, step)
             q.set_offsets(pos)
@@ -185,6 +181,30 @@ class Animator:
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
         for s in steps:
             yield self.draw(int(s))
+
+
+def current_losses(lax, cols, scale):
+    """One text per optimizer in the loss panel's upper right corner: its loss
+    at the frame's step, in its colour (redrawn every frame)."""
+    step = 1.25 * 8 * scale / 72 * lax.figure.dpi  # one line, in pixels
+    from matplotlib.transforms import offset_copy
+
+    texts = []
+    for k, c in enumerate(cols):
+        where = offset_copy(lax.transAxes, fig=lax.figure, x=0, y=-k * step, units="dots")
+        texts.append(lax.text(0.99, 0.97, "", transform=where, ha="right", va="top",
+                              fontsize=8 * scale, color=c, family="DejaVu Sans Mono",
+                              zorder=4))
+    return texts
+
+
+def now_text(loss: float, scale, stopped: bool) -> str:
+    """The loss-panel reading: the shown quantity (f − f* on that scale) now."""
+    from optviz.render.labels import number
+
+    value = float(loss) - scale.shift
+    what = "f−f*" if scale.shift or scale.label.startswith("f − f*") else "f"
+    return f"{what} {number(value, 3)}" + (" (stopped)" if stopped else "")
 
 
 def fit_text(text, right: float, renderer, *, min_shrink: float = 0.7) -> None:
@@ -211,11 +231,12 @@ def fit_text(text, right: float, renderer, *, min_shrink: float = 0.7) -> None:
 
 
 class Trails(Artist):
-    """Every optimizer's path up to the current step, a coloured line on a white
+    """Every optimizer's path up to the current step, a coloured line (solid,
+    dashed or dotted: its :class:`~optviz.render.contour.Look`) on a white
     halo, and its head marker; paths are drawn in order (a later one crosses
-    over an earlier one), then the heads. A run that diverged ends in a larger
-    X where it was last seen on the plot (``contour.last_seen``), unclipped,
-    as in the static figure.
+    over an earlier one), then the heads. A path ends where it first leaves the
+    view (``contour.shown_path``): there a run that diverged shows a larger X,
+    another run an arrow head pointing out, unclipped, as in the static figure.
 
     Pixel for pixel what ``Line2D`` artists with a ``Stroke`` halo path effect
     draw (tests/test_animation.py checks it), without their per-draw
@@ -223,22 +244,25 @@ class Trails(Artist):
     an animation's drawing time. Each frame only slices the precomputed points.
     """
 
-    def __init__(self, paths: Sequence[np.ndarray], colours: Sequence[str],
-                 diverged: Sequence[bool], *, width: float, halo: float, head_size: float,
-                 view: tuple, diverged_size: float | None = None, head_edge: float = 1.4):
-        """*view*: the axes' (xlim, ylim); sizes in points."""
+    def __init__(self, paths: Sequence[np.ndarray], looks: Sequence[Look], ends: Sequence,
+                 *, width: float, halo: float, head_size: float,
+                 diverged_size: float | None = None, head_edge: float = 1.4):
+        """*paths*: the points shown (to the edge where each leaves the view);
+        *ends*: (point, marker) or None per path; sizes in points."""
         super().__init__()
         from matplotlib.colors import to_rgba
         from matplotlib.markers import MarkerStyle
 
         self.paths = [np.asarray(p, dtype=float) for p in paths]
-        self.rgba = [to_rgba(c) for c in colours]
-        self.ends = [last_seen(p, *view) if d else None for p, d in zip(self.paths, diverged)]
+        self.looks = list(looks)
+        self.rgba = [to_rgba(look.colour) for look in self.looks]
+        self.ends = list(ends)
         self.width, self.halo = width, halo
         self.head_size, self.head_edge = head_size, head_edge
         self.diverged_size = head_size if diverged_size is None else diverged_size
         self.upto = [0] * len(self.paths)
-        self.markers = {kind: MarkerStyle(kind) for kind in ("o", "X")}
+        kinds = {look.marker for look in self.looks} | {e[1] for e in self.ends if e}
+        self.markers = {kind: MarkerStyle(kind) for kind in kinds}
 
     def show(self, step: int) -> None:
         """Show each path up to *step* (or its last point, if it ended earlier)."""
@@ -248,8 +272,8 @@ class Trails(Artist):
         """Where path *k*'s head is drawn, and its marker."""
         upto = self.upto[k]
         if self.ends[k] is not None and upto == len(self.paths[k]) - 1:
-            return self.ends[k], "X"
-        return self.paths[k][upto], "o"
+            return self.ends[k]
+        return self.paths[k][upto], self.looks[k].marker
 
     def _gc(self, renderer, width, colour, alpha=None):
         gc = renderer.new_gc()
@@ -269,21 +293,24 @@ class Trails(Artist):
         transform = self.axes.transData
         affine = transform.get_affine().frozen()
         white = (1.0, 1.0, 1.0, 1.0)
-        for pts, upto, rgba in zip(self.paths, self.upto, self.rgba):
+        for pts, upto, rgba, look in zip(self.paths, self.upto, self.rgba, self.looks):
             tpath = transform.transform_path_non_affine(Path(pts[: upto + 1]))
             for gc in (self._gc(renderer, self.halo, white, HALO_ALPHA),
                        self._gc(renderer, self.width, rgba)):
                 gc.set_joinstyle("round")
                 gc.set_capstyle("round")
+                if look.dashes is not None:  # Line2D's: scaled by its width, in points
+                    gc.set_dashes(0, [d * self.width for d in look.dashes])
                 renderer.draw_path(gc, tpath, affine)
                 gc.restore()
         for k, rgba in enumerate(self.rgba):
             point, kind = self.head(k)
+            ended = self.ends[k] is not None and self.upto[k] == len(self.paths[k]) - 1
             marker = self.markers[kind]
-            size = renderer.points_to_pixels(self.head_size if kind == "o"
-                                             else self.diverged_size)
+            size = renderer.points_to_pixels(self.diverged_size if kind == "X"
+                                             else self.head_size)
             gc = self._gc(renderer, self.head_edge, white)
-            if kind == "X":  # at the plot's edge: the whole X shows
+            if ended:  # at the plot's edge: the whole mark shows
                 gc.set_clip_rectangle(None)
             snap = marker.get_snap_threshold()
             gc.set_snap(size >= snap if snap is not None else None)
@@ -400,8 +427,11 @@ def make_animator(config, traj, overlays=None):
 
         return Animator3D(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
                           camera=Camera(*r.camera))
+    from optviz.render.labels import figure_note, legend_heads
+
     return Animator(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
-                    loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays)
+                    loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays,
+                    entries=legend_heads(config), note=figure_note(config), view=r.view_box)
 
 
 def frame_stream(config, traj) -> Iterator[np.ndarray]:

@@ -27,19 +27,21 @@ def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
 
 def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
                   title=None, size=(12, 8), dpi=100, loss_panel=False, view="2d",
-                  camera=None) -> list[Path]:
+                  camera=None, entries=None, note="", view_box="paths") -> list[Path]:
     """Draw the figure with every path (contours, or the 3-D view) and write it in
-    each static format."""
+    each static format. *entries*: each optimizer's legend text (its label and
+    settings, :func:`optviz.render.labels.legend_heads`); *note*: the run's
+    conventions (:func:`optviz.render.labels.figure_note`)."""
     if view == "3d":
         from optviz.render.view3d import Animator3D, Camera
 
         elev, azim = (camera[0], camera[1]) if camera else (Camera.elev, Camera.azim)
         anim = Animator3D(surface, traj, title=title, size=size, dpi=dpi,
-                          camera=Camera(elev, azim, 0.0))  # a still: no turning
+                          camera=Camera(elev, azim, 0.0), entries=entries, note=note)
         anim.draw(traj.shape[2])
         anim.counter.set_text("")
         fig = anim.fig
     else:
         fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi,
-                             loss_panel=loss_panel)
+                             loss_panel=loss_panel, entries=entries, note=note, view=view_box)
     return save_figure(fig, Path(out_dir) / stem, formats)

@@ -34,7 +34,7 @@ class Animator3D:
     """Same interface as the 2-D Animator: ``draw(step)`` returns the RGBA buffer."""
 
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
-                 camera: Camera = Camera()):
+                 camera: Camera = Camera(), entries=None, note=""):
         from matplotlib.colors import LinearSegmentedColormap
         from matplotlib.lines import Line2D
 
@@ -69,9 +69,10 @@ class Animator3D:
         s0 = traj.points[0, n, 0]
         ax.plot([s0[0]], [s0[1]], [np.clip(surface.f(s0), lo, hi)], "o", color="black",
                 mec="white", ms=9, zorder=7)
+        heads = list(entries) if entries is not None else list(traj.labels)
         handles = [Line2D([], [], color=c, lw=2.2, label=legend_text(
-            label, traj.final_losses[k, n], traj.diverged[k, n]))
-            for k, (label, c) in enumerate(zip(traj.labels, self.colours))]
+            heads[k], traj.final_losses[k, n], traj.diverged[k, n]))
+            for k, c in enumerate(self.colours)]
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.73, 0.9),
                    frameon=False, fontsize=10, labelspacing=0.9)
         fig.text(0.02, 0.95, title or surface.title, fontsize=15, fontweight="bold")

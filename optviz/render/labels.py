@@ -1,0 +1,102 @@
+"""What a figure says in words: optimizer settings, numbers, the run's conventions.
+
+One number format everywhere on a figure (:func:`number`), and labels that let a
+reader recreate the run from the figure alone: the optimizer, its lr always,
+and every other hyperparameter that shapes its path (:func:`settings`). The
+registry's ``default_label`` can call :func:`optimizer_label` to get the same text.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+# Shown only when they differ from the optimizer's default: numerical guards
+# and switches that leave the path alone at their defaults (so are the
+# hyperparameters that default to 0 or off, such as RMSprop's momentum).
+QUIET = frozenset({"eps", "dampening", "initial_accumulator_value", "lr_decay", "centered",
+                   "delta_init", "damping", "momentum_decay", "lookahead"})
+
+
+def number(value: Any, digits: int = 4, *, exact: bool = False) -> str:
+    """*value* in the figures' one format: *digits* significant digits,
+    trailing zeros dropped, exponents unpadded: 4, 0.1231, 1.292e-5, 1e-8.
+    *exact* (settings): more digits where *digits* would print another value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        return str(value)
+    v = float(value)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")
+    for d in ((digits, 6, 17) if exact else (digits,)):
+        text = f"{v:.{d}g}"
+        if float(text) == v:
+            break
+    if "e" in text:
+        mantissa, exp = text.split("e")
+        text = f"{mantissa}e{int(exp)}"
+    return text
+
+
+def settings(kind: str, params: Mapping[str, Any], conventions: str = "torch", *,
+             auto_lr: bool = False) -> str:
+    """``lr=0.25 beta1=0.9 beta2=0.999``: lr first and always, then every
+    hyperparameter that matters (the :data:`QUIET` ones only when changed)."""
+    from optviz.core.optim.registry import get_spec
+
+    defaults = get_spec(kind).defaults(conventions)
+    parts = []
+    lr = params.get("lr", defaults.get("lr"))
+    if lr is not None:
+        parts.append(f"lr={number(lr, exact=True)}" + (" (auto)" if auto_lr else ""))
+    for key, value in params.items():
+        if key == "lr" or isinstance(value, np.ndarray):
+            continue
+        default = defaults.get(key, object())
+        if value == default and (key in QUIET or default in (0, False)):
+            continue
+        parts.append(f"{key}={number(value, exact=True)}")
+    return " ".join(parts)
+
+
+def optimizer_label(kind: str, params: Mapping[str, Any], conventions: str = "torch", *,
+                    auto_lr: bool = False) -> str:
+    """The type and its settings: ``momentum lr=0.01 momentum=0.9``."""
+    return " ".join(filter(None, [kind, settings(kind, params, conventions, auto_lr=auto_lr)]))
+
+
+def legend_heads(config, width: int = 34) -> list[str]:
+    """Per optimizer of a RunConfig, the legend's text above its loss line: the
+    label, and under it the type and settings (wrapped at *width* characters)
+    unless the label says exactly that."""
+    heads = []
+    for o in config.optimizers:
+        full = optimizer_label(o.type, o.params, config.conventions, auto_lr=o.auto_lr)
+        if config.noise is not None and not o.noisy:
+            full += " (exact gradients)"
+        wrapped = "\n".join(textwrap.wrap(full, width, break_long_words=False,
+                                           subsequent_indent="  "))
+        heads.append(wrapped if o.label in (full, o.type) else f"{o.label}\n{wrapped}")
+    return heads
+
+
+def figure_note(config) -> str:
+    """One line of the conventions in use: steps, start, optimizer conventions,
+    gradient noise and how an ``lr: auto`` was chosen."""
+    from optviz.analysis.sweep import AUTO_LR_GRID
+
+    x, y = config.start
+    parts = [f"{config.steps} steps from ({number(x)}, {number(y)})",
+             f"{config.conventions} conventions"
+             + (" (torch.optim formulas)" if config.conventions == "torch"
+                else " (Lasagne formulas)")]
+    if config.noise is not None:
+        sigma, seed = config.noise
+        parts.append(f"gradient noise N(0, {number(sigma)}²) per step, seed {seed}")
+    if any(o.auto_lr for o in config.optimizers):
+        lo, hi, n = AUTO_LR_GRID
+        parts.append(f"lr (auto): the lowest final loss of {n} log-spaced lr in "
+                     f"[{number(lo)}, {number(hi)}]")
+    return " · ".join(parts)
