@@ -75,9 +75,10 @@ def new_figure(size=(12.0, 8.0), dpi=100):
 
 
 def equal_aspect(box) -> bool:
-    """Equal axes unless that would make the plot a sliver (ratio beyond 2.5)."""
+    """Equal axes (the gradient meets the contours at right angles) unless
+    that would make the plot a sliver (sides more than 4 : 1)."""
     (x0, x1), (y0, y1) = box
-    return 0.4 <= (y1 - y0) / (x1 - x0) <= 2.5
+    return 0.25 <= (y1 - y0) / (x1 - x0) <= 4
 
 
 def view_box(surface, traj=None, mode: str = "paths", n: int = 0, pad: float = 0.04,
@@ -418,13 +419,15 @@ def draw_legend(ax, traj, cols, *, has_minima: bool, scale=1.0, n=0, below=False
 @dataclass(frozen=True)
 class Layout:
     """Where things go, in figure fractions: the plot, the loss panel (or
-    None), the legend's upper left corner and its column count."""
+    None), the legend's upper left corner and its column count; *kind*:
+    "beside" (legend, and panel, right of the plot), "below" (legend under
+    the plot) or "stacked" (plot on top; panel and legend side by side under it)."""
 
     plot: tuple[float, float, float, float]
     loss: tuple[float, float, float, float] | None
     legend_at: tuple[float, float]
     ncol: int
-    beside: bool
+    kind: str
 
 
 def _legend(fig, handles, scale, ncol):
@@ -435,17 +438,19 @@ def _legend(fig, handles, scale, ncol):
 
 
 def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
-    """The layout that gives the plot the most room: the legend beside the
-    plot (one or two columns) or below it (as many columns as fit), whichever
-    leaves the larger plot with its aspect kept (equal axes where
-    :func:`equal_aspect`). Returns (Layout, the legend, placed)."""
+    """The layout that gives the plot the most room, its aspect kept (equal axes
+    where :func:`equal_aspect`): the legend beside the plot (one or two
+    columns) or below it (as many columns as fit); with a loss panel, panel
+    and legend beside the plot or both under it. Returns (Layout, the legend)."""
     W, H = fig.get_size_inches()
     renderer = fig.canvas.get_renderer()
     left, right = 0.8 * scale, 0.2 * scale
     top, bottom = 0.62 * scale, 0.55 * scale + (0.22 * scale if note else 0.0)
-    gap = 0.3 * scale
+    gap, xlab = 0.3 * scale, 0.55 * scale  # plot to legend; room for an x axis' labels
+    room = 0.75 * scale  # the loss panel's tick labels, left of it
     (x0, x1), (y0, y1) = box
     ratio = (y1 - y0) / (x1 - x0) if equal_aspect(box) else None
+    avail_w, avail_h = W - left - right, H - top - bottom
 
     def fit(w, h):
         if w <= 0 or h <= 0:
@@ -454,60 +459,66 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
             return w, h
         return (w, w * ratio) if w * ratio <= h else (h / ratio, h)
 
-    def size(ncol):
-        leg = _legend(fig, handles, scale, ncol)
-        ext = leg.get_window_extent(renderer)
-        leg.remove()
-        return ext.width / fig.dpi, ext.height / fig.dpi
+    sizes = {}
 
-    options = []
+    def size(ncol):
+        if ncol not in sizes:
+            leg = _legend(fig, handles, scale, ncol)
+            ext = leg.get_window_extent(renderer)
+            leg.remove()
+            sizes[ncol] = (ext.width / fig.dpi, ext.height / fig.dpi)
+        return sizes[ncol]
+
+    options = []  # (plot area, kind, ncol, plot w, plot h)
     for ncol in (1, 2):
         lw, lh = size(ncol)
         if loss_panel:
             col = max(lw, 0.3 * W)
-            room = 0.75 * scale  # the panel's tick labels, left of it
-            panel_h = H - top - bottom - lh - 0.6 * scale
-            if panel_h < 0.3 * H:
-                continue
-            pw, ph = fit(W - left - right - col - room - gap, H - top - bottom)
-            options.append((pw * ph, ncol, True, lw, lh, pw, ph))
-        else:
-            pw, ph = fit(W - left - right - lw - gap, H - top - bottom)
-            if lh <= H - top - bottom + 0.4 * scale:
-                options.append((pw * ph, ncol, True, lw, lh, pw, ph))
+            if avail_h - lh - xlab >= 0.3 * H:
+                pw, ph = fit(avail_w - col - room - gap, avail_h)
+                options.append((pw * ph, "beside", ncol, pw, ph))
+            row = max(lh, 0.3 * H)  # stacked: panel and legend side by side
+            if room + 0.35 * avail_w + gap + lw <= avail_w:
+                pw, ph = fit(avail_w, avail_h - row - xlab)
+                options.append((pw * ph * 0.97, "stacked", ncol, pw, ph))
+        elif lh <= avail_h + 0.4 * scale:
+            pw, ph = fit(avail_w - lw - gap, avail_h)
+            options.append((pw * ph, "beside", ncol, pw, ph))
     if not loss_panel:
-        lw1, _ = size(1)
-        ncol = max(1, min(len(handles), int((W - left - right) // (lw1 + 0.15))))
-        lw, lh = size(ncol)
-        pw, ph = fit(W - left - right, H - top - bottom - lh - 0.55 * scale)
-        options.append((pw * ph * 0.97, ncol, False, lw, lh, pw, ph))  # beside wins ties
+        ncol = max(1, min(len(handles), int(avail_w // (size(1)[0] + 0.15))))
+        pw, ph = fit(avail_w, avail_h - size(ncol)[1] - xlab)
+        options.append((pw * ph * 0.97, "below", ncol, pw, ph))  # beside wins ties
     if not options:  # a tall legend and a loss panel: the panel takes what is left
-        lw, lh = size(2)
-        pw, ph = fit(W - left - right - max(lw, 0.3 * W) - 0.75 * scale - gap, H - top - bottom)
-        options.append((pw * ph, 2, True, lw, lh, pw, ph))
-    _, ncol, beside, lw, lh, pw, ph = max(options, key=lambda o: o[0])
-    if beside:
+        pw, ph = fit(avail_w - max(size(2)[0], 0.3 * W) - room - gap, avail_h)
+        options.append((pw * ph, "beside", 2, pw, ph))
+    _, kind, ncol, pw, ph = max(options, key=lambda o: o[0])
+    lw, lh = size(ncol)
+    loss = None
+    if kind == "beside":
         col = max(lw, 0.3 * W) if loss_panel else lw
-        room = 0.75 * scale if loss_panel else 0.0
-        spare = max(0.0, W - left - right - pw - gap - room - col)
-        px = left + spare / 2
+        extra = room if loss_panel else 0.0
+        px = left + max(0.0, avail_w - pw - gap - extra - col) / 2
         py = H - top - ph
-        legend_x = px + pw + gap + room
-        plot = (px / W, py / H, pw / W, ph / H)
-        loss = None
-        legend_y = H - top
+        legend_x, legend_y = px + pw + gap, H - top
         if loss_panel:
-            panel_h = max(0.3 * H, H - top - bottom - lh - 0.6 * scale)
-            loss = (legend_x / W, (H - top - panel_h) / H, (W - right - legend_x) / W,
-                    panel_h / H)
-            legend_y = H - top - panel_h - 0.55 * scale
-            legend_x -= room
-        layout = Layout(plot, loss, (legend_x / W, legend_y / H), ncol, True)
-    else:
-        px = left + max(0.0, W - left - right - pw) / 2
+            panel_h = max(0.3 * H, avail_h - lh - xlab)
+            loss = (legend_x + room, H - top - panel_h, W - right - legend_x - room, panel_h)
+            legend_y = H - top - panel_h - xlab
+    elif kind == "below":
+        px = left + max(0.0, avail_w - pw) / 2
         py = H - top - ph
-        plot = (px / W, py / H, pw / W, ph / H)
-        layout = Layout(plot, None, (px / W, (py - 0.55 * scale) / H), ncol, False)
+        legend_x, legend_y = px, py - xlab
+    else:  # stacked
+        px = left + max(0.0, avail_w - pw) / 2
+        py = H - top - ph
+        row_top = py - xlab - 0.25 * scale
+        panel_w = avail_w - lw - gap - room
+        loss = (left + room, bottom, panel_w, row_top - bottom)
+        legend_x, legend_y = left + room + panel_w + gap, row_top
+    layout = Layout((px / W, py / H, pw / W, ph / H),
+                    None if loss is None else (loss[0] / W, loss[1] / H, loss[2] / W,
+                                               loss[3] / H),
+                    (legend_x / W, legend_y / H), ncol, kind)
     leg = _legend(fig, handles, scale, layout.ncol)
     leg.set_bbox_to_anchor(layout.legend_at, transform=fig.transFigure)
     return layout, leg

@@ -69,8 +69,10 @@ def optimizer_label(kind: str, params: Mapping[str, Any], conventions: str = "to
 
 def legend_heads(config, width: int = 34) -> list[str]:
     """Per optimizer of a RunConfig, the legend's text above its loss line: the
-    label, and under it the type and settings (wrapped at *width* characters)
-    unless the label says exactly that."""
+    label, and under it the type and settings (wrapped at *width* characters),
+    or the settings alone where the label is the registry's default one."""
+    from optviz.core.optim.registry import default_label
+
     heads = []
     for o in config.optimizers:
         full = optimizer_label(o.type, o.params, config.conventions, auto_lr=o.auto_lr)
@@ -78,7 +80,9 @@ def legend_heads(config, width: int = 34) -> list[str]:
             full += " (exact gradients)"
         wrapped = "\n".join(textwrap.wrap(full, width, break_long_words=False,
                                            subsequent_indent="  "))
-        heads.append(wrapped if o.label in (full, o.type) else f"{o.label}\n{wrapped}")
+        plain = o.label in (full, o.type) or o.label == default_label(o.type, o.params,
+                                                                      config.conventions)
+        heads.append(wrapped if plain else f"{o.label}\n{wrapped}")
     return heads
 
 
