@@ -98,13 +98,16 @@ def test_overlays_record_gradient_step_and_first_moment():
     anim = Animator(cfg.surface, tr, size=(6, 4), dpi=40, overlays=o,
                     overlay_kinds=cfg.render.overlays)
     # the stated rule (README, Animator._make_quivers): gradient and first moment are
-    # drawn negated and scaled so that the run's longest arrow is 15% of the domain's
-    # larger side; steps are drawn at their true length
+    # drawn negated, times each optimizer's lr (1 here: none given), and stretched
+    # alike so that the run's longest of them is 15% of the plot's larger side;
+    # steps are drawn at their true length
     (x0, x1), (y0, y1) = cfg.surface.domain
+    assert (anim.ax.get_xlim(), anim.ax.get_ylim()) == ((x0, x1), (y0, y1))  # paths inside
     longest = 0.15 * max(x1 - x0, y1 - y0)
-    factor = {"step": 1.0}
-    for kind in ("gradient", "momentum"):
-        factor[kind] = -longest / np.nanmax(np.linalg.norm(getattr(o, kind), axis=-1))
+    biggest = max(np.nanmax(np.linalg.norm(getattr(o, kind), axis=-1))
+                  for kind in ("gradient", "momentum"))
+    factor = {"step": 1.0, "gradient": -longest / biggest, "momentum": -longest / biggest}
+    lengths = {}
     anim.draw(7)
     for kind in ("gradient", "step", "momentum"):
         pos, vec = anim.overlay_vectors(kind, 7)
@@ -119,10 +122,40 @@ def test_overlays_record_gradient_step_and_first_moment():
         drawn_lengths = [np.linalg.norm(anim.overlay_vectors(kind, t)[1], axis=-1)
                          for t in range(cfg.steps)]
         if kind != "step":
-            assert np.nanmax(drawn_lengths) == pytest.approx(longest, rel=1e-12)
+            lengths[kind] = np.nanmax(drawn_lengths)
+    assert max(lengths.values()) == pytest.approx(longest, rel=1e-12)
     # the arrows point along the motion: the negated gradient is downhill
     _, g7 = anim.overlay_vectors("gradient", 7)
     assert (np.einsum("ij,ij->i", g7, o.gradient[:, 7]) < 0).all()
+
+
+def test_overlays_draw_every_first_moment_in_the_same_units_with_a_key(tmp_path):
+    """NAG keeps v = γv + η∇f in parameter units, torch's momentum a buffer
+    b = μb + g in gradient units. At the first step (v = ηg, b = g) with the
+    same lr both arrows are the same −lr·g, stretched alike and keyed."""
+    from optviz.app.runner import run
+    from optviz.core.overlays import OverlayRecorder
+    from optviz.render.frames import make_animator
+
+    cfg = parse_config("surface: wobbly\nsteps: 10\n"
+                       "optimizers: [{type: momentum, lr: 0.02}, {type: nag, lr: 0.02}]\n"
+                       "render: {overlays: [gradient, momentum, step], size: [6, 4], dpi: 40}\n")
+    rec = OverlayRecorder(2, cfg.steps)
+    tr = simulate_config(cfg, observe=rec)
+    np.testing.assert_allclose(rec.data.momentum[1, 0], 0.02 * rec.data.momentum[0, 0])
+    anim = make_animator(cfg, tr, rec.data)
+    _, vec = anim.overlay_vectors("momentum", 0)
+    np.testing.assert_allclose(vec[1], vec[0], rtol=1e-12)
+    _, grad = anim.overlay_vectors("gradient", 0)
+    np.testing.assert_allclose(grad, vec, rtol=1e-12)  # −lr·g both: b = g and v/lr = g
+    key = [a for a in anim.ax.artists if a.__class__.__name__ == "Legend"][0]
+    texts = [t.get_text() for t in key.get_texts()]
+    assert texts[0].startswith("−lr·gradient ×") and texts[1].startswith("−lr·first moment ×")
+    assert texts[2] == "step taken (true length)"
+    faces = {kind: tuple(np.round(q.get_facecolor()[0], 3)) for kind, q in anim.quivers.items()}
+    assert len(set(faces.values())) == 3  # one look per kind
+    assert not run(cfg.with_overrides(formats=["gif"], output=tmp_path)
+                   ).errors
 
 
 def test_unknown_overlay_is_refused():

@@ -27,8 +27,12 @@ from optviz.render.contour import (
     draw_start,
 )
 from optviz.render.encoders import open_writers
+from optviz.render.labels import number
 
-HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
+HOLD_SECONDS = 1.5
+# optimizers whose first moment is kept in parameter units (NAG's v: θ ← θ − v);
+# the overlays divide it by the lr to put it in gradient units like the others'
+PARAMETER_UNIT_MOMENTS = frozenset({"nag"})  # the last frame stays this long before the loop restarts
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -47,7 +51,10 @@ class Animator:
 
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
                  loss_panel=False, overlays=None, overlay_kinds=(), entries=None, note="",
-                 view="paths"):
+                 view="paths", overlay_lrs=None, moment_scale=None):
+        """*overlay_lrs*: each optimizer's lr (the overlays' gradient and first
+        moment are drawn times it); *moment_scale*: what turns each one's first
+        moment into gradient units (1, or 1 / lr for NAG's v)."""
         self.traj, self.n = traj, n
         self.total = traj.shape[2]
         scene = self.scene = compose(surface, traj, title=title, size=size, dpi=dpi, n=n,
@@ -75,7 +82,7 @@ class Animator:
         ax.add_artist(self.trails)
         self.overlays, self.quivers = overlays, {}
         if overlays is not None and overlay_kinds:
-            self._make_quivers(ax, surface, overlay_kinds, scale)
+            self._make_quivers(ax, surface, overlay_kinds, scale, overlay_lrs, moment_scale)
         # markers the paths may cross are redrawn on top of them
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
@@ -104,40 +111,62 @@ class Animator:
         w, h = canvas.get_width_height()
         self.size = (w, h)
 
-    OVERLAY_STYLE = {"gradient": ("#222222", "−gradient (scaled)"),
-                     "step": (None, "step taken"),
-                     "momentum": ("#7f7f7f", "velocity: −first moment (scaled)")}
+    # one look per kind (none is an optimizer's colour, whose steps show as such):
+    # face colour (None: the optimizer's), edge colour, key text
+    OVERLAY_STYLE = {"gradient": ("#222222", "#222222", "−lr·gradient"),
+                     "momentum": ("white", "#222222", "−lr·first moment"),
+                     "step": (None, "white", "step taken (true length)")}
 
-    def _make_quivers(self, ax, surface, kinds, scale):
-        """One quiver per overlay kind, one arrow per optimizer. The gradient and
-        the first moment are scaled so the longest arrow of the run is 15% of
-        the domain; steps are drawn at their true length."""
+    def _make_quivers(self, ax, surface, kinds, scale, lrs, moment_scale):
+        """One quiver per overlay kind, one arrow per optimizer, in parameter
+        units: each optimizer's gradient and first moment (in gradient units,
+        *moment_scale* converting those kept otherwise) times its own lr, the
+        step plain gradient descent would take; gradient and first moment
+        share one stretch, stated in the key, that makes the longest arrow 15%
+        of the plot; steps are drawn at their true length."""
         from matplotlib.legend import Legend
-        from matplotlib.lines import Line2D
+        from matplotlib.patches import FancyArrow
 
-        (x0, x1), (y0, y1) = surface.domain
-        span = max(x1 - x0, y1 - y0)
-        self.factors = {}
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        span = max(abs(x1 - x0), abs(y1 - y0))
         k_count = len(self.colours)
-        handles = []
+        lrs = np.ones(k_count) if lrs is None else np.asarray(lrs, float)
+        per_k = {"gradient": -lrs,
+                 "momentum": -lrs * (np.ones(k_count) if moment_scale is None
+                                     else np.asarray(moment_scale, float)),
+                 "step": np.ones(k_count)}
+        biggest = 0.0
         for kind in kinds:
-            data = getattr(self.overlays, kind)
-            norms = np.linalg.norm(data, axis=-1)
-            biggest = np.nanmax(norms) if np.isfinite(norms).any() else 1.0
-            factor = 1.0 if kind == "step" else 0.15 * span / (biggest or 1.0)
-            # gradients and first moments point uphill: drawn negated, along the motion
-            self.factors[kind] = factor if kind == "step" else -factor
-            colour, label = self.OVERLAY_STYLE[kind]
-            cols = self.colours if colour is None else [colour] * k_count
+            if kind != "step":
+                norms = np.linalg.norm(getattr(self.overlays, kind), axis=-1) \
+                    * np.abs(per_k[kind])[:, None]
+                if np.isfinite(norms).any():
+                    biggest = max(biggest, float(np.nanmax(norms)))
+        stretch = 0.15 * span / biggest if biggest > 0 else 1.0
+        self.stretch, self.factors, handles, texts = stretch, {}, [], []
+        for kind in kinds:
+            factor = per_k[kind] * (1.0 if kind == "step" else stretch)
+            self.factors[kind] = factor[:, None]
+            face, edge, label = self.OVERLAY_STYLE[kind]
             q = ax.quiver(np.zeros(k_count), np.zeros(k_count), np.zeros(k_count),
-                          np.zeros(k_count), color=cols, angles="xy", scale_units="xy",
-                          scale=1, width=0.004 * scale, headwidth=4, headlength=5, zorder=7)
+                          np.zeros(k_count), color=self.colours if face is None else face,
+                          edgecolor=edge, linewidth=0.8 * scale, angles="xy",
+                          scale_units="xy", scale=1, width=0.005 * scale, headwidth=4,
+                          headlength=5, zorder=7)
             self.quivers[kind] = q
-            handles.append(Line2D([], [], color=colour or "#444444", lw=2, label=label,
-                                  marker=">", ms=6))
+            handles.append(FancyArrow(0, 0, 1, 0, width=0.3, head_width=0.8,
+                                      facecolor=face or self.colours[0], edgecolor=edge))
+            texts.append(label if kind == "step" else f"{label} ×{number(stretch, 3)}")
         # a second legend, added as an artist so the optimizers' legend stays
-        ax.add_artist(Legend(ax, handles, [h.get_label() for h in handles], loc="lower right",
-                             fontsize=8 * scale, framealpha=0.85))
+        from matplotlib.legend_handler import HandlerPatch
+
+        key = Legend(ax, handles, texts, loc="lower right", fontsize=8 * scale,
+                     framealpha=0.9, title="arrows, in x-y units" +
+                     ("" if moment_scale is None or "momentum" not in kinds
+                      or np.all(np.asarray(moment_scale) == 1) else " (NAG's v ÷ its lr)"),
+                     title_fontsize=8 * scale,
+                     handler_map={FancyArrow: HandlerPatch(patch_func=_arrow_handle)})
+        ax.add_artist(key)
 
     def overlay_vectors(self, kind: str, step: int) -> tuple[np.ndarray, np.ndarray]:
         """(positions (K, 2), vectors (K, 2)) drawn for *kind* at frame *step*; NaN
@@ -150,7 +179,7 @@ class Animator:
             last = int(tr.steps[k, n])
             pos[k] = tr.points[k, n, min(step, last)]
             if step < last and step < data.shape[1]:
-                vec[k] = data[k, step] * self.factors[kind]
+                vec[k] = data[k, step] * self.factors[kind][k]
         return pos, vec
 
     def draw(self, step: int) -> np.ndarray:
@@ -181,6 +210,14 @@ class Animator:
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
         for s in steps:
             yield self.draw(int(s))
+
+
+def _arrow_handle(legend, orig_handle, xdescent, ydescent, width, height, fontsize):
+    from matplotlib.patches import FancyArrow
+
+    return FancyArrow(-xdescent, height / 2 - ydescent, width, 0, width=height * 0.3,
+                      head_width=height * 0.9, head_length=width * 0.3,
+                      length_includes_head=True)
 
 
 def current_losses(lax, cols, scale):
@@ -429,9 +466,13 @@ def make_animator(config, traj, overlays=None):
                           camera=Camera(*r.camera))
     from optviz.render.labels import figure_note, legend_heads
 
+    lrs = [float(o.params.get("lr", 1.0)) for o in config.optimizers]
+    moment_scale = [1.0 / lr if o.type in PARAMETER_UNIT_MOMENTS else 1.0
+                    for o, lr in zip(config.optimizers, lrs)]
     return Animator(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
                     loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays,
-                    entries=legend_heads(config), note=figure_note(config), view=r.view_box)
+                    entries=legend_heads(config), note=figure_note(config), view=r.view_box,
+                    overlay_lrs=lrs, moment_scale=moment_scale)
 
 
 def frame_stream(config, traj) -> Iterator[np.ndarray]:
