@@ -291,3 +291,68 @@ def test_dashed_trails_draw_what_dashed_halo_lines_draw():
     anim.counter.draw(canvas)
     assert anim.looks[7].dashes is not None and anim.looks[7].marker != "o"
     np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), fast)
+
+
+def _sweep_result(values, diverged=None):
+    from optviz.analysis.sweep import Axis, SweepResult
+    from optviz.input.config import load_config
+
+    cfg = load_config("default")
+    values = np.asarray(values, dtype=float)
+    diverged = np.zeros(values.shape, bool) if diverged is None else np.asarray(diverged)
+    x = Axis("lr", 0.01, 1.0, True, values.shape[-1])
+    y = Axis("momentum", 0.0, 0.9, False, values.shape[0]) if values.ndim == 2 else None
+    return SweepResult(cfg, cfg.optimizers[0], x, y, "steps_to_tol", values, diverged)
+
+
+def test_the_best_of_tied_points_is_the_one_nearest_their_centre_and_said_so():
+    from optviz.render.analysis import sweep_figure
+
+    res = _sweep_result([40, 9, 9, 9, 9, 9, 30, np.inf])  # a plateau of five ties
+    assert res.best()["lr"] == res.x.values[3]  # its middle, not its edge (index 1)
+    fig = sweep_figure(res, size=(6, 4), dpi=40)
+    texts = [t.get_text() for t in fig.texts]
+    assert any("5 points tie, the one nearest their centre is starred" in t for t in texts)
+    grid = _sweep_result([[5, 5, 7], [5, 5, 7], [9, 9, 9]])
+    assert (grid.best()["lr"], grid.best()["momentum"]) in {
+        (grid.x.values[i], grid.y.values[j]) for i in (0, 1) for j in (0, 1)}
+
+
+def test_unconverged_points_are_drawn_in_the_steps_curve_and_titles_have_one_colon():
+    from optviz.render.analysis import sweep_figure
+
+    res = _sweep_result([np.inf, 50, 20, np.inf, 80], diverged=[0, 0, 0, 0, 1])
+    fig = sweep_figure(res, size=(6, 4), dpi=40)
+    ax = fig.axes[0]
+    [never] = [line for line in ax.lines if line.get_marker() == "^"]
+    np.testing.assert_array_equal(never.get_xdata(), res.x.values[[0, 3]])
+    [div] = [line for line in ax.lines if line.get_marker() == "x"]
+    np.testing.assert_array_equal(div.get_xdata(), res.x.values[[4]])
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("not within tol") for t in labels)
+    title = fig._suptitle.get_text()
+    assert title.count(":") <= 1 and "steps to tol" in title
+
+
+def test_basin_minima_labels_are_rounded_and_panels_fill_the_page():
+    from optviz.render.analysis import basins_figure, rounded
+
+    assert rounded(-2e-06, 6.0) == "0" and rounded(-2.5000001, 6.0) == "-2.5"
+    assert rounded(1.2345678, 0.06) == "1.23457"  # to a thousandth of the span
+
+    from types import SimpleNamespace
+
+    from optviz.input.config import load_config
+
+    # a basin map's fields, made up: the figure only draws them
+    res = SimpleNamespace(config=load_config("article/two-minimums"),
+                          labels=np.zeros((5, 8, 8), int), losses=np.zeros((5, 8, 8)))
+    fig = basins_figure(res, size=(12, 8), dpi=40)
+    [legend] = fig.legends
+    assert [t.get_text() for t in legend.get_texts()][:2] == ["minimum (0, 0)",
+                                                              "minimum (-2.5, -2.5)"]
+    boxes = [ax.get_position() for ax in fig.axes]
+    covered = sum(b.width * b.height for b in boxes)
+    assert covered > 0.45  # five square panels take nearly half the page
+    gaps = sorted({round(b.x0, 3) for b in boxes})
+    assert max(np.diff(gaps)) < boxes[0].width + 0.06  # columns close together

@@ -159,9 +159,25 @@ class SweepResult:
     values: np.ndarray  # (ny, nx) or (nx,)
     diverged: np.ndarray  # same shape
 
-    def best(self) -> dict[str, Any]:
+    TIE_RULE = ("ties (within 0.1% of the lowest): the one nearest their centre on the grid")
+
+    def ties(self) -> np.ndarray:
+        """Flat indices of the points tied for the lowest outcome: within 0.1%
+        of it (1e-12 absolute for a lowest of 0); none if every run diverged."""
         flat = np.where(self.diverged, np.inf, self.values).ravel()
-        i = int(np.argmin(flat))
+        low = flat.min()
+        if not np.isfinite(low):
+            return np.array([int(np.argmin(flat))])
+        return np.flatnonzero(flat <= low + 1e-3 * abs(low) + 1e-12)
+
+    def best(self) -> dict[str, Any]:
+        """The best point: the lowest outcome; among ties (:meth:`ties`) the
+        tied point nearest the ties' mean grid position (:attr:`TIE_RULE`),
+        not the first in scan order, which sits at the edge of a plateau."""
+        flat = np.where(self.diverged, np.inf, self.values).ravel()
+        tied = self.ties()
+        at = np.stack(np.unravel_index(tied, self.values.shape), axis=1).astype(float)
+        i = int(tied[np.argmin(np.linalg.norm(at - at.mean(axis=0), axis=1))])
         if self.y is None:
             return {self.x.param: float(self.x.values[i]), self.outcome: float(flat[i])}
         iy, ix = np.unravel_index(i, self.values.shape)

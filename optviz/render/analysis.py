@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
 from optviz.render.contour import OKABE_ITO, colours, new_figure
+from optviz.render.labels import number
 
 DIVERGED_COLOUR = "#222222"
 UNCONVERGED_COLOUR = "#e4e4e4"
@@ -21,7 +22,8 @@ def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *,
     top.plot(t, signal, color="#555555", lw=1.4)
     top.axhline(0, color="#bbbbbb", lw=0.8)
     top.set_ylabel("gradient g", fontsize=11)
-    top.set_title(f"{title} — signal: {name}", loc="left", fontsize=14, fontweight="bold")
+    top.set_title(_heading(title, f"signal {name}"), loc="left", fontsize=14,
+                  fontweight="bold")
     for row, (label, c) in enumerate(zip(labels, colours(len(labels)))):
         bottom.plot(t, steps[row], color=c, lw=1.8, label=label)
     bottom.axhline(0, color="#bbbbbb", lw=0.8)
@@ -36,25 +38,58 @@ def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *,
     return fig
 
 
+def _heading(config_title: str, *parts: str) -> str:
+    """A title and its qualifiers, never two colons: "Wobbly — adam, final loss"."""
+    return f"{config_title.rstrip(': ')} — " + ", ".join(p for p in parts if p)
+
+
 def sweep_figure(result, *, size=(12, 8), dpi=100):
-    """A curve (one parameter) or a heat map (two), diverged points shown as such."""
+    """A curve (one parameter) or a heat map (two); diverged points, and for
+    steps_to_tol the runs that never got within tol, drawn as such; the best
+    point starred, with the tie rule stated."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     fig = new_figure(size, dpi)
-    ax = fig.add_axes((0.09, 0.1, 0.68, 0.8))
+    ax = fig.add_axes((0.09, 0.17, 0.68, 0.73))
     x, y = result.x, result.y
-    values = np.where(result.diverged, np.nan, result.values).astype(float)
-    values[~np.isfinite(values)] = np.nan
+    raw = np.asarray(result.values, dtype=float)
+    diverged = np.asarray(result.diverged, dtype=bool)
+    unreached = ~diverged & ~np.isfinite(raw)  # steps_to_tol: never within tol
+    values = np.where(diverged | unreached, np.nan, raw)
     what = result.outcome.replace("_", " ")
-    title = f"{result.config.title}: {result.optimizer.label}, {what}"
+    fig.suptitle(_heading(result.config.title, result.optimizer.label, what), x=0.09,
+                 y=0.97, ha="left", fontsize=14, fontweight="bold")
     finite = values[np.isfinite(values)]
-    use_log = finite.size and finite.min() > 0 and finite.max() / finite.min() > 100
+    use_log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
+    best = result.best()
+    ties = len(result.ties())
+    star = f"best: {x.param}={number(best[x.param])}"
+    if y is not None:
+        star += f", {y.param}={number(best[y.param])}"
+    star += f" ({what} {number(best[result.outcome])})"
+    rule = ("best = lowest " + what + (f"; {ties} points tie, the one nearest their centre "
+                                       "is starred" if ties > 1 else ""))
+    handles = []
     if y is None:
         ax.plot(x.values, values, color=OKABE_ITO[0], lw=2, marker="o", ms=3)
-        dv = result.diverged
-        if dv.any():
-            top = np.nanmax(values) if finite.size else 1.0
-            ax.plot(x.values[dv], np.full(dv.sum(), top), "x", color="#D55E00", ms=7,
-                    mew=2, ls="", label="diverged")
-            ax.legend(frameon=False)
+        top = np.nanmax(values) if finite.size else 1.0
+        if unreached.any():
+            ax.plot(x.values[unreached], np.full(unreached.sum(), top), marker="^", ls="",
+                    mfc="white", mec="#555555", ms=7, mew=1.5)
+            handles.append(Line2D([], [], marker="^", ls="", mfc="white", mec="#555555",
+                                  ms=7, mew=1.5, label=f"not within tol in {result.config.steps}"
+                                  " steps (drawn at the top)"))
+        if diverged.any():
+            ax.plot(x.values[diverged], np.full(diverged.sum(), top), "x", color="#D55E00",
+                    ms=7, mew=2, ls="")
+            handles.append(Line2D([], [], marker="x", ls="", color="#D55E00", ms=7, mew=2,
+                                  label="diverged (drawn at the top)"))
+        if np.isfinite(best[result.outcome]):
+            ax.plot(best[x.param], best[result.outcome], marker="*", ms=16, mfc="white",
+                    mec="black", ls="", zorder=5)
+            handles.insert(0, Line2D([], [], marker="*", ms=14, mfc="white", mec="black",
+                                     ls="", label=star))
         ax.set_xlabel(x.param, fontsize=12)
         ax.set_ylabel(what, fontsize=12)
         if x.log:
@@ -62,12 +97,20 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
         if use_log:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
+        for spine in ("top", "right"):
+            ax.spines[spine].set_visible(False)
     else:
         norm = LogNorm(finite.min(), finite.max()) if use_log else (
             Normalize(finite.min(), finite.max()) if finite.size else None)
         ax.set_facecolor(DIVERGED_COLOUR)  # NaN cells let the background show: diverged
-        mesh = ax.pcolormesh(_edges(x), _edges(y), np.ma.masked_invalid(values),
-                             cmap="viridis_r", norm=norm, shading="flat")
+        edges = (_edges(x), _edges(y))
+        if unreached.any():
+            ax.pcolormesh(*edges, np.ma.masked_where(~unreached, np.ones_like(raw)),
+                          cmap=ListedColormap([UNCONVERGED_COLOUR]), shading="flat")
+            handles.append(Patch(facecolor=UNCONVERGED_COLOUR, edgecolor="#999999",
+                                 label=f"not within tol in {result.config.steps} steps"))
+        mesh = ax.pcolormesh(*edges, np.ma.masked_invalid(values), cmap="viridis_r",
+                             norm=norm, shading="flat")
         cbar = fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.03)
         cbar.set_label(what + (" (log scale)" if use_log else ""), fontsize=11)
         if x.log:
@@ -76,17 +119,15 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
             ax.set_yscale("log")
         ax.set_xlabel(x.param, fontsize=12)
         ax.set_ylabel(y.param, fontsize=12)
-        best = result.best()
         ax.plot(best[x.param], best[y.param], marker="*", ms=16, mfc="white", mec="black",
-                ls="", label=f"best: {x.param}={best[x.param]:.3g}, "
-                             f"{y.param}={best[y.param]:.3g}")
-        from matplotlib.patches import Patch
-
-        handles = ax.get_legend_handles_labels()[0] + [
-            Patch(facecolor=DIVERGED_COLOUR, label="diverged")]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.08), ncol=2,
-                  frameon=False, fontsize=10)
-    ax.set_title(title, loc="left", fontsize=14, fontweight="bold")
+                ls="")
+        handles.insert(0, Line2D([], [], marker="*", ms=14, mfc="white", mec="black", ls="",
+                                 label=star))
+        if diverged.any():
+            handles.append(Patch(facecolor=DIVERGED_COLOUR, label="diverged"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.1), ncol=2,
+              frameon=False, fontsize=10)
+    fig.text(0.09, 0.015, rule, fontsize=9, color="#555555")
     return fig
 
 
@@ -100,50 +141,86 @@ def _edges(axis) -> np.ndarray:
     return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
 
 
+def rounded(value: float, span: float) -> str:
+    """*value* to a thousandth of *span* (a domain's width), -0 as 0: "0" for -2e-06."""
+    decimals = max(0, int(-np.floor(np.log10(span / 1000))))
+    return number(round(float(value), decimals) + 0.0, exact=True)
+
+
 def basins_figure(result, *, size=(12, 8), dpi=100):
-    """One map per optimizer: each start coloured by the minimum its run reaches."""
+    """One map per optimizer: each start coloured by the minimum its run
+    reaches; the panels as large as the page allows, with small gaps."""
     from matplotlib.patches import Patch
 
     cfg, surface = result.config, result.config.surface
     k = len(cfg.optimizers)
-    cols = min(k, 3)
-    rows = int(np.ceil(k / cols))
     fig = new_figure(size, dpi)
-    fig.suptitle(f"{cfg.title}: where each start ends", x=0.02, ha="left", fontsize=14,
-                 fontweight="bold")
+    fig.suptitle(_heading(cfg.title, "where each start ends"), x=0.02, ha="left",
+                 fontsize=14, fontweight="bold")
     (x0, x1), (y0, y1) = surface.domain
     n_min = len(surface.minima)
     palette = [_light(c) for c in OKABE_ITO[:8]]
     cmap = ListedColormap([DIVERGED_COLOUR, UNCONVERGED_COLOUR]
                           + [palette[i % 8] for i in range(max(n_min, 1))])
-    aspect = "equal" if 0.4 <= (y1 - y0) / (x1 - x0) <= 2.5 else "auto"
-    grid = fig.add_gridspec(rows, cols, left=0.05, right=0.76, top=0.88, bottom=0.07,
-                            wspace=0.25, hspace=0.3)
+    ratio = (y1 - y0) / (x1 - x0)
+    equal = 0.25 <= ratio <= 4
+    W, H = fig.get_size_inches()
+    top, bottom, left = 0.75, 0.45, 0.5
+    gap_w, gap_h = 0.55, 0.5  # tick labels and a panel title
+    legend_w = 2.6  # inches: the key's column, unless it fits in a free cell
+
+    def panel(cols, free_cell):
+        rows = int(np.ceil(k / cols))
+        if free_cell and rows * cols == k:
+            return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
+        area_w = W - left - (0.2 if free_cell else legend_w)
+        w = (area_w - gap_w * (cols - 1)) / cols
+        h = (H - top - bottom - gap_h * (rows - 1)) / rows
+        if equal:
+            w, h = min(w, h / ratio), min(w, h / ratio) * ratio
+        if free_cell and w < 2.2:  # too narrow for the key
+            return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
+        return w * h, cols, rows, w, h, area_w, free_cell
+
+    _, cols, rows, pw, ph, area_w, in_cell = max(
+        (panel(c, f) for c in range(1, k + 1) for f in (False, True)), key=lambda o: o[0])
+    area_h = H - top - bottom
+    grid_w, grid_h = cols * pw + (cols - 1) * gap_w, rows * ph + (rows - 1) * gap_h
+    gx, gy = left + (area_w - grid_w) / 2, H - top - (area_h - grid_h) / 2
     for i, opt in enumerate(cfg.optimizers):
-        ax = fig.add_subplot(grid[i // cols, i % cols])
+        r, c = divmod(i, cols)
+        ax = fig.add_axes(((gx + c * (pw + gap_w)) / W, (gy - (r + 1) * ph - r * gap_h) / H,
+                           pw / W, ph / H))
         extent = (x0, x1, y0, y1)
         if n_min:
             ax.imshow(result.labels[i] + 2, origin="lower", extent=extent, cmap=cmap,
-                      vmin=0, vmax=cmap.N - 1, interpolation="nearest", aspect=aspect)
+                      vmin=0, vmax=cmap.N - 1, interpolation="nearest", aspect="auto")
         else:
             loss = result.losses[i]
             ax.set_facecolor(DIVERGED_COLOUR)
             ax.imshow(np.ma.masked_invalid(loss), origin="lower", extent=extent,
-                      cmap="viridis_r", interpolation="nearest", aspect=aspect)
+                      cmap="viridis_r", interpolation="nearest", aspect="auto")
         if n_min:
             m = np.array(surface.minima)
             ax.scatter(m[:, 0], m[:, 1], marker="*", s=120, c="white", edgecolors="black",
                        zorder=3)
         ax.set_title(opt.label, fontsize=11, loc="left")
         ax.tick_params(labelsize=8)
+    span = max(x1 - x0, y1 - y0)
     handles = [Patch(facecolor=palette[j % 8], edgecolor="#999999",
-                     label=f"minimum ({surface.minima[j][0]:.3g}, {surface.minima[j][1]:.3g})")
+                     label=f"minimum ({rounded(surface.minima[j][0], span)}, "
+                           f"{rounded(surface.minima[j][1], span)})")
                for j in range(n_min)]
     handles += [Patch(facecolor=UNCONVERGED_COLOUR, edgecolor="#999999",
                       label="none reached" if n_min else "colour: final loss"),
                 Patch(facecolor=DIVERGED_COLOUR, label="diverged")]
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.78, 0.88),
-               frameon=False, fontsize=10)
+    if in_cell:  # the first free cell of the last row
+        r, c = divmod(k, cols)
+        at = ((gx + c * (pw + gap_w) + 0.1) / W, (gy - r * (ph + gap_h)) / H)
+    else:
+        at = ((gx + grid_w + 0.3) / W, gy / H)
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=at, frameon=False,
+               fontsize=10)
     return fig
 
 
