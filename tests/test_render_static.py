@@ -60,7 +60,7 @@ def test_legend_shows_final_loss_and_divergence(run):
     texts = [t.get_text() for t in legend.get_texts()]
     assert tr.diverged[2, 0] and not tr.diverged[0, 0]
     assert texts[0] == f"adam\nfinal loss {tr.final_losses[0, 0]:.4g}"
-    assert texts[2].startswith("wild\ndiverged at step ")
+    assert texts[2].startswith("wild\ndiverged (left the view at step ")
     assert "known minimum" in texts and "start" in texts
     markers = [line.get_marker() for line in ax.lines]
     assert "X" in markers  # the diverged run's end

@@ -43,6 +43,22 @@ def test_demo_lessons_hold():
     assert f["RMSProp lr=0.1"] < 1e-3 * f["Adagrad lr=0.5"]
     f, _ = finals("noisy-sgd")
     assert f["full-batch GD"] < 1e-6 < f["noisy SGD (sigma 1.5)"]
+    # AdaBound on Adam's path for its first 60 steps, then slowed to SGD's pace
+    f, tr = finals("adabound")
+    ab, adam, sgd = "AdaBound → SGD lr=0.005", "Adam lr=0.1", "SGD lr=0.005"
+    k = {label: i for i, label in enumerate(tr.labels)}
+    gap = np.linalg.norm(tr.points[k[ab], 0] - tr.points[k[adam], 0], axis=1)
+    assert gap[:61].max() < 1e-2 and gap[-1] > 0.1
+    assert 10 * f[adam] < f[ab] < f[sgd]
+    late = slice(-100, None)  # the last 100 steps: AdaBound's loss falls like SGD's
+    drop = {name: np.log(tr.losses[k[name], 0, late][0] / tr.losses[k[name], 0, -1])
+            for name in (ab, adam, sgd)}
+    assert drop[ab] < 0.6 * drop[adam] and abs(drop[ab] - drop[sgd]) < abs(drop[ab] - drop[adam])
+    # pure Newton goes into the saddle at (0, 0); fallback, damping and SGD leave it
+    f, tr = finals("newton-saddle")
+    ends = dict(zip(tr.labels, tr.final_points[:, 0]))
+    assert np.linalg.norm(ends["pure Newton lr=0.5"]) < 1e-3
+    assert all(abs(p[1]) > 0.5 for label, p in ends.items() if label != "pure Newton lr=0.5")
 
 
 def test_demo_cli_lists_and_suggests(tmp_path):
@@ -74,6 +90,16 @@ def test_notebook_display(tmp_path):
     still = run(cfg, out=tmp_path / "png", formats=["png"])
     assert still._repr_html_().startswith("<img") and "data:image/png;base64," in \
         still._repr_html_()
+
+
+def test_ravine_demo_has_equal_axes():
+    from optviz.render.frames import make_animator
+
+    cfg = load_config("demos/ravine")
+    anim = make_animator(cfg, simulate_config(cfg))
+    box = anim.ax.get_window_extent()
+    (x0, x1), (y0, y1) = anim.ax.get_xlim(), anim.ax.get_ylim()
+    assert abs(box.width / box.height - (x1 - x0) / (y1 - y0)) < 0.02 * (x1 - x0) / (y1 - y0)
 
 
 def test_overlays_record_gradient_step_and_first_moment():

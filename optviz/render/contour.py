@@ -196,8 +196,8 @@ def path_effects(style: PathStyle):
 def legend_text(label: str, loss: float, diverged: bool, left_at: int | None = None) -> str:
     """An optimizer's legend entry: its label (and settings), then how it ended."""
     if diverged:
-        end = f"diverged at step {left_at} (last loss {number(loss)})" if left_at is not None \
-            else f"diverged (last loss {number(loss)})"
+        end = f"diverged (left the view at step {left_at}; last loss {number(loss)})" \
+            if left_at is not None else f"diverged (last loss {number(loss)})"
     elif left_at is not None:
         end = f"left the view at step {left_at}; final loss {number(loss)}"
     else:

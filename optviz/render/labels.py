@@ -18,14 +18,17 @@ import numpy as np
 # and switches that leave the path alone at their defaults (so are the
 # hyperparameters that default to 0 or off, such as RMSprop's momentum).
 QUIET = frozenset({"eps", "dampening", "initial_accumulator_value", "lr_decay", "centered",
-                   "delta_init", "damping", "momentum_decay", "lookahead"})
+                   "delta_init", "damping", "momentum_decay", "lookahead",
+                   "fallback"})
 
 
 def number(value: Any, digits: int = 4, *, exact: bool = False) -> str:
     """*value* in the figures' one format: *digits* significant digits,
     trailing zeros dropped, exponents unpadded: 4, 0.1231, 1.292e-5, 1e-8.
     *exact* (settings): more digits where *digits* would print another value."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"  # as a config writes it
+    if not isinstance(value, (int, float, np.number)):
         return str(value)
     v = float(value)
     if not np.isfinite(v):

@@ -258,11 +258,12 @@ def adabound(lr=0.001, final_lr=0.1, gamma=1e-3, beta1=0.9, beta2=0.999, eps=1e-
 
 
 # ----------------------------------------------------------------- Newton
-def newton(lr=1.0, damping=0.0) -> Optimizer:
+def newton(lr=1.0, damping=0.0, fallback=True) -> Optimizer:
     """Damped Newton: θ ← θ − lr·(H + λI)⁻¹g where H + λI is positive definite;
     elsewhere (negative curvature, saddles) a plain gradient step θ ← θ − lr·g,
-    counted per run in ``fallbacks``.
+    counted per run in ``fallbacks``. ``fallback=False``: pure Newton, the
+    Newton step wherever H + λI is invertible (it heads for saddles too).
 
     Needs the Hessian, which it takes from the oracle (``scale_by_newton``).
     """
-    return chain(T.scale_by_newton(damping), T.scale_by_learning_rate(lr))
+    return chain(T.scale_by_newton(damping, fallback), T.scale_by_learning_rate(lr))

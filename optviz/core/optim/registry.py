@@ -256,7 +256,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
     OptimizerSpec(
         "newton", "damped Newton's method, gradient step where the Hessian is not PD",
         "Newton-Raphson; Nocedal & Wright, Numerical Optimization (2006), ch. 3",
-        A.newton, (_lr(1.0), _nonneg("damping", 0.0)), needs="hessian",
+        A.newton, (_lr(1.0), _nonneg("damping", 0.0), _flag("fallback", True)),
+        needs="hessian",
         counters={"newton_fallbacks": "fallbacks"},
         basic_form=BasicForm("lr", "(H + λI)⁻¹ (a matrix, not per-coordinate), or 1 where "
                              "H + λI is not positive definite", "g")),

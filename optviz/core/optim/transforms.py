@@ -297,10 +297,13 @@ class NewtonState(NamedTuple):
     count: int
 
 
-def scale_by_newton(damping=0.0) -> Optimizer:
+def scale_by_newton(damping=0.0, fallback=True) -> Optimizer:
     """d = (H + λI)⁻¹g where H + λI is positive definite, else d = g (counted per
-    run in ``fallbacks``). Not a transform of the gradient alone: it takes the
-    Hessian at θ from the oracle."""
+    run in ``fallbacks``). With ``fallback=False``, d = (H + λI)⁻¹g wherever
+    H + λI is invertible, positive definite or not (pure Newton, which heads for
+    any critical point, saddles included; the non-PD steps are still counted).
+    Not a transform of the gradient alone: it takes the Hessian at θ from the
+    oracle."""
     lam = np.reshape(damping, -1) if np.ndim(damping) else damping  # (N, 1) -> (N,)
 
     def init(params):
@@ -313,10 +316,11 @@ def scale_by_newton(damping=0.0) -> Optimizer:
         d = h[:, 1, 1] + lam
         det = a * d - b * b
         pd = (a > 0) & (det > 0)
-        safe = np.where(pd, det, 1.0)
+        usable = pd if fallback else det != 0
+        safe = np.where(usable, det, 1.0)
         newton_dir = np.stack([(d * g[:, 0] - b * g[:, 1]) / safe,
                                (a * g[:, 1] - b * g[:, 0]) / safe], axis=1)
-        direction = np.where(pd[:, None], newton_dir, g)
+        direction = np.where(usable[:, None], newton_dir, g)
         return direction, NewtonState(state.fallbacks + ~pd, state.count + 1)
 
     return Optimizer(init, update)
