@@ -273,9 +273,45 @@ def test_explore_step_slider_click_and_surface_chooser():
                                                   if t.get_text() == "rosenbrock")))
     assert e.surface.name == "rosenbrock" and tuple(e.start) == e.surface.start
     e.step_slider.set_val(40)
+    lr = e.params[2]["lr"]  # reset for rosenbrock: wobbly's 0.02 would not do
+    assert lr != 0.02 and e.lr_sliders[2].val == pytest.approx(np.log10(lr))
     x, y = e.lines[2].get_data()
-    direct = _direct(e.surface, "sgd", e.surface.start, 40, lr=0.02)
+    direct = _direct(e.surface, "sgd", e.surface.start, 40, lr=lr)
     np.testing.assert_array_equal(np.column_stack([x, y]), direct)
+
+
+def test_explore_resets_lrs_per_surface_marks_divergence_and_lists_every_surface():
+    from optviz.input import library
+
+    e, cfg = _explorer()
+    assert {t.get_text() for t in e.radio.labels} == set(library.names("surfaces"))
+    e.lr_sliders[2].set_val(np.log10(8.0))  # sgd lr 8 on wobbly: diverges
+    assert e.traj.diverged[2, 0] and not e.traj.diverged[:2, 0].any()
+    texts = [t.get_text() for t in e.legend.get_texts()]
+    assert texts[2].startswith("sgd lr=0.02 (lr 8): diverged at step")
+    assert texts[0] == f"{cfg.optimizers[0].label} (lr 0.01): loss " \
+        f"{float(f'{e.traj.final_losses[0, 0]:.4g}'):.4g}"
+    assert e.heads[2].get_marker() == "X" and e.heads[0].get_marker() == "o"
+    e.step_slider.set_val(0)  # before the divergence: a loss, no X
+    assert "loss" in e.legend.get_texts()[2].get_text() and e.heads[2].get_marker() == "o"
+    e.step_slider.set_val(40)
+    for name in ("rosenbrock",):  # the surface's lrs: none shoots off
+        e.set_surface(name)
+        assert not e.traj.diverged[:, 0].any(), name
+        from optviz.analysis.sweep import run_grid
+
+        lrs = np.geomspace(1e-5, 10, 60)  # each lr: the best final loss of the grid
+        from dataclasses import replace
+        for k, o in enumerate(cfg.optimizers):
+            values, div, _ = run_grid(replace(cfg, surface=e.surface, start=tuple(e.start)),
+                                      o, {"lr": lrs})
+            assert e.params[k]["lr"] == lrs[np.argmin(np.where(div, np.inf, values))]
+    e.reset()
+    assert e.surface.name == "wobbly" and tuple(e.start) == cfg.start
+    assert [p["lr"] for p in e.params] == [0.01, 0.1, 0.02]
+    assert e.lr_sliders[2].val == pytest.approx(np.log10(0.02))
+    direct = _direct(cfg.surface, "sgd", cfg.start, 40, lr=0.02)
+    np.testing.assert_array_equal(np.column_stack(e.lines[2].get_data()), direct)
 
 
 def test_explore_cli_without_a_display_says_so(monkeypatch):
