@@ -208,11 +208,34 @@ def test_3d_view_static_and_animated(tmp_path):
     tr = simulate_config(cfg)
     anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 5))
     anim.draw(8)
-    for k, line in enumerate(anim.lines):  # the paths are drawn on the surface
+    lift = 0.006 * (anim.hi - anim.lo)
+    for k, line in enumerate(anim.lines):  # the paths are drawn on the surface, just above
         xs, ys, zs = line.get_data_3d()
         np.testing.assert_array_equal(xs, tr.path(k)[:, 0])
-        np.testing.assert_allclose(zs, tr.loss_path(k))
+        np.testing.assert_allclose(zs, np.clip(tr.loss_path(k), anim.lo, anim.hi) + lift)
     assert anim.ax.azim == pytest.approx(-50 + 5 * 8)  # the camera turns with the frames
+
+
+def test_3d_still_camera_blits_what_a_full_draw_shows_and_keys_start_and_minima():
+    from optviz.render.view3d import Animator3D, Camera
+
+    cfg = parse_config("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
+                       "{type: sgd, lr: 0.5}]\n")
+    tr = simulate_config(cfg)
+    anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 0))
+    assert anim.blit
+    blitted = anim.draw(5).copy()
+    anim.draw(8)  # another frame between: the background is restored, not drawn over
+    again = anim.draw(5).copy()
+    np.testing.assert_array_equal(blitted, again)
+    fig = anim.still(5)
+    anim.counter.set_text("step 5 / 8")
+    fig.canvas.draw()
+    full = np.asarray(fig.canvas.buffer_rgba())
+    assert (np.abs(full.astype(int) - blitted).sum(axis=-1) > 0).mean() < 0.002
+    [legend] = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "start" in texts and "known minimum" in texts
 
 
 def test_3d_view_refuses_what_it_cannot_draw():

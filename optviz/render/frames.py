@@ -458,13 +458,15 @@ class StepCounter:
 
 def make_animator(config, traj, overlays=None):
     """The 2-D (blitted) or 3-D animator a config asks for."""
+    from optviz.render.labels import figure_note, legend_heads
+
     r = config.render
     if r.view == "3d":
         from optviz.render.view3d import Animator3D, Camera
 
         return Animator3D(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
-                          camera=Camera(*r.camera))
-    from optviz.render.labels import figure_note, legend_heads
+                          camera=Camera(*r.camera), entries=legend_heads(config),
+                          note=figure_note(config))
 
     lrs = [float(o.params.get("lr", 1.0)) for o in config.optimizers]
     moment_scale = [1.0 / lr if o.type in PARAMETER_UNIT_MOMENTS else 1.0

@@ -38,9 +38,7 @@ def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("
         elev, azim = (camera[0], camera[1]) if camera else (Camera.elev, Camera.azim)
         anim = Animator3D(surface, traj, title=title, size=size, dpi=dpi,
                           camera=Camera(elev, azim, 0.0), entries=entries, note=note)
-        anim.draw(traj.shape[2])
-        anim.counter.set_text("")
-        fig = anim.fig
+        fig = anim.still(traj.shape[2])
     else:
         fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi,
                              loss_panel=loss_panel, entries=entries, note=note, view=view_box)
