@@ -16,26 +16,39 @@ def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *,
                     size=(12, 6), dpi=100):
     """The signal (top) and the steps −Δθ_t for each hyperparameter value (bottom)."""
     fig = new_figure(size, dpi)
+    s = _scale(fig)
     top = fig.add_axes((0.07, 0.62, 0.72, 0.28))
     bottom = fig.add_axes((0.07, 0.10, 0.72, 0.46), sharex=top)
     t = np.arange(1, len(signal) + 1)
     top.plot(t, signal, color="#555555", lw=1.4)
     top.axhline(0, color="#bbbbbb", lw=0.8)
-    top.set_ylabel("gradient g", fontsize=11)
-    top.set_title(_heading(title, f"signal {name}"), loc="left", fontsize=14,
+    top.set_ylabel("gradient g", fontsize=11 * s)
+    top.set_title(_heading(title, f"signal {name}"), loc="left", fontsize=14 * s,
                   fontweight="bold")
     for row, (label, c) in enumerate(zip(labels, colours(len(labels)))):
         bottom.plot(t, steps[row], color=c, lw=1.8, label=label)
     bottom.axhline(0, color="#bbbbbb", lw=0.8)
-    bottom.set_ylabel("step −Δθ", fontsize=11)
-    bottom.set_xlabel("t", fontsize=11)
-    bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=10)
+    bottom.set_ylabel("step −Δθ", fontsize=11 * s)
+    bottom.set_xlabel("t", fontsize=11 * s)
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=10 * s)
+    _ticks(top, bottom, s=s)
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
         ax.set_xlim(1, len(signal))
         for spine in ("top", "right"):
             ax.spines[spine].set_visible(False)
     return fig
+
+
+def _scale(fig) -> float:
+    """Font and marker scale: 1 at 12 x 8 in, as in the trajectory figures."""
+    w, h = fig.get_size_inches()
+    return min(w / 12, h / 8) ** 0.5
+
+
+def _ticks(*axes, s=1.0) -> None:
+    for ax in axes:
+        ax.tick_params(labelsize=9 * s)
 
 
 def _heading(config_title: str, *parts: str) -> str:
@@ -51,6 +64,7 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
     from matplotlib.patches import Patch
 
     fig = new_figure(size, dpi)
+    s = _scale(fig)
     ax = fig.add_axes((0.09, 0.17, 0.68, 0.73))
     x, y = result.x, result.y
     raw = np.asarray(result.values, dtype=float)
@@ -59,7 +73,7 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
     values = np.where(diverged | unreached, np.nan, raw)
     what = result.outcome.replace("_", " ")
     fig.suptitle(_heading(result.config.title, result.optimizer.label, what), x=0.09,
-                 y=0.97, ha="left", fontsize=14, fontweight="bold")
+                 y=0.97, ha="left", fontsize=14 * s, fontweight="bold")
     finite = values[np.isfinite(values)]
     use_log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
     best = result.best()
@@ -72,26 +86,27 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
                                        "is starred" if ties > 1 else ""))
     handles = []
     if y is None:
-        ax.plot(x.values, values, color=OKABE_ITO[0], lw=2, marker="o", ms=3)
+        ax.plot(x.values, values, color=OKABE_ITO[0], lw=2, marker="o", ms=3 * s)
         top = np.nanmax(values) if finite.size else 1.0
         if unreached.any():
             ax.plot(x.values[unreached], np.full(unreached.sum(), top), marker="^", ls="",
-                    mfc="white", mec="#555555", ms=7, mew=1.5)
+                    mfc="white", mec="#555555", ms=7 * s, mew=1.5)
             handles.append(Line2D([], [], marker="^", ls="", mfc="white", mec="#555555",
-                                  ms=7, mew=1.5, label=f"not within tol in {result.config.steps}"
-                                  " steps (drawn at the top)"))
+                                  ms=7 * s, mew=1.5,
+                                  label=f"not within tol in {result.config.steps} steps "
+                                        "(drawn at the top)"))
         if diverged.any():
             ax.plot(x.values[diverged], np.full(diverged.sum(), top), "x", color="#D55E00",
-                    ms=7, mew=2, ls="")
-            handles.append(Line2D([], [], marker="x", ls="", color="#D55E00", ms=7, mew=2,
+                    ms=7 * s, mew=2, ls="")
+            handles.append(Line2D([], [], marker="x", ls="", color="#D55E00", ms=7 * s, mew=2,
                                   label="diverged (drawn at the top)"))
         if np.isfinite(best[result.outcome]):
-            ax.plot(best[x.param], best[result.outcome], marker="*", ms=16, mfc="white",
+            ax.plot(best[x.param], best[result.outcome], marker="*", ms=16 * s, mfc="white",
                     mec="black", ls="", zorder=5)
-            handles.insert(0, Line2D([], [], marker="*", ms=14, mfc="white", mec="black",
+            handles.insert(0, Line2D([], [], marker="*", ms=14 * s, mfc="white", mec="black",
                                      ls="", label=star))
-        ax.set_xlabel(x.param, fontsize=12)
-        ax.set_ylabel(what, fontsize=12)
+        ax.set_xlabel(x.param, fontsize=12 * s)
+        ax.set_ylabel(what, fontsize=12 * s)
         if x.log:
             ax.set_xscale("log")
         if use_log:
@@ -112,22 +127,23 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
         mesh = ax.pcolormesh(*edges, np.ma.masked_invalid(values), cmap="viridis_r",
                              norm=norm, shading="flat")
         cbar = fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.03)
-        cbar.set_label(what + (" (log scale)" if use_log else ""), fontsize=11)
+        cbar.set_label(what + (" (log scale)" if use_log else ""), fontsize=11 * s)
         if x.log:
             ax.set_xscale("log")
         if y.log:
             ax.set_yscale("log")
-        ax.set_xlabel(x.param, fontsize=12)
-        ax.set_ylabel(y.param, fontsize=12)
-        ax.plot(best[x.param], best[y.param], marker="*", ms=16, mfc="white", mec="black",
+        ax.set_xlabel(x.param, fontsize=12 * s)
+        ax.set_ylabel(y.param, fontsize=12 * s)
+        ax.plot(best[x.param], best[y.param], marker="*", ms=16 * s, mfc="white", mec="black",
                 ls="")
-        handles.insert(0, Line2D([], [], marker="*", ms=14, mfc="white", mec="black", ls="",
+        handles.insert(0, Line2D([], [], marker="*", ms=14 * s, mfc="white", mec="black", ls="",
                                  label=star))
         if diverged.any():
             handles.append(Patch(facecolor=DIVERGED_COLOUR, label="diverged"))
+    _ticks(ax, s=s)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0, -0.1), ncol=2,
-              frameon=False, fontsize=10)
-    fig.text(0.09, 0.015, rule, fontsize=9, color="#555555")
+              frameon=False, fontsize=10 * s)
+    fig.text(0.09, 0.015, rule, fontsize=9 * s, color="#555555")
     return fig
 
 
@@ -155,8 +171,9 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
     cfg, surface = result.config, result.config.surface
     k = len(cfg.optimizers)
     fig = new_figure(size, dpi)
+    s = _scale(fig)
     fig.suptitle(_heading(cfg.title, "where each start ends"), x=0.02, ha="left",
-                 fontsize=14, fontweight="bold")
+                 fontsize=14 * s, fontweight="bold")
     (x0, x1), (y0, y1) = surface.domain
     n_min = len(surface.minima)
     palette = [_light(c) for c in OKABE_ITO[:8]]
@@ -165,20 +182,20 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
     ratio = (y1 - y0) / (x1 - x0)
     equal = 0.25 <= ratio <= 4
     W, H = fig.get_size_inches()
-    top, bottom, left = 0.75, 0.45, 0.5
-    gap_w, gap_h = 0.55, 0.5  # tick labels and a panel title
-    legend_w = 2.6  # inches: the key's column, unless it fits in a free cell
+    top, bottom, left = 0.75 * s, 0.45 * s, 0.5 * s
+    gap_w, gap_h = 0.55 * s, 0.5 * s  # tick labels and a panel title
+    legend_w = 2.6 * s  # inches: the key's column, unless it fits in a free cell
 
     def panel(cols, free_cell):
         rows = int(np.ceil(k / cols))
         if free_cell and rows * cols == k:
             return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
-        area_w = W - left - (0.2 if free_cell else legend_w)
+        area_w = W - left - (0.2 * s if free_cell else legend_w)
         w = (area_w - gap_w * (cols - 1)) / cols
         h = (H - top - bottom - gap_h * (rows - 1)) / rows
         if equal:
             w, h = min(w, h / ratio), min(w, h / ratio) * ratio
-        if free_cell and w < 2.2:  # too narrow for the key
+        if free_cell and w < 2.2 * s:  # too narrow for the key
             return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
         return w * h, cols, rows, w, h, area_w, free_cell
 
@@ -202,10 +219,10 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
                       cmap="viridis_r", interpolation="nearest", aspect="auto")
         if n_min:
             m = np.array(surface.minima)
-            ax.scatter(m[:, 0], m[:, 1], marker="*", s=120, c="white", edgecolors="black",
+            ax.scatter(m[:, 0], m[:, 1], marker="*", s=120 * s ** 2, c="white", edgecolors="black",
                        zorder=3)
-        ax.set_title(opt.label, fontsize=11, loc="left")
-        ax.tick_params(labelsize=8)
+        ax.set_title(opt.label, fontsize=11 * s, loc="left")
+        ax.tick_params(labelsize=8 * s)
     span = max(x1 - x0, y1 - y0)
     handles = [Patch(facecolor=palette[j % 8], edgecolor="#999999",
                      label=f"minimum ({rounded(surface.minima[j][0], span)}, "
@@ -218,9 +235,9 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
         r, c = divmod(k, cols)
         at = ((gx + c * (pw + gap_w) + 0.1) / W, (gy - r * (ph + gap_h)) / H)
     else:
-        at = ((gx + grid_w + 0.3) / W, gy / H)
+        at = ((gx + grid_w + 0.3 * s) / W, gy / H)
     fig.legend(handles=handles, loc="upper left", bbox_to_anchor=at, frameon=False,
-               fontsize=10)
+               fontsize=10 * s)
     return fig
 
 

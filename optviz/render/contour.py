@@ -268,6 +268,7 @@ class LossScale:
     label: str = "loss f"
     linthresh: float = 1.0  # symlog: linear within ±linthresh
     limits: tuple[float, float] = (0.0, 1.0)
+    footnote: str = ""  # said in the panel's corner (values drawn at the floor)
 
     def values(self, loss: np.ndarray) -> np.ndarray:
         v = np.asarray(loss, dtype=float) - self.shift
@@ -290,11 +291,9 @@ def loss_scale(surface, traj, n: int = 0) -> LossScale:
         positive = v[v > 0]
         floor = max(float(positive.min()) if positive.size else top * 1e-16, top * 1e-16,
                     1e-15 * abs(fstar), 1e-300)
-        label = f"f − f*  (f* = {number(fstar)}, log scale"
-        if (v < floor).any():
-            label += f"; values under {number(floor, 2)} drawn at it"
-        return LossScale("log", float(fstar), floor, label + ")",
-                         limits=(floor / 2, max(top, floor * 10) * 2))
+        footnote = f"values under {number(floor, 2)} drawn at it" if (v < floor).any() else ""
+        return LossScale("log", float(fstar), floor, f"f − f*  (f* = {number(fstar)}, log scale)",
+                         limits=(floor / 2, max(top, floor * 10) * 2), footnote=footnote)
     lo, hi = float(finite.min()), float(finite.max())
     if lo > 0 and hi / lo > 100:
         return LossScale("log", 0.0, lo, "loss f  (log scale)", limits=(lo / 1.5, hi * 1.5))
@@ -323,6 +322,9 @@ def loss_axes(fig, traj, *, n=0, scale=1.0, rect=(0.64, 0.50, 0.33, 0.41), surfa
     lax.set_ylim(*loss.limits)
     lax.set_xlabel("step", fontsize=10 * scale)
     lax.set_title(loss.label, fontsize=10.5 * scale, loc="left")
+    if loss.footnote:
+        lax.text(0.01, 0.01, loss.footnote, transform=lax.transAxes, fontsize=7.5 * scale,
+                 color="#555555", va="bottom", zorder=1)
     lax.tick_params(labelsize=8 * scale)
     lax.grid(alpha=0.3)
     for spine in ("top", "right"):

@@ -29,10 +29,10 @@ from optviz.render.contour import (
 from optviz.render.encoders import open_writers
 from optviz.render.labels import number
 
-HOLD_SECONDS = 1.5
+HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
 # optimizers whose first moment is kept in parameter units (NAG's v: θ ← θ − v);
 # the overlays divide it by the lr to put it in gradient units like the others'
-PARAMETER_UNIT_MOMENTS = frozenset({"nag"})  # the last frame stays this long before the loop restarts
+PARAMETER_UNIT_MOMENTS = frozenset({"nag"})
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:

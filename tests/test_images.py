@@ -1,0 +1,36 @@
+"""Image regression: every figure kind against its committed reference.
+
+A figure that changes on purpose gets new references from
+``python tests/make_baseline.py`` (look at them before committing); any other
+change fails here. Compared with matplotlib's ``compare_images`` at an RMS
+tolerance of ``gallery.TOLERANCE`` (0-255 scale).
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+from matplotlib.testing.compare import compare_images
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from gallery import GALLERY, TOLERANCE, save  # noqa: E402
+
+
+@pytest.mark.parametrize("name", list(GALLERY))
+def test_figure_matches_its_reference(name, tmp_path):
+    reference = HERE / "baseline" / f"{name}.png"
+    assert reference.exists(), f"no reference: run python tests/make_baseline.py {name}"
+    assert reference.stat().st_size < 60_000
+    actual = tmp_path / f"{name}.png"
+    save(GALLERY[name](), actual)
+    failure = compare_images(str(reference), str(actual), tol=TOLERANCE)
+    assert failure is None, failure
+
+
+def test_a_changed_figure_fails_the_comparison(tmp_path):
+    """The comparison can fail: the contour reference against the 3-D one."""
+    failure = compare_images(str(HERE / "baseline" / "contour.png"),
+                             str(HERE / "baseline" / "view3d.png"), tol=TOLERANCE)
+    assert failure is not None
