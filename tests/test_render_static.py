@@ -242,7 +242,7 @@ optimizers:
   - {type: momentum, lr: 0.01, noisy: false, label: exact}
 render: {formats: [png], size: [8, 5], dpi: 40}
 """, "n.yaml").with_overrides(output=tmp_path)
-    from optviz.analysis.sweep import resolve_auto_lr
+    from optviz.analysis.compare import resolve_auto_lr
     from optviz.render.labels import figure_note, legend_heads
 
     cfg = resolve_auto_lr(cfg)

@@ -91,19 +91,29 @@ def legend_heads(config, width: int = 34) -> list[str]:
 
 def figure_note(config) -> str:
     """One line of the conventions in use: steps, start, optimizer conventions,
-    gradient noise and how an ``lr: auto`` was chosen."""
-    from optviz.analysis.sweep import AUTO_LR_GRID
+    gradient noise, and how an ``lr: auto`` or a tuned value was chosen."""
+    from optviz.input.config import AUTO_LR, AUTO_TUNE
 
     x, y = config.start
     parts = [f"{config.steps} steps from ({number(x)}, {number(y)})",
              f"{config.conventions} conventions"
              + (" (torch.optim formulas)" if config.conventions == "torch"
                 else " (Lasagne formulas)")]
-    if config.noise is not None:
-        sigma, seed = config.noise
-        parts.append(f"gradient noise N(0, {number(sigma)}²) per step, seed {seed}")
+    noise = config.noise
+    if noise is not None:
+        sigma, seed = noise[0], noise[1]
+        kind, df = getattr(noise, "kind", "gaussian"), getattr(noise, "df", float("inf"))
+        law = f"{number(sigma)}·t({number(df)})" if kind != "gaussian" else \
+            f"N(0, {number(sigma)}²)"
+        parts.append(f"gradient noise {law} per step, seed {seed}")
     if any(o.auto_lr for o in config.optimizers):
-        lo, hi, n = AUTO_LR_GRID
-        parts.append(f"lr (auto): the lowest final loss of {n} log-spaced lr in "
-                     f"[{number(lo)}, {number(hi)}]")
+        parts.append(f"lr (auto): the lowest {AUTO_TUNE.objective.replace('_', ' ')} of "
+                     f"{AUTO_TUNE.budget} log-spaced lr in [{number(AUTO_LR.lo)}, "
+                     f"{number(AUTO_LR.hi)}]")
+    tune = getattr(config, "tune", None)
+    if tune is not None and any(getattr(o, "tune", ()) and not o.auto_lr
+                                for o in config.optimizers):
+        parts.append(f"tuned: best {tune.objective.replace('_', ' ')} "
+                     f"({'worst' if tune.worst else 'median'} of {tune.starts} starts x "
+                     f"{tune.seeds} seeds, {tune.budget} grid points)")
     return " · ".join(parts)
