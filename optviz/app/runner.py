@@ -448,6 +448,16 @@ def _save(fig, stage, stem: str, formats) -> list[Path]:
     return [stage.final(p) for p in files]
 
 
+def response_note(config: ResponseConfig) -> str:
+    """The optimizer and its fixed settings, as the response figures state them."""
+    from optviz.render.labels import settings
+
+    name = config.vary[0]
+    fixed = settings(config.optimizer, dict(config.params), config.conventions)
+    return (f"{config.optimizer} {fixed}, {name} varied · {config.conventions} conventions · "
+            "steps for the gradient signal fed in, t = 1, 2, ...")
+
+
 def run_response(config: ResponseConfig) -> AnalysisResult:
     """One figure per signal and ``response.csv`` (signal,label,t,g,step)."""
     from optviz.analysis.response import choose_signals, respond
@@ -465,7 +475,8 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
                             vary=(name, values), **dict(config.params))
             result.value[sig_name] = steps
             fig = response_figure(sig_name, signal, steps, labels, title=config.title,
-                                  size=config.render.size, dpi=config.render.dpi)
+                                  size=config.render.size, dpi=config.render.dpi,
+                                  note=response_note(config))
             result.files += _save(fig, stage, f"{config.stem}-{sig_name}",
                                   config.render.formats)
             for h, label in enumerate(labels):

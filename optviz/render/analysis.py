@@ -13,10 +13,13 @@ UNCONVERGED_COLOUR = "#e4e4e4"
 
 
 def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *, title: str,
-                    size=(12, 6), dpi=100):
-    """The signal (top) and the steps −Δθ_t for each hyperparameter value (bottom)."""
+                    size=(12, 6), dpi=100, note: str = ""):
+    """The signal (top) and the steps −Δθ_t for each hyperparameter value
+    (bottom); *note*: the optimizer and its fixed settings, said under the plot."""
     fig = new_figure(size, dpi)
     s = _scale(fig)
+    if note:
+        fig.text(0.07, 0.012, note, fontsize=8 * s, color="#555555", va="bottom")
     top = fig.add_axes((0.07, 0.62, 0.72, 0.28))
     bottom = fig.add_axes((0.07, 0.10, 0.72, 0.46), sharex=top)
     t = np.arange(1, len(signal) + 1)
