@@ -30,7 +30,13 @@ def test_figure_matches_its_reference(name, tmp_path):
 
 
 def test_a_changed_figure_fails_the_comparison(tmp_path):
-    """The comparison can fail: the contour reference against the 3-D one."""
-    failure = compare_images(str(HERE / "baseline" / "contour.png"),
-                             str(HERE / "baseline" / "view3d.png"), tol=TOLERANCE)
+    """The comparison can fail: the contour reference against the 3-D one
+    (copies in tmp_path: compare_images writes its diff image beside them)."""
+    import shutil
+
+    expected, actual = tmp_path / "contour.png", tmp_path / "view3d.png"
+    shutil.copy(HERE / "baseline" / "contour.png", expected)
+    shutil.copy(HERE / "baseline" / "view3d.png", actual)
+    failure = compare_images(str(expected), str(actual), tol=TOLERANCE)
     assert failure is not None
+    assert not list((HERE / "baseline").glob("*-failed-diff.png"))
