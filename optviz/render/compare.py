@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optviz.render.contour import (
-    colours,
-    draw_start,
-    draw_surface,
-    layout_axes,
-    new_figure,
-)
+from optviz.render.contour import draw_start, draw_surface, layout_axes, looks, new_figure
 
 FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
 LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)
@@ -42,7 +36,8 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     ax = layout_axes(fig, surface, loss_panel=True)
     draw_surface(ax, surface, scale=scale)
     k_count, n_count, steps = traj.shape
-    cols = colours(k_count)
+    styles = looks(k_count)
+    cols = [s.colour for s in styles]
     alpha = fan_alpha(n_count)
     for k, c in enumerate(cols):
         for n in range(1, n_count):
@@ -51,9 +46,11 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
                     solid_capstyle="round")
         lead = traj.path(k, 0)
         ax.plot(lead[:, 0], lead[:, 1], color=c, lw=LEAD_WIDTH * scale, zorder=6,
+                ls=styles[k].linestyle(),
                 path_effects=[pe.Stroke(linewidth=LEAD_WIDTH * scale + 2, foreground="white"),
                               pe.Normal()])
-        ax.plot(lead[-1:, 0], lead[-1:, 1], "X" if traj.diverged[k, 0] else "o", color=c,
+        ax.plot(lead[-1:, 0], lead[-1:, 1], "X" if traj.diverged[k, 0] else styles[k].marker,
+                color=c, ls="",
                 mec="white", ms=8 * scale, zorder=7)
     draw_start(ax, traj.points[0, 0, 0], scale)
     ax.set_title(config.title, fontsize=15 * scale, loc="left", pad=10, fontweight="bold")
@@ -68,7 +65,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
         v = _hold_last(v)
         lo, med, hi = np.nanpercentile(v, [25, 50, 75], axis=0)
         lax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0)
-        lax.plot(t, med, color=c, lw=1.8 * scale)
+        lax.plot(t, med, color=c, lw=1.8 * scale, ls=styles[k].linestyle())
         finite = v[np.isfinite(v)]
         positive &= bool(finite.size and finite.min() > 0)
     if positive:
@@ -93,11 +90,16 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
             text += (f"\nsuccess {row['success_rate']:.0%}, median steps to tol {steps_txt}")
         if row.get("diverged_rate"):
             text += f"\ndiverged in {row['diverged_rate']:.0%} of runs (left out of the band)"
-        handles.append(Line2D([], [], color=c, lw=LEAD_WIDTH * scale, label=text))
+        handles.append(Line2D([], [], color=c, lw=LEAD_WIDTH * scale, ls=styles[k].linestyle(),
+                              marker=styles[k].marker, mec="white", label=text))
     handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
                           label="start of the bold path (run 0)"))
     lax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False,
                fontsize=9 * scale, labelspacing=0.8)
+    from optviz.render.labels import figure_note
+
+    fig.text(0.01, 0.01, figure_note(config) + f" · {n_count} runs per optimizer",
+             fontsize=7.5 * scale, color="#444444")
     return fig
 
 
@@ -124,7 +126,7 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
     if len(axes) == 1:
         x = result.values[0]
         finite = np.isfinite(scores)
-        ax.plot(x[finite], scores[finite], color=colours(1)[0], lw=1.8, marker="o", ms=2.5)
+        ax.plot(x[finite], scores[finite], color=looks(1)[0].colour, lw=1.8, marker="o", ms=2.5)
         if (~finite).any():
             top = scores[finite].max() if finite.any() else 1.0
             ax.plot(x[~finite], np.full((~finite).sum(), top), "x", color="#D55E00", ms=5,
