@@ -118,16 +118,16 @@ def test_entry_point_plugin_from_the_cli(tmp_path):
     (src / "optviz_halfsign" / "__init__.py").write_text(PLUGIN)
     (src / "pyproject.toml").write_text(textwrap.dedent("""\
         [build-system]
-        requires = ["setuptools"]
-        build-backend = "setuptools.build_meta"
+        requires = ["hatchling"]
+        build-backend = "hatchling.build"
         [project]
         name = "optviz-halfsign"
         version = "0.1"
         [project.entry-points."optviz.optimizers"]
         halfsign = "optviz_halfsign:spec"
-        [tool.setuptools]
+        [tool.hatch.build.targets.wheel]
         packages = ["optviz_halfsign"]
-        """))
+        """))  # hatchling: in the test extra (a fresh venv has no setuptools)
     dist = tmp_path / "dist"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                     "-q", "-w", dist, src], check=True)
