@@ -429,8 +429,9 @@ def test_batch_stops_on_ctrl_c_cancels_the_queue_and_leaves_no_process(tmp_path)
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
+        # both workers animating: their GIFs begun and their four encoders started
         started = wait_for(lambda: len(list(tmp_path.glob("out/.optviz-stage-*/.*.part.gif")))
-                           == 2)
+                           == 2 and len(processes_mentioning(str(tmp_path))) >= 4)
         assert started, "the two workers never started animating"
         busy = processes_mentioning(str(tmp_path))  # the workers' ffmpeg processes
         workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],

@@ -149,6 +149,18 @@ def _worker_init() -> None:
     signal.signal(signal.SIGINT, _interrupt)
 
 
+def _told_to_stop(pool: ProcessPoolExecutor, wait: float = 2.0) -> bool:
+    """Whether a worker ended because it was told to stop (Ctrl-C or SIGTERM reached
+    it: exit status 130 or 128 + signal), rather than by a crash. The terminal's
+    Ctrl-C reaches the workers and this process at once; a worker may exit first."""
+    stops = {130, 128 + signal.SIGTERM, -signal.SIGINT, -signal.SIGTERM}
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    deadline = time.monotonic() + wait
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    return any(p.exitcode in stops for p in procs)
+
+
 def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
     """Cancel every queued job and end the workers: SIGTERM (each cleans up its run,
     killing its ffmpeg), then SIGKILL for any still alive after *grace* seconds."""
@@ -209,6 +221,8 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
                 try:
                     done(fut.result())
                 except Exception as e:  # the worker process died
+                    if _told_to_stop(pool):  # Ctrl-C reached the workers before us
+                        raise KeyboardInterrupt from None
                     done(JobResult(futures[fut], "failed",
                                    errors=[f"worker failed: {type(e).__name__}: {e}"]))
         except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
