@@ -2,8 +2,10 @@
 
 A surface is data (``surfaces/<name>.yaml``, or an inline mapping in a run
 config). Its formula is the only definition: the gradient and Hessian are
-derived from it symbolically with SymPy, once per surface, and compiled to
-vectorised NumPy functions of points of shape ``(..., 2)``.
+derived from it symbolically with SymPy and compiled to vectorised NumPy
+functions of points of shape ``(..., 2)``, once per formula: the generated
+code is cached on disk (see :mod:`optviz.core.codegen`), so a later run
+does not import SymPy at all.
 
 Kinks follow subgradient conventions: d|x|/dx = sign(x) = 0 at x = 0, the
 derivative of max(a, b) splits 1/2 : 1/2 at a tie, and Dirac deltas (second
@@ -70,13 +72,10 @@ class Surface:
 
     @functools.cached_property
     def _compiled(self):
-        import sympy as sp
+        """(value, value_and_grad, hessian): cached NumPy code, derived only once per formula."""
+        from optviz.core import codegen
 
-        expr, grad, hess, xy = self._symbolic
-        value_and_grad = sp.lambdify(xy, [expr, *grad], modules="numpy", cse=True)
-        value = sp.lambdify(xy, expr, modules="numpy", cse=True)
-        hessian = sp.lambdify(xy, hess, modules="numpy", cse=True)
-        return value, value_and_grad, hessian
+        return codegen.compiled(self.formula, lambda: self._symbolic)
 
     def gradient_formulas(self) -> tuple[str, str]:
         """The derived partial derivatives, as text (for ``optviz describe``)."""
