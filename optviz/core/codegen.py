@@ -14,8 +14,8 @@ A cache file is trusted only if all of these hold, else it is rebuilt:
 
 - the folder and the file belong to this user and nobody else can write them
   (a folder we create is 0700, a file 0600);
-- it names our cache format, the formula, and the SymPy and NumPy versions of
-  this process (a stale file is rebuilt, not reused);
+- it names our cache format, the formula, and the optviz, SymPy and NumPy
+  versions of this process (a stale file is rebuilt, not reused);
 - the SHA-256 written inside it matches its content (a truncated or edited
   file is rebuilt);
 - its source passes the same whitelist our own printer output does: function
@@ -87,8 +87,10 @@ def sympy_version() -> str:
 
 def cache_key(formula: str) -> dict[str, object]:
     """What the cached code depends on; a file for any other key is stale."""
-    return {"format": CACHE_FORMAT, "formula": formula, "sympy": sympy_version(),
-            "numpy": np.__version__}
+    from optviz import __version__
+
+    return {"format": CACHE_FORMAT, "formula": formula, "optviz": __version__,
+            "sympy": sympy_version(), "numpy": np.__version__}
 
 
 def cache_path(formula: str, root: Path | None = None) -> Path | None:
