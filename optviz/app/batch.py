@@ -83,15 +83,28 @@ def is_up_to_date(config: RunConfig | ResponseConfig) -> bool:
     return oldest_output > newest_source
 
 
-def _render_one(path: Path) -> JobResult:
-    """Worker: run one config; user errors become a failed JobResult, never a crash."""
+def job_cost(config: RunConfig | ResponseConfig) -> float:
+    """A rough relative cost of running *config*, to schedule long jobs first:
+    frames drawn and encoded dominate a run; a response figure is cheap."""
+    if isinstance(config, ResponseConfig):
+        return 1.0
+    from optviz.input.config import STATIC_FORMATS
+
+    animated = [f for f in config.render.formats if f not in STATIC_FORMATS]
+    frames = min(config.steps + 1, config.render.max_frames)
+    return 2.0 + len(animated) * frames / 10
+
+
+def _render_one(path: Path, config: RunConfig | ResponseConfig | None = None) -> JobResult:
+    """Worker: run one config (*config*, already loaded from *path*, else loaded
+    here); user errors become a failed JobResult, never a crash."""
     from optviz.app.runner import run
 
     global _BUSY
     t0 = time.perf_counter()
     _BUSY = True
     try:
-        result = run(path)
+        result = run(config if config is not None else path)
     except (KeyboardInterrupt, SystemExit):
         # the run has cleaned up (its folder is as it was, its ffmpeg is gone); a
         # worker that was told to stop takes no further job from the queue
@@ -190,7 +203,7 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     """
     configs = collect_configs(paths)
     results: list[JobResult] = []
-    todo: list[Path] = []
+    todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
 
     def done(r: JobResult) -> None:
         results.append(r)
@@ -206,17 +219,20 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
         if not force and is_up_to_date(cfg):
             done(JobResult(path, "skipped"))
         else:
-            todo.append(path)
+            todo.append((path, cfg))
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     if jobs == 1 or len(todo) <= 1:
-        for path in todo:  # Ctrl-C stops here: _render_one lets it through
-            done(_render_one(path))
+        for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
+            done(_render_one(path, cfg))
     else:
+        # the longest jobs first, so no worker is left alone with a long one at the end
+        todo.sort(key=lambda job: -job_cost(job[1]))
         ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
         try:
-            futures = {pool.submit(_render_one, p): p for p in todo}
+            # the loaded config goes to the worker: nothing is parsed twice
+            futures = {pool.submit(_render_one, p, cfg): p for p, cfg in todo}
             for fut in as_completed(futures):
                 try:
                     done(fut.result())

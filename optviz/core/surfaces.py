@@ -55,6 +55,14 @@ class Surface:
     description: str = ""
     path: Path | None = field(default=None, compare=False)
 
+    def __getstate__(self):
+        """Pickled (e.g. to a batch worker) without the derived functions: the
+        receiving process compiles them again (from the disk cache)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_symbolic", "_compiled")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------ symbolic
     @functools.cached_property
     def _symbolic(self):
