@@ -54,3 +54,45 @@ def test_animations_are_scheduled_before_still_figures():
     still = parse_config(CONFIG, "still.yaml")
     moving = parse_config(CONFIG.replace("[png]", "[png, gif, mp4]"), "moving.yaml")
     assert batch_mod.job_cost(moving) > batch_mod.job_cost(still)
+
+
+def test_the_palette_samples_are_the_frames_written_and_nothing_is_drawn_twice(
+        tmp_path, monkeypatch):
+    from optviz.app.runner import simulate_config
+    from optviz.render import frames as frames_mod
+
+    cfg = parse_config(CONFIG.replace("[png]", "[gif]").replace("steps: 5", "steps: 7"),
+                       "f.yaml")
+    tr = simulate_config(cfg)
+    written, drawn = [], []
+
+    class Recorder:
+        files, errors = [], {}
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+
+        def write_frame(self, frame):
+            written.append(np.array(frame))
+
+    def fake_writers(stem, formats, size, fps, *, samples, **kw):
+        written.extend(["samples", *[np.array(s) for s in samples]])
+        return Recorder()
+
+    monkeypatch.setattr(frames_mod, "open_writers", fake_writers)
+    real_draw = frames_mod.Animator.draw
+    monkeypatch.setattr(frames_mod.Animator, "draw",
+                        lambda self, step: drawn.append(step) or real_draw(self, step))
+    frames_mod.render_animation(cfg, tr, tmp_path, ["gif"])
+    assert sorted(drawn) == list(range(8))  # steps 0..7, each once
+    samples, frames = written[1:3], written[3:]
+    # an animator of its own, drawing in order, gives the same frames, pixel for pixel
+    expected = [np.array(f) for f in frames_mod.frame_stream(cfg, tr)]
+    assert len(frames) == len(expected) == 8 + frames_mod.hold_frames(cfg.render.fps)
+    for got, want in zip(frames, expected):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(samples[0], expected[0])
+    np.testing.assert_array_equal(samples[1], expected[-1])

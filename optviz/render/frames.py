@@ -501,18 +501,20 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     other formats are still written).
     """
     anim = make_animator(config, traj, overlays)
-    steps = frame_steps(traj.shape[2], config.render.max_frames)
-    samples = [anim.draw(0).copy(), anim.draw(int(steps[-1])).copy()]
+    steps = [int(s) for s in frame_steps(traj.shape[2], config.render.max_frames)]
+    # the GIF palette's samples are the first and the last frame: drawn once,
+    # they are also the frames written (nothing is drawn twice)
+    first, last = anim.draw(steps[0]).copy(), anim.draw(steps[-1]).copy()
     writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,
-                           title=config.title, samples=samples,
+                           title=config.title, samples=[first, last],
                            pinned=[_rgb(c) for c in anim.colours])
     hold = hold_frames(config.render.fps)
     with writers:
-        frame = None
-        for i, frame in enumerate(anim.frames(steps)):
+        for i, step in enumerate(steps):
+            frame = first if i == 0 else last if i == len(steps) - 1 else anim.draw(step)
             writers.write_frame(frame)
             if progress:
                 progress(i + 1, len(steps))
         for _ in range(hold):
-            writers.write_frame(frame)
+            writers.write_frame(last)
     return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]
