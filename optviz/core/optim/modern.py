@@ -273,7 +273,7 @@ class ProdigyState(NamedTuple):
 
 def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0.0,
             decouple=True, use_bias_correction=False, safeguard_warmup=False, d0=1e-6,
-            d_coef=1.0, growth_rate=float("inf")) -> Optimizer:
+            d_coef=1.0, growth_rate=None) -> Optimizer:
     """Prodigy (Mishchenko & Defazio 2023, "Prodigy: An Expeditiously Adaptive
     Parameter-Free Learner", arXiv:2306.06101, ICML 2024), as prodigyopt
     1.1.2's Prodigy, with its estimate per run.
@@ -284,12 +284,14 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
     d̂ = d_coef·r/‖s‖₁;  d ← max(d, d̂) while d = d0;  d_max ← max(d_max, d̂);
     d ← min(d_max, d·growth_rate);  θ ← θ − dlr·m/(sqrt(v) + d·eps)
     (dlr from the old d; decoupled decay first: θ ← θ − wd·dlr·θ; coupled:
-    g ← g + wd·θ). β3 defaults to sqrt(β2).
+    g ← g + wd·θ). β3 None: sqrt(β2); growth_rate None: no limit (the
+    reference's inf).
 
     Basic form: α_t = d·lr, m_t = m/d, V_t = d/(sqrt(v) + d·eps). The estimate
     d is in the state as ``d``.
     """
     b3 = np.sqrt(beta2) if beta3 is None else beta3
+    growth = np.inf if growth_rate is None else growth_rate
 
     def init(params):
         return ProdigyState(zeros(params), zeros(params), zeros(params), params.copy(),
@@ -316,7 +318,7 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
             d_hat = d_coef * numerator / d_denom
             new_d = np.where(d == d0, np.maximum(d, d_hat), d)
             d_max = np.maximum(state.d_max, d_hat)
-            new_d = np.minimum(d_max, new_d * growth_rate)
+            new_d = np.minimum(d_max, new_d * growth)
         new_d = np.where(moved, new_d, d)
         d_max = np.where(moved, d_max, state.d_max)
         numerator = np.where(moved, numerator, state.d_numerator)
@@ -348,6 +350,11 @@ class ScheduleFreeState(NamedTuple):
 def _schedulefree(lr, beta, weight_decay, warmup_steps, r, weight_lr_power,
                   beta2=None, eps=None) -> Optimizer:
     adam_like = beta2 is not None
+    if not np.all(beta > 0):  # x = lerp(y, z, 1 − 1/β) needs β > 0
+        from optviz.errors import ConfigError
+
+        raise ConfigError(f"{'beta1' if adam_like else 'momentum'} must be > 0 for "
+                          "schedule-free methods", key="beta1" if adam_like else "momentum")
 
     def init(params):
         return ScheduleFreeState(params.copy(), params.copy(), zeros(params), -1.0, 0.0, 0)
