@@ -1,6 +1,7 @@
 """Core speed benchmarks: CLI start-up and vectorised simulation.
 
 Run:  python benchmarks/bench_core.py          (about a minute)
+      python benchmarks/bench_core.py modern   (the modern optimizers' lines only)
 
 Every ratio is against a baseline measured in the same run on this machine:
 - start-up: `optviz --help` / `optviz list surfaces` against `python -c pass`
@@ -93,6 +94,29 @@ def simulation() -> None:
           f"   ratio {ours / plain:7.1f}x")
 
 
+MODERN = [("adam", {"lr": 0.1}),  # the baseline, timed the same way
+          ("lion", {"lr": 0.01}), ("signsgd", {"lr": 0.01}), ("signum", {"lr": 0.01}),
+          ("adan", {"lr": 0.05}), ("adopt", {"lr": 0.05}),
+          ("sam", {"base": {"type": "sgd", "lr": 0.05}}),
+          ("lookahead", {"base": {"type": "adam", "lr": 0.1}}), ("prodigy", {}),
+          ("sgd_schedulefree", {"lr": 0.05}), ("adamw_schedulefree", {"lr": 0.05}),
+          ("sophia", {"lr": 0.05})]
+
+
+def modern(n: int = 10_000, steps: int = 200) -> None:
+    """One line per modern optimizer: point-steps/s in one lockstep batch (best of 3).
+    SAM and schedule-free take a second gradient per step, Sophia a Hessian every k."""
+    surface = load_surface("wobbly")
+    surface.value_and_grad(np.zeros((1, 2)))
+    surface.hess(np.zeros((1, 2)))
+    starts = np.random.default_rng(0).uniform(-3, 3, (n, 2))
+    print(f"\nmodern optimizers on wobbly, {n:,} trajectories x {steps} steps (best of 3)")
+    for kind, hp in MODERN:
+        opt = {kind: make_optimizer(kind, **hp)}
+        t = min(_time(lambda: simulate(surface, opt, starts, steps)) for _ in range(3))
+        print(f"  {kind:20} {t:7.3f} s   {n * steps / t / 1e6:7.2f} M point-steps/s")
+
+
 def _time(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -100,5 +124,9 @@ def _time(fn) -> float:
 
 
 if __name__ == "__main__":
-    startup()
-    simulation()
+    if sys.argv[1:] == ["modern"]:
+        modern()
+    else:
+        startup()
+        simulation()
+        modern()

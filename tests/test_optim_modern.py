@@ -308,3 +308,28 @@ def test_bad_modern_hyperparameters():
                                ("lion", {"weight_decay": -0.1}, ">= 0")]:
         with pytest.raises(ConfigError, match=fragment):
             make_optimizer(kind, **hp)
+
+
+def test_overlay_values_in_the_state():
+    from optviz.core.optim import first_moment
+    from optviz.core.optim.modern import inner_point
+
+    def state_after(kind, hp, steps=3):
+        opt = make_optimizer(kind, **hp)
+        state, x = opt.init(X0.copy()), X0.copy()
+        for _ in range(steps):
+            step, state = opt.update(QUAD.grad(x), state, x, QUAD)
+            x = x + step
+        return state
+
+    sam = state_after("sam", {"base": {"type": "adam", "lr": 0.1}})
+    assert inner_point(sam)[0] == "perturbed"
+    np.testing.assert_array_equal(first_moment(sam), sam.base.first_moment)  # the base's m
+    look = state_after("lookahead", {"k": 2, "base": {"type": "sgd", "lr": 0.1}})
+    assert inner_point(look)[0] == "slow" and first_moment(look) is None  # sgd keeps none
+    for kind in ("sgd_schedulefree", "adamw_schedulefree"):
+        name, y = inner_point(state_after(kind, {"lr": 0.1}))
+        assert name == "y" and y.shape == (1, 2)
+    prodigy = state_after("prodigy", {})
+    np.testing.assert_allclose(first_moment(prodigy), prodigy.exp_avg / prodigy.d)
+    assert inner_point(state_after("adan", {})) is None

@@ -20,7 +20,20 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from optviz.core.optim.base import Optimizer, lerp, zeros
+from optviz.core.optim.base import Optimizer, first_moment, lerp, zeros
+
+# The point, besides the path, that each method's state exposes for overlays.
+INNER_POINTS = {"y": "where schedule-free takes its gradient",
+                "perturbed": "SAM's perturbed point θ + e",
+                "slow": "Lookahead's slow weights"}
+
+
+def inner_point(state) -> tuple[str, np.ndarray] | None:
+    """(field name, (N, 2) point) of a modern optimizer's second point, if it has one."""
+    for name in INNER_POINTS:
+        if hasattr(state, name):
+            return name, getattr(state, name)
+    return None
 
 
 def _rows(params: np.ndarray, value=0.0) -> np.ndarray:
@@ -150,7 +163,7 @@ def adan(lr=1e-3, beta1=0.98, beta2=0.92, beta3=0.99, eps=1e-8, weight_decay=0.0
 
 # ----------------------------------------------------------------- ADOPT
 class AdoptState(NamedTuple):
-    first_moment: np.ndarray  # exp_avg of the normalised, clipped gradients
+    normed_moment: np.ndarray  # exp_avg of the normalised, clipped gradients (no units)
     second_moment: np.ndarray  # exp_avg_sq
     count: int
 
@@ -175,11 +188,11 @@ def adopt(lr=1e-3, beta1=0.9, beta2=0.9999, eps=1e-6, weight_decay=0.0) -> Optim
         if np.any(weight_decay != 0):
             g = g + params * weight_decay
         if count == 1:
-            return np.zeros_like(g), AdoptState(state.first_moment, state.second_moment + g * g,
+            return np.zeros_like(g), AdoptState(state.normed_moment, state.second_moment + g * g,
                                                 count)
         clip = count ** 0.25
         normed = np.clip(g / np.maximum(np.sqrt(state.second_moment), eps), -clip, clip)
-        m = lerp(state.first_moment, normed, 1 - beta1)
+        m = lerp(state.normed_moment, normed, 1 - beta1)
         v = state.second_moment * beta2 + (1 - beta2) * g * g
         return -lr * m, AdoptState(m, v, count)
 
@@ -191,6 +204,10 @@ class SamState(NamedTuple):
     base: Any  # the base optimizer's state
     perturbed: np.ndarray  # θ + e, where the step's gradient was taken (overlay)
     count: int
+
+    @property
+    def first_moment(self):  # the base's, for the momentum overlay
+        return first_moment(self.base)
 
 
 PERTURB_EPS = 1e-12  # pytorch_optimizer's perturb_eps
@@ -230,6 +247,10 @@ class LookaheadState(NamedTuple):
     slow: np.ndarray  # slow weights (overlay)
     count: int
 
+    @property
+    def first_moment(self):  # the base's, for the momentum overlay
+        return first_moment(self.base)
+
 
 def lookahead(base: Optimizer, k=5, alpha=0.5) -> Optimizer:
     """Lookahead (Zhang, Lucas, Hinton & Ba 2019, arXiv:1907.08610, NeurIPS),
@@ -260,7 +281,7 @@ def lookahead(base: Optimizer, k=5, alpha=0.5) -> Optimizer:
 
 # ----------------------------------------------------------------- Prodigy
 class ProdigyState(NamedTuple):
-    first_moment: np.ndarray  # exp_avg (carries a factor d)
+    exp_avg: np.ndarray  # the reference's exp_avg (carries a factor d)
     second_moment: np.ndarray  # exp_avg_sq (carries d²)
     s: np.ndarray
     p0: np.ndarray  # the start
@@ -269,6 +290,10 @@ class ProdigyState(NamedTuple):
     d_numerator: np.ndarray  # (N, 1)
     k: np.ndarray  # (N, 1) steps taken (the reference skips one whose d_denom is 0)
     count: int
+
+    @property
+    def first_moment(self):  # in gradient units, for the momentum overlay
+        return self.exp_avg / self.d
 
 
 def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0.0,
@@ -308,7 +333,7 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
             g = g + params * weight_decay
         d_numerator = state.d_numerator * b3
         delta = (d / d0) * dlr * np.sum(g * (state.p0 - params), axis=1, keepdims=True)
-        m = state.first_moment * beta1 + g * (d * (1 - beta1))
+        m = state.exp_avg * beta1 + g * (d * (1 - beta1))
         v = state.second_moment * beta2 + (d * d * (1 - beta2)) * g * g
         s = state.s * b3 + g * ((d / d0) * (d if safeguard_warmup else dlr))
         d_denom = np.sum(np.abs(s), axis=1, keepdims=True)
