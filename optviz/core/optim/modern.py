@@ -136,6 +136,7 @@ def adan(lr=1e-3, beta1=0.98, beta2=0.92, beta3=0.99, eps=1e-8, weight_decay=0.0
     θ ← θ − lr/(1−β1ᵗ)·m/d − lr·β2/(1−β2ᵗ)·n/d;  with weight_decay, then θ ← θ/(1 + lr·wd)
     (the reference's default, weight_decouple=False).
 
+    Basic form: m_t = m/(1−β1ᵗ) + β2·n/(1−β2ᵗ), V_t = 1/d, α_t = lr.
     Note pytorch_optimizer's betas are the weights of the *old* averages
     (the paper writes 1 − β). Defaults are pytorch_optimizer's.
     """
@@ -219,7 +220,8 @@ def sam(base: Optimizer, rho=0.05, adaptive=False) -> Optimizer:
     arXiv:2102.11600), as pytorch_optimizer 4.1.0's SAM, around any base.
 
     e = ρ·w²·g / (‖w·g‖ + 1e-12) with w = |θ| if adaptive else 1;
-    the base optimizer then steps from θ with the gradient at θ + e.
+    the base optimizer then steps from θ with the gradient at θ + e (basic
+    form: the base's, with g_t = ∇f(θ + e)). Costs two gradients a step.
 
     The norm is per run (the reference takes it over all its parameters;
     it also computes it in float32, optviz in float64). The path drawn is θ;
@@ -257,7 +259,7 @@ def lookahead(base: Optimizer, k=5, alpha=0.5) -> Optimizer:
     as pytorch_optimizer 4.1.0's Lookahead (pullback_momentum 'none').
 
     The base optimizer takes k fast steps; then θ ← lerp(θ, φ, 1−α) = φ + α(θ − φ)
-    and the slow weights φ ← θ. The path drawn is the fast weights θ (the
+    and the slow weights φ ← θ (basic form: the base's, plus that pull). The path drawn is the fast weights θ (the
     parameters); φ is in the state as ``slow``.
     """
 
@@ -420,6 +422,8 @@ _SF_DOC = """
     is not used: the update takes its own gradient at y.
     warm-up: lr_t = lr·min(1, (t+1)/warmup_steps); weight c_t ∝ (t+1)^r ·
     max_{s≤t}(lr_s)^weight_lr_power;  c_{t+1} = weight/Σweights.
+    Basic form (of z, the base iterate): α_t = lr_t, m_t = the gradient at y
+    (AdamW: V_t = 1/(sqrt(v/(1−β2ᵗ)) + eps)); x then averages the z's.
 """
 
 
