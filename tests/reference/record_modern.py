@@ -15,10 +15,11 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # tests/: the `reference` package
 
-from modern_cases import (BOWL, CASES, CHAOTIC, CHAOTIC_SPREAD, EXTRA, LONG, STARTS,  # noqa: E402
-                          TOLERANCE, TORCH_SURFACES, reference_path, versions)
+from reference.modern_cases import (BOWL, CASES, CHAOTIC, CHAOTIC_SPREAD, EXTRA,  # noqa: E402
+                                    LONG, STARTS, TOLERANCE, TORCH_SURFACES, reference_path,
+                                    versions)
 
 OUT = HERE.parent / "fixtures" / "reference_modern.json"
 

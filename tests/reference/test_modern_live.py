@@ -10,7 +10,7 @@ Sophia is compared with a transcription of the paper's Algorithm 3 there.
 
 import numpy as np
 import pytest
-from modern_cases import (CASES, CHAOTIC, CHAOTIC_SPREAD, LONG, SHORT, STARTS, TOLERANCE,
+from reference.modern_cases import (CASES, CHAOTIC, CHAOTIC_SPREAD, LONG, SHORT, STARTS, TOLERANCE,
                           TORCH_SURFACES,
                           case_id, optviz_path, reference_path, versions)
 
