@@ -145,7 +145,7 @@ class RunResult(Result):
                 final_point=(float(final[0]), float(final[1])),
                 final_loss=float(tr.final_losses[k, 0]), diverged=bool(tr.diverged[k, 0]),
                 steps=int(tr.steps[k, 0]), points=tr.path(k), losses=tr.loss_path(k),
-                counters={name: int(counts[k, 0]) for name, counts in tr.counters.items()},
+                counters={name: counts[k, 0].item() for name, counts in tr.counters.items()},
                 distance_to_nearest_minimum=float(
                     np.min(np.linalg.norm(minima - final, axis=1)))
                 if minima is not None else None)

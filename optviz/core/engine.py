@@ -239,7 +239,8 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
         found = [find_field(s, field) for s in states]
         if any(f is not None for f in found):
             counters[name] = np.array(
-                [np.broadcast_to(f, (n_count,)) if f is not None else np.zeros(n_count, int)
+                [np.broadcast_to(np.reshape(f, -1) if np.ndim(f) == 2 else f, (n_count,))
+                 if f is not None else np.zeros(n_count, int)
                  for f in found])
     return Trajectories(labels=labels, points=np.moveaxis(points, 0, 2),
                         losses=np.moveaxis(losses, 0, 2), steps=last, diverged=diverged,

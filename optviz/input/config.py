@@ -748,10 +748,17 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                 given["schedule"] = parse_schedule(given["schedule"])
             except ScheduleError as e:
                 raise doc.error(e.detail, item_at + e.path, hint=e.hint) from None
+        if "base" in given:  # sam / lookahead: a nested optimizer, not a tuned range
+            given["base"] = _base_optimizer(given["base"], conventions, doc, item_at + ("base",),
+                                            optim)
         # every other mapping is a tuned range (the schedule is parsed above)
         axes = [AUTO_LR] if auto_lr else []
-        for key in [k for k, v in given.items() if isinstance(v, Mapping)]:
+        for key in [k for k, v in given.items() if isinstance(v, Mapping) and k != "base"]:
             axes.append(_tune_axis(given.pop(key), doc, item_at + (key,), str(key)))
+        if "base" in given and any(a.param == "lr" for a in axes):
+            raise doc.error(f"{item['type']} has no lr of its own to tune or set to auto",
+                            item_at + ("lr",), hint="tune the base's lr in a run of the base "
+                            "optimizer alone, then give it: base: {type: sgd, lr: 0.1}")
         try:
             params = optim.resolve_hyperparams(item["type"], given, conventions)
             for axis in axes:  # the ends of every tuned range must be valid values
@@ -779,3 +786,33 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                                    noisy=noisy, tune=tuple(axes),
                                    custom_label="label" in item))
     return tuple(out)
+
+
+def _base_optimizer(spec: Any, conventions: str, doc: Document, at: tuple, optim) -> dict:
+    """A wrapper's nested ``base:`` (sam, lookahead): a type name or a mapping
+    ``{type: ..., hyperparameters}``, resolved, with errors located inside it."""
+    if isinstance(spec, str):
+        spec = {"type": spec}
+    if not isinstance(spec, Mapping) or "type" not in spec:
+        raise doc.error(f"base must be an optimizer mapping with a 'type', got {spec!r}", at,
+                        hint="e.g. base: {type: sgd, lr: 0.1}")
+    given = {k: v for k, v in spec.items() if k != "type"}
+    if given.get("schedule") is not None:
+        from optviz.core.optim.schedules import ScheduleError, parse_schedule
+
+        try:
+            given["schedule"] = parse_schedule(given["schedule"])
+        except ScheduleError as e:
+            raise doc.error(e.detail, at + e.path, hint=e.hint) from None
+    if "base" in given:  # a wrapper around a wrapper
+        given["base"] = _base_optimizer(given["base"], conventions, doc, at + ("base",), optim)
+    for key, value in given.items():
+        if isinstance(value, Mapping) and key != "base" or value == "auto":
+            raise doc.error("a base optimizer's hyperparameters are plain values (no tuned "
+                            "ranges, no auto)", at + (key,),
+                            hint="tune the base optimizer alone, then give its values here")
+    try:
+        return {"type": spec["type"],
+                **optim.resolve_hyperparams(spec["type"], given, conventions)}
+    except ConfigError as e:
+        raise doc.locate(e, at) from None

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from optviz.core.optim import aliases as A
+from optviz.core.optim import modern as M
 from optviz.core.optim import torch_adapter
 from optviz.core.optim.base import Optimizer
 from optviz.errors import ConfigError, did_you_mean
@@ -39,9 +40,13 @@ class Param:
     check: Callable[[Any], bool] | None = None  # for numbers; takes arrays too
     expect: str = ""  # the range in words, for errors and describe
     choices: tuple = ()  # booleans or strings: the value must be one of them
+    none: str = ""  # what None means, if None is accepted (prodigy's beta3: sqrt(beta2))
+    optimizer: bool = False  # a nested optimizer (sam's and lookahead's base)
 
     @property
     def kind(self) -> str:
+        if self.optimizer:
+            return "optimizer"
         if self.choices:
             return "bool" if isinstance(self.choices[0], bool) else "choice"
         return "float"
@@ -52,7 +57,8 @@ class Param:
     def describe(self) -> str:
         if self.choices:
             return f"{self.name}={_fmt(self.default)} (one of {', '.join(map(str, self.choices))})"
-        return f"{self.name}={_fmt(self.default)}" + (f" ({self.expect})" if self.expect else "")
+        expect = "; ".join(x for x in (self.expect, self.none and f"None: {self.none}") if x)
+        return f"{self.name}={_fmt(self.default)}" + (f" ({expect})" if expect else "")
 
 
 def _unit(name, d):
@@ -73,6 +79,15 @@ def _flag(name, d=False):
 
 def _lr(d):
     return _pos("lr", d)
+
+
+def _whole(name, d, low):
+    return Param(name, d, lambda v: np.all((v >= low) & (v == np.floor(v))),
+                 f"a whole number >= {low}")
+
+
+def _open_unit(name, d):
+    return Param(name, d, lambda v: np.all((v > 0) & (v < 1)), "in (0, 1)")
 
 
 _WD = _nonneg("weight_decay", 0.0)
@@ -262,6 +277,124 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
         basic_form=BasicForm("lr", "(H + λI)⁻¹ (a matrix, not per-coordinate), or 1 where "
                              "H + λI is not positive definite", "g")),
 ]}
+# ----------------------------------------------------------------- modern optimizers
+# Issue 11 item 4; the factories are in modern.py, checked against the packages named.
+def _base(kind: str, conventions: str = "torch") -> Param:
+    default = {"type": kind, **OPTIMIZERS[kind].defaults(conventions)}
+    return Param("base", default, expect="an optimizer: base: {type: sgd, lr: 0.1}",
+                 optimizer=True)
+
+
+_REF_LR = "the reference's default lr"
+_LION_PARAMS = (_lr(1e-4), _unit("beta1", 0.9), _unit("beta2", 0.99), _WD)
+_SF_TAIL = (_WD, _whole("warmup_steps", 0, 0), _nonneg("r", 0.0),
+            _nonneg("weight_lr_power", 2.0))
+_SF_FORM = "z (the base iterate); the path x averages the z's, the gradient is taken at y"
+_WRAPPED = "the base's, with "
+for _s in [
+    OptimizerSpec(
+        "lion", "sign of an interpolated momentum, fixed-size steps",
+        "Chen et al. 2023, arXiv:2302.06675; lion-pytorch 0.2.5 Lion", M.lion, _LION_PARAMS,
+        main_param="beta1", exposes=("first_moment",),
+        lr_note=_REF_LR + " (1e-4) barely moves on these surfaces: try 0.01",
+        basic_form=BasicForm("lr", _NO_SCALE, "sign(β1·m + (1 − β1)·g), m_t = β2·m + (1 − β2)·g",
+                             "then θ ← θ − lr·λ·θ, decoupled; every coordinate moves by lr")),
+    OptimizerSpec(
+        "signsgd", "steps of the gradient's sign",
+        "Bernstein et al. 2018, arXiv:1802.04434 (ICML); pytorch_optimizer 4.1.0 SignSGD "
+        "(momentum=0)", M.signsgd, (_lr(1e-3), _WD), lr_note=_REF_LR,
+        basic_form=BasicForm("lr", _NO_SCALE, "sign(g)")),
+    OptimizerSpec(
+        "signum", "steps of the sign of the momentum",
+        "Bernstein et al. 2018, arXiv:1802.04434 (ICML); pytorch_optimizer 4.1.0 SignSGD",
+        M.signum, (_lr(1e-3), _unit("momentum", 0.9), _WD), main_param="momentum",
+        exposes=("first_moment",), lr_note=_REF_LR,
+        basic_form=BasicForm("lr", _NO_SCALE, "sign(b_t), b_t = μ·b + (1 − μ)·g")),
+    OptimizerSpec(
+        "adan", "Adam-like with a momentum of gradient differences (Nesterov)",
+        "Xie et al. 2022, arXiv:2208.06677 (TPAMI 2024); pytorch_optimizer 4.1.0 Adan",
+        M.adan, (_lr(1e-3), _unit("beta1", 0.98), _unit("beta2", 0.92), _unit("beta3", 0.99),
+                 _pos("eps", 1e-8), _WD), main_param="beta1", exposes=("first_moment",),
+        basic_form=BasicForm("lr (bias-corrected moments)", "1/(sqrt(n_t) + eps), n_t an EMA "
+                             "of (g + β2'·(g − g_prev))²", "m_t + β2'·v_t, v_t an EMA of "
+                             "g − g_prev", "the β's are the reference's: EMA weights 1 − β")),
+    OptimizerSpec(
+        "adopt", "Adam normalising by the previous second moment, then averaging",
+        "Taniguchi et al. 2024, arXiv:2411.02853 (NeurIPS); pytorch_optimizer 4.1.0 ADOPT",
+        M.adopt, (_lr(1e-3), _unit("beta1", 0.9), _unit("beta2", 0.9999), _pos("eps", 1e-6),
+                  _WD), main_param="beta1", exposes=("first_moment",),
+        basic_form=BasicForm("lr", "1 (the scaling is inside m_t)",
+                             "β1·m + (1 − β1)·clip(g/max(sqrt(v_{t−1}), eps))",
+                             "v_t = β2·v + (1 − β2)·g² after the step")),
+    OptimizerSpec(
+        "sam", "sharpness-aware: the base steps with the gradient at a perturbed point",
+        "Foret et al. 2020, arXiv:2010.01412 (ICLR 2021); pytorch_optimizer 4.1.0 SAM",
+        M.sam, (_base("sgd"), _nonneg("rho", 0.05), _flag("adaptive")),
+        lasagne_params=(_base("sgd", "lasagne"), _nonneg("rho", 0.05), _flag("adaptive")),
+        main_param="rho", needs="oracle", exposes=("first_moment", "perturbed"),
+        schedulable=False, lr_note="no lr of its own: the base's",
+        basic_form=BasicForm(_WRAPPED + "g_t = ∇f(θ + e)", _WRAPPED + "g_t = ∇f(θ + e)",
+                             _WRAPPED + "g_t = ∇f(θ + e)",
+                             "e = ρ·w²·g/‖w·g‖ (w = |θ| if adaptive, else 1): two gradients "
+                             "a step")),
+    OptimizerSpec(
+        "lookahead", "k fast base steps, then a pull towards slow weights",
+        "Zhang, Lucas, Hinton & Ba 2019, arXiv:1907.08610 (NeurIPS); pytorch_optimizer 4.1.0 "
+        "Lookahead", M.lookahead,
+        (_base("adam"), _whole("k", 5, 1),
+         Param("alpha", 0.5, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")),
+        lasagne_params=(_base("adam", "lasagne"), _whole("k", 5, 1),
+                        Param("alpha", 0.5, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")),
+        main_param="alpha", exposes=("first_moment", "slow"), schedulable=False,
+        lr_note="no lr of its own: the base's",
+        basic_form=BasicForm("the base's", "the base's", "the base's",
+                             "every k steps θ ← φ + α(θ − φ) and φ ← θ (φ: the slow weights)")),
+    OptimizerSpec(
+        "prodigy", "Adam with a self-estimated step size d (parameter-free)",
+        "Mishchenko & Defazio 2023, arXiv:2306.06101 (ICML 2024); prodigyopt 1.1.2 Prodigy",
+        M.prodigy,
+        (_lr(1.0), _unit("beta1", 0.9), _unit("beta2", 0.999),
+         replace(_unit("beta3", None), none="sqrt(beta2)"), _pos("eps", 1e-8), _WD,
+         _flag("decouple", True), _flag("use_bias_correction"), _flag("safeguard_warmup"),
+         _pos("d0", 1e-6), _pos("d_coef", 1.0),
+         Param("growth_rate", None, lambda v: np.all(v >= 1), ">= 1", none="no limit")),
+        main_param="d_coef", exposes=("first_moment", "d"), counters={"prodigy_d": "d"},
+        lr_note="lr multiplies the estimate d; keep 1",
+        basic_form=BasicForm("d·lr (d: the estimate, growing from d0 while the path moves "
+                             "away from the start)", "d/(sqrt(v_t) + d·eps)",
+                             "m/d (m: the reference's exp_avg, which carries d)")),
+    OptimizerSpec(
+        "sgd_schedulefree", "schedule-free SGD: path x (average), gradient at y",
+        "Defazio et al. 2024, arXiv:2405.15682 (NeurIPS); schedulefree 1.4.1 SGDScheduleFree",
+        M.sgd_schedulefree, (_lr(1.0), _open_unit("momentum", 0.9), *_SF_TAIL),
+        main_param="momentum", needs="oracle", exposes=("y",),
+        basic_form=BasicForm("lr_t (warm-up)", _NO_SCALE, "∇f(y) + λy", _SF_FORM)),
+    OptimizerSpec(
+        "adamw_schedulefree", "schedule-free AdamW: path x (average), gradient at y",
+        "Defazio et al. 2024, arXiv:2405.15682 (NeurIPS); schedulefree 1.4.1 "
+        "AdamWScheduleFree", M.adamw_schedulefree,
+        (_lr(0.0025), _open_unit("beta1", 0.9), _unit("beta2", 0.999), _pos("eps", 1e-8),
+         *_SF_TAIL), main_param="beta1", needs="oracle", exposes=("y",),
+        basic_form=BasicForm("lr_t (warm-up)", "1/(sqrt(v_t/(1 − β2ᵗ)) + eps)", "∇f(y)",
+                             _SF_FORM)),
+    OptimizerSpec(
+        "sophia", "clipped Newton-like steps with an EMA of the exact Hessian diagonal",
+        "Liu et al. 2023, arXiv:2305.14342 (ICLR 2024), Algorithm 3 with the exact diagonal",
+        M.sophia, (_lr(0.01), _unit("beta1", 0.96), _unit("beta2", 0.99), _pos("gamma", 0.01),
+                   _pos("eps", 1e-12), _whole("k", 10, 1), _WD),
+        main_param="gamma", needs="hessian", exposes=("first_moment",),
+        basic_form=BasicForm("lr", "1/max(γ·h_t, eps), h_t an EMA of diag ∇²f every k steps",
+                             "β1·m + (1 − β1)·g", "V_t·m_t clipped to [−1, 1] per coordinate")),
+]:
+    OPTIMIZERS[_s.name] = _s
+
+# What each exposed state field is, for describe.
+EXPOSED = {"first_moment": "the velocity / first moment, in gradient units",
+           "d": "Prodigy's step-size estimate d (the step size is d·lr; its final value is "
+                "in run.json's summary as prodigy_d)",
+           **M.INNER_POINTS}
+
+
 OPTIMIZERS["torch"] = OptimizerSpec(
     "torch", "any torch.optim.Optimizer subclass: {type: torch, class: torch.optim.ASGD, ...}",
     "PyTorch, torch.optim (optional extra)", torch_adapter.torch_optimizer, (),
@@ -409,10 +542,13 @@ def resolve_hyperparams(kind: str, given: Mapping[str, Any],
             continue
         key = spec.aliases.get(raw_key, raw_key)
         if key not in specs:
+            hint = did_you_mean(str(raw_key), [*specs, "schedule"]) \
+                or f"{kind} takes: " + ", ".join([*specs, "schedule"])
+            if "base" in specs and raw_key == "lr":
+                hint = f"{kind} has no lr of its own: give the base's, base: {{type: sgd, lr: 0.1}}"
             raise ConfigError(f"{kind} has no hyperparameter '{raw_key}'", key=str(raw_key),
-                              hint=did_you_mean(str(raw_key), [*specs, "schedule"])
-                              or f"{kind} takes: " + ", ".join([*specs, "schedule"]))
-        params[key] = _check_value(kind, str(raw_key), specs[key], value)
+                              hint=hint)
+        params[key] = _check_value(kind, str(raw_key), specs[key], value, conventions)
     if params.get("schedule") is None:
         params.pop("schedule", None)
     return params
@@ -424,7 +560,9 @@ def _schedule(spec: OptimizerSpec, value, params, given):
     if value is None:
         return None
     if not spec.schedulable:
-        raise ConfigError(f"{spec.name} takes no schedule", key="schedule")
+        raise ConfigError(f"{spec.name} takes no schedule", key="schedule",
+                          hint="give it to the base: base: {type: sgd, lr: 0.1, schedule: ...}"
+                          if any(p.optimizer for p in spec.params) else None)
     sched = value if isinstance(value, Schedule) else parse_schedule(value)
     if sched.cycles_momentum:
         names = {p.name for p in spec.params}
@@ -435,7 +573,12 @@ def _schedule(spec: OptimizerSpec, value, params, given):
     return sched
 
 
-def _check_value(kind: str, shown: str, param: Param, value: Any) -> Any:
+def _check_value(kind: str, shown: str, param: Param, value: Any,
+                 conventions: str = "torch") -> Any:
+    if param.optimizer:
+        return resolve_base(value, conventions)
+    if value is None and param.none:
+        return None
     if param.choices:
         choices = param.choices
         if value not in choices or (isinstance(value, bool) != isinstance(choices[0], bool)):
@@ -475,6 +618,10 @@ def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Opti
     for onecycle, the momentum or beta1) every step, as torch's schedulers.
     """
     params = resolve_hyperparams(kind, hyperparams, conventions)
+    for p in OPTIMIZERS[kind].param_specs(conventions):
+        if p.optimizer:  # sam / lookahead: build the nested base optimizer
+            base = dict(params[p.name])
+            params[p.name] = make_optimizer(base.pop("type"), conventions, **base)
     factory = OPTIMIZERS[kind].factory(conventions)
     if OPTIMIZERS[kind].resolve is not None:  # type torch: torch's own scheduler
         return factory(**params)
@@ -492,6 +639,10 @@ def lr_over_steps(kind: str, params: Mapping[str, Any], steps: int,
     """The lr used at steps 1..steps (constant without a schedule)."""
     params = resolve_hyperparams(kind, params, conventions)
     schedule = params.get("schedule")
+    if "lr" not in params and isinstance(params.get("base"), Mapping):  # a wrapper: the base's
+        return lr_over_steps(params["base"]["type"],
+                             {k: v for k, v in params["base"].items() if k != "type"}, steps,
+                             conventions)
     if schedule is None:
         return [params["lr"]] * steps
     spec = OPTIMIZERS[kind]
@@ -523,6 +674,9 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         short = f"{value:g}"
         return short if float(short) == value else repr(value)
+    if isinstance(value, Mapping):  # a nested base optimizer, as YAML writes it
+        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items()
+                               if k == "type" or not isinstance(v, np.ndarray)) + "}"
     return str(value)
 
 
@@ -538,11 +692,32 @@ def default_label(kind: str, hyperparams: Mapping[str, Any], conventions: str = 
             args.append(hyperparams["schedule"].label())
         return " ".join([f"{kind}.{cls}", *args])
     defaults = spec.defaults(conventions)
-    changed = [f"{k}={_fmt(v)}" for k, v in hyperparams.items()
-               if k in defaults and not isinstance(v, np.ndarray) and v != defaults[k]]
+    changed = [f"{k}=({default_label(v['type'], v, conventions)})" if isinstance(v, Mapping)
+               else f"{k}={_fmt(v)}" for k, v in hyperparams.items()
+               if k in defaults and not isinstance(v, np.ndarray) and not _same(v, defaults[k])]
     if hyperparams.get("schedule") is not None:
         changed.append(hyperparams["schedule"].label())
     return " ".join([kind, *changed])
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return False
+    return a == b
+
+
+def resolve_base(value: Any, conventions: str = "torch") -> dict[str, Any]:
+    """A wrapper's ``base``: a type name or a mapping ``{type: ..., ...}``,
+    resolved to ``{"type": kind, **every hyperparameter}``."""
+    if isinstance(value, str):
+        value = {"type": value}
+    if not isinstance(value, Mapping) or "type" not in value:
+        raise ConfigError(f"base must be an optimizer mapping with a 'type', got {value!r}",
+                          key="base", hint="e.g. base: {type: sgd, lr: 0.1}")
+    rest = {k: v for k, v in value.items() if k != "type"}
+    return {"type": value["type"], **resolve_hyperparams(value["type"], rest, conventions)}
 
 
 def describe_optimizer(kind: str, conventions: str = "torch") -> str:
@@ -575,7 +750,8 @@ def describe_optimizer(kind: str, conventions: str = "torch") -> str:
     if spec.counters:
         facts.append("counts: " + ", ".join(spec.counters))
     if spec.exposes:
-        facts.append("overlays: " + ", ".join(spec.exposes))
+        facts.append("exposes: " + ", ".join(f"{e} ({EXPOSED[e]})" if e in EXPOSED else e
+                                             for e in spec.exposes))
     lines.append("; ".join(facts))
     if spec.schedulable:
         lines.append("schedule: any (schedule: {type: cosine, T_max: 100}, ...)")
