@@ -62,7 +62,8 @@ def chain(*transforms: Optimizer) -> Optimizer:
 def find_field(state: State, name: str) -> Any | None:
     """The first field called *name* in a (nested) state, or None."""
     if isinstance(state, tuple):
-        if hasattr(state, "_fields") and name in state._fields:
+        if hasattr(state, "_fields") and (  # a field, or a property derived from them
+                name in state._fields or isinstance(getattr(type(state), name, None), property)):
             return getattr(state, name)
         for item in state:
             found = find_field(item, name)
