@@ -333,3 +333,32 @@ def test_overlay_values_in_the_state():
     prodigy = state_after("prodigy", {})
     np.testing.assert_allclose(first_moment(prodigy), prodigy.exp_avg / prodigy.d)
     assert inner_point(state_after("adan", {})) is None
+
+
+def test_prodigy_records_its_final_d():
+    opt = make_optimizer("prodigy")
+    tr = simulate(SURFACES["wobbly"], {"p": opt, "a": make_optimizer("adam")}, [[1.0, 0.5]], 20)
+    d = tr.counters["prodigy_d"]
+    assert d.shape == (2, 1) and d[0, 0] > 1e-6 and d[1, 0] == 0  # adam keeps none
+    state, x = opt.init(np.array([[1.0, 0.5]])), np.array([[1.0, 0.5]])
+    for _ in range(20):
+        step, state = opt.update(SURFACES["wobbly"].grad(x), state, x, SURFACES["wobbly"])
+        x = x + step
+    assert d[0, 0] == state.d[0, 0]
+
+
+def test_explore_takes_wrappers_and_modern_optimizers():
+    from types import SimpleNamespace
+
+    from test_teaching import _explorer
+
+    e, _ = _explorer("surface: wobbly\nsteps: 20\noptimizers: [{type: sam, base: {type: adam, "
+                     "lr: 0.1}}, {type: lookahead}, {type: lion, lr: 0.01}, {type: prodigy}, "
+                     "{type: sophia}, {type: sgd_schedulefree, lr: 0.05}]\n")
+    assert e.lr_sliders[0] is None and e.lr_sliders[2] is not None  # sam's lr is its base's
+    e.step_slider.set_val(10)
+    e.on_click(SimpleNamespace(inaxes=e.ax, xdata=1.0, ydata=-2.0))
+    e.main_sliders[0].set_val(0.2)
+    assert e.params[0]["rho"] == 0.2
+    e.radio.set_active([t.get_text() for t in e.radio.labels].index("rosenbrock"))
+    assert e.surface.name == "rosenbrock" and "lr" not in e.params[0]

@@ -52,6 +52,9 @@ def surface_lrs(config: RunConfig, surface, start, params) -> list[float]:
     lrs = np.geomspace(*SURFACE_LR_GRID)
     out = []
     for o, p in zip(config.optimizers, params):
+        if "lr" not in p:  # sam / lookahead: the lr is the base's, kept as configured
+            out.append(None)
+            continue
         opt = replace(o, hyperparams=tuple(p.items()))
         values, diverged, _ = run_grid(cfg, opt, {"lr": lrs})
         values = np.where(diverged | ~np.isfinite(values), np.inf, values)
@@ -87,12 +90,14 @@ class Explorer:
         self.lr_sliders, self.main_sliders = [], []
         top = 0.92
         for k, o in enumerate(config.optimizers):
-            lr = float(self.params[k]["lr"])
-            ax_lr = fig.add_axes((0.62, top - 0.05, 0.17, 0.025))
-            s = Slider(ax_lr, f"{o.type}\nlr", *LR_RANGE, valinit=math.log10(lr),
-                       color=self.cols[k])
-            s.valtext.set_text(f"{lr:.3g}")
-            s.on_changed(lambda v, k=k: self.set_param(k, "lr", 10 ** v))
+            s = None
+            if "lr" in self.params[k]:  # wrappers (sam, lookahead): the base's, no slider
+                lr = float(self.params[k]["lr"])
+                ax_lr = fig.add_axes((0.62, top - 0.05, 0.17, 0.025))
+                s = Slider(ax_lr, f"{o.type}\nlr", *LR_RANGE, valinit=math.log10(lr),
+                           color=self.cols[k])
+                s.valtext.set_text(f"{lr:.3g}")
+                s.on_changed(lambda v, k=k: self.set_param(k, "lr", 10 ** v))
             self.lr_sliders.append(s)
             main = get_spec(o.type).main_param
             if main is not None and main in self.params[k]:
@@ -166,7 +171,7 @@ class Explorer:
         """Put every slider at the current parameters, without callbacks or
         drawing (the caller re-runs and draws once)."""
         for k, s in enumerate(self.lr_sliders):
-            sliders = [(s, math.log10(self.params[k]["lr"]))]
+            sliders = [(s, math.log10(self.params[k]["lr"]))] if s is not None else []
             main = self.main_sliders[k]
             if main is not None:
                 name = get_spec(self.config.optimizers[k].type).main_param
@@ -177,7 +182,8 @@ class Explorer:
                     slider.set_val(value)
                 finally:
                     slider.eventson = slider.drawon = True
-            s.valtext.set_text(f"{self.params[k]['lr']:.3g}")
+            if s is not None:
+                s.valtext.set_text(f"{self.params[k]['lr']:.3g}")
 
     def set_surface(self, name: str) -> None:
         """Switch surface: its start, and learning rates sensible for it."""
@@ -191,7 +197,8 @@ class Explorer:
             self.start = np.array(self.config.start, dtype=float)
         else:
             for p, lr in zip(self.params, self.default_lrs(name)):
-                p["lr"] = lr
+                if lr is not None:
+                    p["lr"] = lr
         self._redraw_background()
         self._set_sliders()
         self.rerun()
@@ -241,7 +248,7 @@ class Explorer:
         out = []
         for k, o in enumerate(self.config.optimizers):
             last = int(tr.steps[k, 0])
-            lr = number(self.params[k]["lr"], 3)
+            lr = number(self.params[k]["lr"], 3) if "lr" in self.params[k] else "of its base"
             if tr.diverged[k, 0] and step >= last:
                 out.append(f"{o.label} (lr {lr}): diverged at step {last}")
             else:
