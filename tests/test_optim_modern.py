@@ -362,3 +362,13 @@ def test_explore_takes_wrappers_and_modern_optimizers():
     assert e.params[0]["rho"] == 0.2
     e.radio.set_active([t.get_text() for t in e.radio.labels].index("rosenbrock"))
     assert e.surface.name == "rosenbrock" and "lr" not in e.params[0]
+
+
+def test_web_page_grid_refuses_wrappers_clearly():
+    from optviz.render.web import optimizer_grids
+
+    cfg = parse_config("surface: wobbly\nsteps: 5\noptimizers: [{type: lion, lr: 0.01}, "
+                       "{type: sam, base: {type: adam, lr: 0.1}}]\n")
+    with pytest.raises(ConfigError, match="sam has none of its own"):
+        optimizer_grids(cfg)
+    assert len(optimizer_grids(parse_config("surface: wobbly\noptimizers: [lion, prodigy]\n"))) == 2

@@ -97,6 +97,12 @@ def optimizer_grids(config: RunConfig, own_only: bool = False) -> list[Optimizer
     out = []
     for o in config.optimizers:
         params = o.params
+        if "lr" not in params:  # sam / lookahead: the lr is the base's
+            from optviz.errors import ConfigError
+
+            raise ConfigError(f"the web page's grid varies each optimizer's lr; {o.type} has "
+                              "none of its own (its base's)", key="type",
+                              hint=f"leave {o.label!r} out of the web page's config")
         lr = float(params["lr"])
         main = main_param(o.type)
         if own_only or web.lr_values == 1:
