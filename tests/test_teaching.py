@@ -340,3 +340,32 @@ def test_explore_resets_lrs_per_surface_marks_divergence_and_lists_every_surface
 def test_explore_cli_without_a_display_says_so(monkeypatch):
     r = CliRunner().invoke(cli, ["explore", "default"])
     assert r.exit_code == 2 and "needs a window" in r.output
+
+
+def test_inner_overlay_points_at_sams_perturbed_point(tmp_path):
+    """overlays: [inner] draws, at each head, the arrow to the method's second point:
+    for SAM the point θ + ρ·g/(‖g‖ + 1e-12) where the step's gradient was taken,
+    worked out here from the path and the surface's gradient."""
+    from optviz.core.overlays import OverlayRecorder
+    from optviz.render.frames import make_animator
+
+    cfg = parse_config("surface: wobbly\nsteps: 12\noptimizers:\n"
+                       "  - {type: sam, rho: 0.3, base: {type: sgd, lr: 0.05}}\n"
+                       "  - {type: momentum, lr: 0.01}\n"
+                       "render: {formats: [png], size: [4, 3], dpi: 40, "
+                       "overlays: [inner, step]}\n", "i.yaml")
+    result = run(cfg, out=tmp_path, formats=["png"])
+    rec = OverlayRecorder(2, cfg.steps)
+    tr = simulate_config(result.config, observe=rec)
+    assert rec.data.inner_names == ("perturbed",)
+    anim = make_animator(result.config, tr, overlays=rec.data)
+    surface = cfg.surface
+    for s in (1, 5, 12):
+        theta = tr.points[0, 0, s - 1]
+        g = surface.grad(theta[None])[0]
+        expected = theta + 0.3 * g / (np.linalg.norm(g) + 1e-12) - tr.points[0, 0, s]
+        pos, vec = anim.overlay_vectors("inner", s)
+        np.testing.assert_allclose(pos[0], tr.points[0, 0, s])
+        np.testing.assert_allclose(vec[0], expected, rtol=1e-12, atol=1e-15)
+        assert np.isnan(vec[1]).all()  # momentum has no second point
+    assert np.isnan(anim.overlay_vectors("inner", 0)[1]).all()

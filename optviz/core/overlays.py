@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-KINDS = ("gradient", "step", "momentum")
+KINDS = ("gradient", "step", "momentum", "inner")
 
 
 @dataclass
@@ -22,6 +22,11 @@ class Overlays:
     gradient: np.ndarray
     step: np.ndarray
     momentum: np.ndarray
+    # the method's second point after update t (schedule-free's y, SAM's perturbed
+    # point, Lookahead's slow weights: ``optim.modern.inner_point``), in x-y units;
+    # it belongs with point t + 1 of the path
+    inner: np.ndarray
+    inner_names: tuple[str, ...] = ()  # which second points the run's optimizers have
 
     def at(self, kind: str, k: int, t: int) -> np.ndarray:
         return getattr(self, kind)[k, t]
@@ -41,6 +46,13 @@ class OverlayRecorder:
         moment = first_moment(state)
         if moment is not None:
             self.data.momentum[k, t] = np.broadcast_to(moment, grad.shape)[0]
+        from optviz.core.optim.modern import inner_point
+
+        inner = inner_point(state)
+        if inner is not None:
+            self.data.inner[k, t] = np.broadcast_to(inner[1], grad.shape)[0]
+            if inner[0] not in self.data.inner_names:
+                self.data.inner_names += (inner[0],)
 
 
 class StepSizeRecorder:

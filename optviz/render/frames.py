@@ -115,7 +115,8 @@ class Animator:
     # face colour (None: the optimizer's), edge colour, key text
     OVERLAY_STYLE = {"gradient": ("#222222", "#222222", "−lr·gradient"),
                      "momentum": ("white", "#222222", "−lr·first moment"),
-                     "step": (None, "white", "step taken (true length)")}
+                     "step": (None, "white", "step taken (true length)"),
+                     "inner": ("#bdbdbd", "#222222", "to the method's second point")}
 
     def _make_quivers(self, ax, surface, kinds, scale, lrs, moment_scale):
         """One quiver per overlay kind, one arrow per optimizer, in parameter
@@ -134,10 +135,11 @@ class Animator:
         per_k = {"gradient": -lrs,
                  "momentum": -lrs * (np.ones(k_count) if moment_scale is None
                                      else np.asarray(moment_scale, float)),
-                 "step": np.ones(k_count)}
+                 "step": np.ones(k_count), "inner": np.ones(k_count)}
+        true_length = ("step", "inner")
         biggest = 0.0
         for kind in kinds:
-            if kind != "step":
+            if kind not in true_length:
                 norms = np.linalg.norm(getattr(self.overlays, kind), axis=-1) \
                     * np.abs(per_k[kind])[:, None]
                 if np.isfinite(norms).any():
@@ -145,7 +147,7 @@ class Animator:
         stretch = 0.15 * span / biggest if biggest > 0 else 1.0
         self.stretch, self.factors, handles, texts = stretch, {}, [], []
         for kind in kinds:
-            factor = per_k[kind] * (1.0 if kind == "step" else stretch)
+            factor = per_k[kind] * (1.0 if kind in true_length else stretch)
             self.factors[kind] = factor[:, None]
             face, edge, label = self.OVERLAY_STYLE[kind]
             q = ax.quiver(np.zeros(k_count), np.zeros(k_count), np.zeros(k_count),
@@ -156,7 +158,13 @@ class Animator:
             self.quivers[kind] = q
             handles.append(FancyArrow(0, 0, 1, 0, width=0.3, head_width=0.8,
                                       facecolor=face or self.colours[0], edgecolor=edge))
-            texts.append(label if kind == "step" else f"{label} ×{number(stretch, 3)}")
+            if kind == "inner":
+                from optviz.core.optim.modern import INNER_POINTS
+
+                names = getattr(self.overlays, "inner_names", ())
+                label += (":\n  " + "\n  ".join(INNER_POINTS[n] for n in names) if names
+                          else " (none here)")
+            texts.append(label if kind in true_length else f"{label} ×{number(stretch, 3)}")
         # a second legend, added as an artist so the optimizers' legend stays
         from matplotlib.legend_handler import HandlerPatch
 
@@ -178,7 +186,10 @@ class Animator:
         for k in range(len(self.colours)):
             last = int(tr.steps[k, n])
             pos[k] = tr.points[k, n, min(step, last)]
-            if step < last and step < data.shape[1]:
+            if kind == "inner":  # a point, kept with the path point its update made
+                if 0 < step <= last and step - 1 < data.shape[1]:
+                    vec[k] = data[k, step - 1] - pos[k]
+            elif step < last and step < data.shape[1]:
                 vec[k] = data[k, step] * self.factors[kind][k]
         return pos, vec
 

@@ -57,6 +57,10 @@ def settings(kind: str, params: Mapping[str, Any], conventions: str = "torch", *
     for key, value in params.items():
         if key == "lr" or isinstance(value, np.ndarray):
             continue
+        if isinstance(value, Mapping) and "type" in value:  # a wrapper's base optimizer
+            base = {k: v for k, v in value.items() if k != "type"}
+            parts.append(f"{key}=({optimizer_label(value['type'], base, conventions)})")
+            continue
         default = defaults.get(key, object())
         if value == default and (key in QUIET or default in (0, False)):
             continue
