@@ -372,3 +372,22 @@ def test_web_page_grid_refuses_wrappers_clearly():
     with pytest.raises(ConfigError, match="sam has none of its own"):
         optimizer_grids(cfg)
     assert len(optimizer_grids(parse_config("surface: wobbly\noptimizers: [lion, prodigy]\n"))) == 2
+
+
+@pytest.mark.parametrize("kind", ["momentum", "adam", "amsgrad", "adamax", "adabound",
+                                  "amsbound", "prodigy"])
+def test_step_is_minus_alpha_v_times_m(kind):
+    """The basic form θ ← θ − α_t·V_t ⊙ m_t holds for what the state exposes (the
+    step panel's α_t·V_t and the overlays' first moment), step after step."""
+    from optviz.core.optim import effective_step, first_moment
+
+    surface = load_surface("wobbly")
+    opt = make_optimizer(kind)
+    p = np.array([[-2.8, -2.5], [1.0, 0.5]])
+    state = opt.init(p)
+    for _ in range(20):
+        step, state = opt.update(surface.grad(p), state, p, surface)
+        m = first_moment(state)
+        np.testing.assert_allclose(step, -np.broadcast_to(effective_step(state), m.shape) * m,
+                                   rtol=1e-12, atol=1e-15)
+        p = p + step

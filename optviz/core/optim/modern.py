@@ -292,6 +292,8 @@ class ProdigyState(NamedTuple):
     d_numerator: np.ndarray  # (N, 1)
     k: np.ndarray  # (N, 1) steps taken (the reference skips one whose d_denom is 0)
     count: int
+    step_size: np.ndarray | float = 0.0  # dlr·d of the last update (N, 1): α_t·V_t·denom
+    denom: np.ndarray | float = 1.0  # sqrt(v) + d·eps of the last update
 
     @property
     def first_moment(self):  # in gradient units, for the momentum overlay
@@ -315,7 +317,7 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
     reference's inf).
 
     Basic form: α_t = d·lr, m_t = m/d, V_t = d/(sqrt(v) + d·eps). The estimate
-    d is in the state as ``d``.
+    d is in the state as ``d``; α_t·V_t (``render.step_panel``) grows with it.
     """
     b3 = np.sqrt(beta2) if beta3 is None else beta3
     growth = np.inf if growth_rate is None else growth_rate
@@ -358,8 +360,9 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
         else:  # the reference keeps no first moment when beta1 = 0
             new = np.where(beta1 > 0, new + ((-dlr) * m) / denom, new + ((-dlr * new_d) * g) / denom)
         step = np.where(moved, new - params, 0.0)
+        # α_t·V_t = dlr·d/(sqrt(v) + d·eps): the step per unit of m_t = m/d (d as now)
         return step, ProdigyState(m, v, s, state.p0, new_d, d_max, numerator,
-                                  k + moved, state.count + 1)
+                                  k + moved, state.count + 1, dlr * new_d, denom)
 
     return Optimizer(init, update)
 
