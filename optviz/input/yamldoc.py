@@ -16,6 +16,8 @@ from optviz.errors import ConfigError
 
 PathKey = tuple[Any, ...]
 MAX_NODES = 100_000
+MAX_DEPTH = 64  # nested mappings/lists; PyYAML's composer recurses once per level
+MAX_BYTES = 256 * 1024  # configs and surfaces are a few KB; parsing 256 KB takes ~1 s
 
 
 def key_name(path: PathKey) -> str:
@@ -64,7 +66,19 @@ def _loader_class():
     import yaml
 
     class Loader(yaml.SafeLoader):
-        pass
+        depth = 0
+
+        def compose_node(self, parent, index):
+            # bound the nesting before composing a deeper node (10,000 '[' would
+            # otherwise end in a RecursionError)
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    mark = self.peek_event().start_mark
+                    raise DepthError(mark.line + 1)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     Loader.yaml_implicit_resolvers = {k: list(v) for k, v in
                                       yaml.SafeLoader.yaml_implicit_resolvers.items()}
@@ -75,10 +89,19 @@ def _loader_class():
     return Loader
 
 
+class DepthError(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
 def parse_document(text: str, file: str) -> Document:
     """Parse YAML *text* (named *file* in errors) into a Document."""
     import yaml
 
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"the document is {len(text):,} characters long; the limit is "
+                          f"{MAX_BYTES:,}", file=file,
+                          hint="a config or surface is a few lines of YAML")
     loader = _loader_class()(text)
     try:
         node = loader.get_single_node()
@@ -93,6 +116,10 @@ def parse_document(text: str, file: str) -> Document:
                           line=mark.line + 1 if mark else None,
                           hint="check indentation, colons and closing brackets "
                                "near that line") from e
+    except DepthError as e:
+        raise ConfigError(f"the document nests lists and mappings more than {MAX_DEPTH} "
+                          "levels deep", file=file, line=e.line,
+                          hint="a config needs no more than a few levels") from None
     finally:
         loader.dispose()
     if node is not None:
@@ -128,15 +155,44 @@ def _walk(loader, node, path: PathKey, lines: dict[PathKey, int], file: str,
             _walk(loader, item, path + (i,), lines, file, budget)
 
 
-def load_document(path: str | Path, what: str = "file") -> Document:
-    """Read and parse a YAML file; missing or unreadable files are ConfigErrors."""
+def read_text(path: str | Path, what: str = "file", limit: int = MAX_BYTES) -> str:
+    """The text of a small regular file, its size checked before it is read.
+
+    Folders, FIFOs, devices (a symlink to /dev/zero) and files over *limit*
+    bytes are refused as ConfigErrors naming the file; nothing is read from them.
+    """
+    import stat
+
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", file=str(path)) from None
-    except IsADirectoryError:
-        raise ConfigError(f"expected a YAML {what}, found a folder", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read the {what}: {e}", file=str(path)) from None
-    return parse_document(text, str(path))
+    except OSError as e:
+        raise ConfigError(f"cannot read the {what}: {e.strerror or e}", file=str(path)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"expected a {what}, found a folder", file=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"expected a {what}, found a FIFO, socket or device",
+                          file=str(path), hint="give the path of a regular file")
+    if info.st_size > limit:
+        raise ConfigError(f"the {what} is {info.st_size:,} bytes; the limit is {limit:,}",
+                          file=str(path), hint="is this the right file?")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)  # the file may have grown since stat()
+    except OSError as e:
+        raise ConfigError(f"cannot read the {what}: {e.strerror or e}", file=str(path)) from None
+    if len(data) > limit:
+        raise ConfigError(f"the {what} is over {limit:,} bytes", file=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"the {what} is not UTF-8 text", file=str(path),
+                          hint="is this the right file?") from None
+
+
+def load_document(path: str | Path, what: str = "file") -> Document:
+    """Read and parse a YAML file; missing, unreadable or oversized files are ConfigErrors."""
+    path = Path(path)
+    return parse_document(read_text(path, what), str(path))
