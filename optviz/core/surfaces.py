@@ -144,11 +144,13 @@ def list_surfaces() -> list[str]:
 
 
 def load_surface(spec: str | Path | Mapping | Surface, *, doc: Document | None = None,
-                 at: tuple = ()) -> Surface:
+                 at: tuple = (), base: Path | None = None) -> Surface:
     """A Surface from a library name, a path to a surface YAML, or a mapping.
 
     *doc* and *at* locate an inline mapping inside a larger document (a run
-    config) so that errors name its file and line.
+    config) so that errors name its file and line; *base* is the folder that
+    relative paths start from (the config's), before the working folder.
+    How a name and a path are told apart: :mod:`optviz.input.library`.
     """
     if isinstance(spec, Surface):
         return spec
@@ -158,7 +160,7 @@ def load_surface(spec: str | Path | Mapping | Surface, *, doc: Document | None =
     if not isinstance(spec, (str, Path)) or not str(spec).strip():
         raise SurfaceError("expected a surface name, a path to a surface YAML file or a "
                            "mapping with at least 'formula' and 'domain'")
-    path = library.find("surfaces", spec)
+    path = library.find("surfaces", spec, base)
     if path is None:
         raise SurfaceError(f"unknown surface '{spec}': no such file and no shipped surface "
                            "of that name",
@@ -173,6 +175,15 @@ def _load_file(path: Path, mtime_ns: int) -> Surface:
     if doc.data is None:
         raise doc.error("the surface file is empty; expected a mapping with at least "
                         "'formula' and 'domain'", cls=SurfaceError)
+    if not isinstance(doc.data, Mapping) or "formula" not in doc.data:
+        # not a surface document: say so without quoting any of its contents
+        looks = isinstance(doc.data, Mapping) and any(k in doc.data for k in
+                                                      ("optimizers", "response"))
+        raise SurfaceError("this is not a surface file: a surface is a YAML mapping with at "
+                           "least 'formula' and 'domain'", file=str(path),
+                           hint="it looks like a run config; a config names a surface in "
+                                "its 'surface:' key" if looks else
+                                "run 'optviz list surfaces' for the shipped ones")
     return _from_mapping(doc.data, doc, (), default_name=path.stem, path=path)
 
 
@@ -193,7 +204,8 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
             raise err(f"the surface has no '{key}'", None,
                       "a surface needs at least 'formula' and 'domain'")
     try:
-        formula_lang.validate(data["formula"])
+        # the SymPy build checks the constant parts SymPy folds (x - x + 10)
+        formula_lang.to_sympy(formula_lang.validate(data["formula"]))
     except SurfaceError as e:
         raise doc.locate(e, at) from None
     domain = _domain(data["domain"], err)
@@ -249,4 +261,7 @@ def _levels(value: Any, err) -> tuple[float, ...] | int:
     if not isinstance(value, list) or len(value) < 2:
         raise err("levels must be a count or a list of at least two numbers", "levels")
     levels = sorted({_number(v, err, "levels") for v in value})
+    if len(levels) < 2:
+        raise err(f"levels must hold at least two different numbers, got {value!r}",
+                  "levels", "e.g. levels: [0.5, 1, 2, 4], or a count such as levels: 30")
     return tuple(levels)

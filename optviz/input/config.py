@@ -589,9 +589,7 @@ def _surface(spec: Any, doc: Document, base: Path | None) -> Surface:
     try:
         if isinstance(spec, Mapping):
             return load_surface(spec, doc=doc, at=at)
-        if isinstance(spec, str) and base is not None and (base / spec).is_file():
-            return load_surface(base / spec)
-        return load_surface(spec)
+        return load_surface(spec, base=base)
     except ConfigError as e:
         if e.file and e.file != doc.file:  # an error inside a surface file names that file
             used = f"used by {doc.file}, line {doc.line(at)}"

@@ -5,7 +5,10 @@ whitelist *before* anything is evaluated; the SymPy expression is then built
 from the validated tree by hand. SymPy's own string parser (which calls
 ``eval``) never sees user text, so a formula cannot run code, touch files or
 reach attributes. Limits on length, size, nesting, constants and exponents keep
-SymPy from hanging on power towers such as ``10**10**10``.
+SymPy from hanging on power towers such as ``10**10**10``. The same limits are
+checked again on every SymPy node as it is built, because SymPy folds parts
+that only look variable: ``(x - x + 10)**(x - x + 10)**(x - x + 10)`` is the
+tower ``10**10**10`` once ``x - x`` is 0.
 
 Allowed: numbers, the variables ``x`` and ``y``, the constant ``pi``,
 ``+ - * / **``, unary minus and plus, parentheses, and the functions
@@ -207,7 +210,50 @@ def to_sympy(tree: ast.Expression):
              "atan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh, "min": sp.Min,
              "max": sp.Max}
 
+    def bounded(value, node):
+        """A constant SymPy value, refused if it is huge, infinite or not real."""
+        if value.free_symbols:
+            return value
+        try:
+            number = complex(value.evalf(17))
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            number = complex("nan")
+        if not (math.isfinite(number.real) and math.isfinite(number.imag)):
+            shown = "undefined or infinite"
+        elif number.imag != 0:
+            shown = "not real"
+        elif abs(number.real) > MAX_FOLDED:
+            shown = "too large"
+        else:
+            return value
+        raise _fail(f"a part of the formula that simplifies to a constant is {shown} "
+                    f"({str(value)[:40]})", node,
+                    hint="SymPy folds x - x to 0, so such a part is a number; "
+                         f"constants must stay within {MAX_FOLDED:g}")
+
+    def power(a, b, node):
+        if not b.free_symbols:  # check before SymPy computes the power exactly
+            exponent = complex(b.evalf(17))
+            if exponent.imag != 0 or abs(exponent.real) > MAX_EXPONENT:
+                raise _fail(f"the exponent {str(b)[:40]} is too large (the limit is "
+                            f"{MAX_EXPONENT})", node,
+                            hint="SymPy folds x - x to 0, so this exponent is a number")
+            if not a.free_symbols:
+                base = complex(a.evalf(17))
+                try:
+                    size = abs(base) ** exponent.real if base != 0 else 0.0
+                except (OverflowError, ZeroDivisionError):
+                    size = math.inf
+                if not size <= MAX_FOLDED:
+                    raise _fail("a power in the formula simplifies to a constant that is too "
+                                f"large ({str(a)[:20]}**{str(b)[:20]})", node,
+                                hint=f"constants must stay within {MAX_FOLDED:g}")
+        return a ** b
+
     def build(node: ast.AST):
+        return bounded(make(node), node)
+
+    def make(node: ast.AST):
         if isinstance(node, ast.Constant):
             v = node.value
             return sp.Integer(v) if isinstance(v, int) else sp.Float(repr(v), 17)
@@ -220,7 +266,7 @@ def to_sympy(tree: ast.Expression):
             a, b = build(node.left), build(node.right)
             op = _BINOPS[type(node.op)]
             return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
-                    "/": lambda: a / b, "**": lambda: a ** b}[op]()
+                    "/": lambda: a / b, "**": lambda: power(a, b, node)}[op]()
         if isinstance(node, ast.Call):
             return funcs[node.func.id](*(build(a) for a in node.args))
         raise AssertionError(f"unvalidated node {type(node).__name__}")

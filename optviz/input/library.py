@@ -1,10 +1,23 @@
-"""Where the shipped surfaces and configs live, installed or in a checkout."""
+"""Where the shipped surfaces and configs live, and how a name differs from a path.
+
+A spec ending in ``.yaml`` or ``.yml`` is a *path*: the file relative to the
+config that names it (or to the working folder). Anything else is a *name*: a
+shipped surface or config (``wobbly``, ``article/two-minimums``), unless a local
+file ``<name>.yaml`` of the same kind sits there - a surface file (a mapping
+with a ``formula``) for a surface, a run config (with ``optimizers`` or
+``response``) for a config. So a config saved as ``wobbly.yaml`` that says
+``surface: wobbly`` gets the shipped surface, not itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent.parent  # the optviz package
+SUFFIXES = (".yaml", ".yml")
+#: a local file is of a kind when its top-level mapping has one of these keys
+MARKERS = {"surfaces": ("formula",), "configs": ("optimizers", "response")}
 
 
 def data_dir(kind: str) -> Path:
@@ -24,17 +37,55 @@ def names(kind: str) -> list[str]:
                   for p in root.rglob("*.yaml"))
 
 
-def find(kind: str, spec: str | Path) -> Path | None:
-    """Resolve *spec* as a path (absolute or relative to the cwd), else a shipped name."""
-    path = Path(spec)
-    candidates = [path, path.with_suffix(".yaml") if path.suffix != ".yaml" else path]
-    for cand in candidates:
-        if cand.is_file():
+def is_path(spec: str | Path) -> bool:
+    """True when *spec* is a path (it ends in .yaml or .yml), False for a name."""
+    return Path(str(spec)).suffix.lower() in SUFFIXES
+
+
+def shipped(kind: str, spec: str | Path) -> Path | None:
+    """The shipped file named *spec* (``wobbly``, ``surfaces/wobbly.yaml``), if any."""
+    rel = Path(str(spec))
+    if rel.is_absolute() or ".." in rel.parts:
+        return None
+    if rel.parts[:1] == (kind,):
+        rel = Path(*rel.parts[1:]) if len(rel.parts) > 1 else rel
+    cand = data_dir(kind) / (rel if is_path(rel) else rel.with_suffix(rel.suffix + ".yaml"))
+    return cand if cand.is_file() else None
+
+
+def is_kind(kind: str, path: Path) -> bool:
+    """Whether the local file *path* is a document of *kind* (read only if small)."""
+    from optviz.errors import ConfigError
+    from optviz.input.yamldoc import load_document
+
+    try:
+        data = load_document(path).data
+    except ConfigError:
+        return False
+    return isinstance(data, dict) and any(key in data for key in MARKERS[kind])
+
+
+def find(kind: str, spec: str | Path, base: Path | None = None) -> Path | None:
+    """Resolve *spec* (a path or a name, see the module docstring) to a file.
+
+    Relative paths are tried in *base* (the folder of the naming config) and
+    then in the working folder. A path that exists but is not a regular file
+    (a folder, a FIFO) is still returned, so that the reader can say what it is.
+    """
+    spec = Path(str(spec))
+    folders: Iterable[Path] = [base, Path.cwd()] if base is not None else [Path.cwd()]
+    if is_path(spec):
+        for folder in folders:
+            cand = folder / spec
+            if cand.exists():
+                return cand
+        return shipped(kind, spec)
+    local = [folder / rel for folder in folders
+             for rel in (spec.with_suffix(spec.suffix + ".yaml"), spec)]
+    for cand in local:
+        if cand.is_file() and is_kind(kind, cand):
             return cand
-    root = data_dir(kind)
-    for rel in (path, Path(kind) / path if path.parts[:1] != (kind,) else path):
-        stripped = Path(*rel.parts[1:]) if rel.parts[:1] == (kind,) else rel
-        cand = root / stripped.with_suffix(".yaml")
-        if cand.is_file():
-            return cand
-    return None
+    found = shipped(kind, spec)
+    if found is not None:
+        return found
+    return next((cand for cand in local if cand.exists()), None)
