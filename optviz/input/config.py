@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
+from optviz.input.text import MATH_HINT, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "v
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
 MAX_STEPS = 100_000
+MIN_PIXELS = 100  # a side; below it the scaled fonts fall under one pixel (FreeType fails)
 DEFAULT_STEPS = 125
 
 
@@ -272,6 +274,9 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
         raise doc.error("response figures are static: use png, svg or pdf",
                         ("render", "formats"))
     title = data.get("title", f"{kind}: response to gradient signals")
+    if not isinstance(title, str):
+        raise doc.error(f"title must be text, got {title!r}", ("title",))
+    _drawable(title, doc, ("title",), "title")
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     fixed = {k: v for k, v in resolved.items() if k != name}
     return ResponseConfig(title=str(title), optimizer=kind, conventions=conventions,
@@ -321,6 +326,14 @@ def config_from_document(doc: Document, *, stem: str,
                         hint="start with e.g. 'surface: wobbly'")
     if "response" in data:
         return _response_config(data, doc, stem)
+    surface_like = "formula" in data and "surface" not in data and "optimizers" not in data
+    if surface_like or not any(key in TOP_KEYS for key in data):
+        # no key of a config at all (or a surface file): not a config, so quote none of it
+        raise doc.error("this is not a run config: a config is a mapping with at least "
+                        "'surface' and 'optimizers' (or 'response')",
+                        hint="it looks like a surface file: name it in a config's "
+                             "'surface:' key" if surface_like else
+                             "run 'optviz list configs' for the shipped ones")
     _check_keys(data, TOP_KEYS, doc, ())
     for key in ("surface", "optimizers"):
         if key not in data:
@@ -348,6 +361,7 @@ def config_from_document(doc: Document, *, stem: str,
     title = data.get("title", surface.title)
     if not isinstance(title, str):
         raise doc.error(f"title must be text, got {title!r}", ("title",))
+    _drawable(title, doc, ("title",) if "title" in data else ("surface",), "title")
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     noise = _noise(data["noise"], doc) if data.get("noise") is not None else None
     starts = _starts(data["starts"], doc, surface) if data.get("starts") is not None else None
@@ -362,6 +376,7 @@ def config_from_document(doc: Document, *, stem: str,
     lesson = data.get("lesson", "")
     if not isinstance(lesson, str):
         raise doc.error("lesson must be one line of text", ("lesson",))
+    _drawable(lesson, doc, ("lesson",), "lesson")
     web = _web(data["web"], doc) if data.get("web") is not None else WebConfig()
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
@@ -598,6 +613,14 @@ def _surface(spec: Any, doc: Document, base: Path | None) -> Surface:
         raise doc.locate(e, at) if not e.file else e from None
 
 
+def _drawable(text: str, doc: Document, at: tuple, what: str) -> None:
+    """Refuse text that matplotlib would fail to typeset (bad mathtext between $ signs)."""
+    problem = mathtext_problem(text)
+    if problem:
+        raise doc.error(f"{what} '{text}' has math matplotlib cannot typeset: {problem}",
+                        at, hint=MATH_HINT)
+
+
 def _number(value: Any, doc: Document, at: tuple) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise doc.error(f"expected a finite number, got {value!r}", at)
@@ -664,6 +687,12 @@ def _render(data: Any, doc: Document) -> RenderConfig:
             raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; the "
                             "limit is 8000 a side", at + ("size",))
         size = (w, h)
+    if min(size) * dpi < MIN_PIXELS:
+        w, h = size
+        raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; a figure "
+                        f"needs at least {MIN_PIXELS} a side for its text to be drawn",
+                        at + ("size" if "size" in data else "dpi",),
+                        hint=f"raise dpi to {-(-MIN_PIXELS // min(size)):.0f} or enlarge size")
     loss_panel = data.get("loss_panel", False)
     if not isinstance(loss_panel, bool):
         raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
@@ -774,6 +803,8 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                 label += " " + " ".join(f"{a.param}=tuned" for a in axes)
         elif not isinstance(label, str) or not label.strip():
             raise doc.error("label must be non-empty text", item_at + ("label",))
+        else:
+            _drawable(label, doc, item_at + ("label",), "the label")
         if label in seen:
             raise doc.error(f"the label '{label}' is used twice (also optimizers[{seen[label]}])",
                             item_at + (("label",) if "label" in item else ()),

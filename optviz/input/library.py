@@ -73,7 +73,7 @@ def find(kind: str, spec: str | Path, base: Path | None = None) -> Path | None:
     (a folder, a FIFO) is still returned, so that the reader can say what it is.
     """
     spec = Path(str(spec))
-    folders: Iterable[Path] = [base, Path.cwd()] if base is not None else [Path.cwd()]
+    folders: Iterable[Path] = [base, Path()] if base is not None else [Path()]
     if is_path(spec):
         for folder in folders:
             cand = folder / spec

@@ -195,4 +195,13 @@ def read_text(path: str | Path, what: str = "file", limit: int = MAX_BYTES) -> s
 def load_document(path: str | Path, what: str = "file") -> Document:
     """Read and parse a YAML file; missing, unreadable or oversized files are ConfigErrors."""
     path = Path(path)
-    return parse_document(read_text(path, what), str(path))
+    text = read_text(path, what)
+    try:
+        return parse_document(text, str(path))
+    except ConfigError as e:
+        if e.line is None or path.suffix.lower() in (".yaml", ".yml"):
+            raise
+        # not meant as YAML: do not quote what the parser tripped over
+        raise ConfigError(f"expected a YAML {what}; this file does not parse as YAML",
+                          file=str(path), line=e.line,
+                          hint="surfaces and configs are .yaml files") from None
