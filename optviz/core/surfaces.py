@@ -26,6 +26,7 @@ import numpy as np
 from optviz.errors import SurfaceError, did_you_mean
 from optviz.input import formula as formula_lang
 from optviz.input import library
+from optviz.input.text import MATH_HINT, mathtext_problem
 from optviz.input.yamldoc import Document, load_document
 
 KEYS = ("name", "title", "formula", "domain", "levels", "start", "minima",
@@ -212,6 +213,11 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise err("the name must be a non-empty string", "name")
+    title = str(data.get("title") or name)
+    problem = mathtext_problem(title)
+    if problem:
+        raise err(f"the title '{title}' has math matplotlib cannot typeset: {problem}",
+                  "title", MATH_HINT)
     levels = _levels(data.get("levels", DEFAULT_LEVELS), err)
     start = _point(data["start"], err, "start") if data.get("start") is not None else None
     minima_raw = data.get("minima") or []
@@ -221,7 +227,7 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
     minimum_value = data.get("minimum_value")
     if minimum_value is not None:
         minimum_value = _number(minimum_value, err, "minimum_value")
-    return Surface(name=name, title=str(data.get("title") or name), formula=data["formula"],
+    return Surface(name=name, title=title, formula=data["formula"],
                    domain=domain, levels=levels, start=start, minima=minima,
                    minimum_value=minimum_value, source=str(data.get("source") or ""),
                    description=str(data.get("description") or ""), path=path)
