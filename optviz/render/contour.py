@@ -119,15 +119,55 @@ def surface_grid(surface, resolution=300):
     return X, Y, surface.f(np.stack([X, Y], axis=-1))
 
 
+OFF_SCALE = 1e200  # values beyond are drawn as off the scale (matplotlib's extend='both'
+#                   puts its own bounds at +-1e250, so levels must stay well inside)
+LOG_RANGE = 1e12  # a positive surface spanning more than this gets log-spaced levels
+
+
 def _levels(surface, Z):
-    finite = Z[np.isfinite(Z)]
+    """The contour levels for the values *Z*, and a one-line note (or None).
+
+    Levels come from the finite values within +-OFF_SCALE only. None instead
+    of levels when no contour can be drawn: f is nowhere finite, or constant.
+    """
+    finite = Z[np.isfinite(Z) & (np.abs(Z) < OFF_SCALE)]
+    undefined, huge = np.isnan(Z).mean(), 1.0 - np.isnan(Z).mean() - finite.size / Z.size
+    if finite.size == 0:
+        return None, ("f is not finite anywhere on this domain: no contours to draw"
+                      if huge == 0 else "f overflows on all of this domain: no contours to draw")
+    lo, hi = float(finite.min()), float(finite.max())
+    where = None
+    if undefined >= 0.5:
+        where = f"f is undefined on {undefined:.0%} of this domain (left blank)"
+    elif huge >= 0.5:
+        where = (f"f overflows or passes {OFF_SCALE:g} on {huge:.0%} of this domain "
+                 "(shaded as above the top level)")
+    if lo == hi:
+        return None, f"f is constant ({lo:.6g}) where it is finite: no contours to draw"
     if isinstance(surface.levels, int):
         from matplotlib.ticker import MaxNLocator
 
-        return MaxNLocator(surface.levels + 1).tick_values(finite.min(), finite.max())
+        if lo > 0 and hi / lo > LOG_RANGE:  # linear levels would show one band
+            levels = np.geomspace(lo, hi, surface.levels + 1)
+            return levels, where or "f spans more than 12 decades: log-spaced levels"
+        return MaxNLocator(surface.levels + 1).tick_values(lo, hi), where
     levels = np.asarray(surface.levels, dtype=float)
-    inside = levels[(levels >= finite.min()) & (levels <= finite.max())]
-    return inside if len(inside) >= 2 else levels
+    levels = levels[np.abs(levels) < OFF_SCALE]
+    inside = levels[(levels >= lo) & (levels <= hi)]
+    if len(inside) >= 2:
+        return inside, where
+    if len(levels) >= 2:
+        return levels, where
+    return None, f"the surface's levels are off the scale of f ({lo:.3g} .. {hi:.3g})"
+
+
+def draw_note(ax, note: str, scale: float = 1.0, centre: bool = False):
+    """A one-line note about the surface, on the plot (centred, or at its foot)."""
+    return ax.text(0.5, 0.5 if centre else 0.02, note, transform=ax.transAxes,
+                   ha="center", va="center" if centre else "bottom", fontsize=9 * scale,
+                   color="#3a404b", zorder=1.5, wrap=True,
+                   bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#c3c8d1",
+                         "alpha": 0.9})
 
 
 def significant_digits(value: float) -> int:
@@ -161,22 +201,37 @@ def labelled_levels(levels, *, most: int = MAX_LABELLED_LEVELS, least: int = 6) 
 
 
 def draw_surface(ax, surface, *, resolution=300, scale=1.0):
-    """Filled contours in a calm grey ramp, thin labelled level lines, known minima."""
+    """Filled contours in a calm grey ramp, thin labelled level lines, known minima.
+
+    Where no contour can honestly be drawn (f nowhere finite, or constant) the
+    plot holds a one-line note instead; a mostly undefined or overflowing f gets
+    its contours and a note. Returns the line ContourSet, or None."""
+    X, Y, Z = surface_grid(surface, resolution)
+    levels, note = _levels(surface, Z)
+    if note:
+        draw_note(ax, note, scale, centre=levels is None)
+    if levels is None:
+        lines = None
+    else:
+        lines = _draw_levels(ax, X, Y, Z, levels, scale)
+    if surface.minima:
+        m = np.array(surface.minima)
+        ax.scatter(m[:, 0], m[:, 1], marker="*", s=160 * scale ** 2, c="white",
+                   edgecolors="#222222", linewidths=0.9, zorder=START_Z,
+                   label="known minimum")
+    return lines
+
+
+def _draw_levels(ax, X, Y, Z, levels, scale):
     from matplotlib.colors import LinearSegmentedColormap
 
-    X, Y, Z = surface_grid(surface, resolution)
-    levels = _levels(surface, Z)
+    Z = np.clip(Z, -OFF_SCALE, OFF_SCALE)  # overflow: beyond the top (or bottom) level; NaN stays
     cmap = LinearSegmentedColormap.from_list("optviz", BACKGROUND)
     ax.contourf(X, Y, Z, levels=levels, cmap=cmap, extend="both", zorder=0)
     lines = ax.contour(X, Y, Z, levels=levels, colors=CONTOUR_LINE, linewidths=0.5 * scale,
                        alpha=0.55, zorder=1)
     ax.clabel(lines, labelled_levels(lines.levels), inline=True, fontsize=7 * scale,
               fmt="%g", colors="#3a404b")
-    if surface.minima:
-        m = np.array(surface.minima)
-        ax.scatter(m[:, 0], m[:, 1], marker="*", s=160 * scale ** 2, c="white",
-                   edgecolors="#222222", linewidths=0.9, zorder=START_Z,
-                   label="known minimum")
     return lines
 
 
