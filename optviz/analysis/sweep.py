@@ -221,5 +221,14 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
         X, Y = np.meshgrid(x.values, y.values)
         grid = {x.param: X.ravel(), y.param: Y.ravel()}
         shape = (y.n, x.n)
-    values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol, progress=progress)
+    try:
+        values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol,
+                                       progress=progress)
+    except ConfigError as e:  # name the option the user typed, not the hyperparameter
+        axis, option = (y, "--y") if y is not None and e.key == y.param else (x, "--x")
+        if e.key != axis.param:
+            raise
+        inner = e.detail.split(" is invalid: ", 1)[-1]
+        raise ConfigError(f"the sweep range {axis} is invalid: {inner}", key=option,
+                          hint=e.hint or "choose LO and HI inside the allowed range") from None
     return SweepResult(config, opt, x, y, kind, values.reshape(shape), diverged.reshape(shape))

@@ -605,7 +605,8 @@ def _check_value(kind: str, shown: str, param: Param, value: Any,
     if not np.all(np.isfinite(arr)):
         raise ConfigError(f"{shown} must be finite, got {value!r}", key=shown)
     if param.check is not None and not param.check(arr):
-        shown_value = value if not isinstance(value, np.ndarray) else "an array with values"
+        shown_value = value if not isinstance(value, np.ndarray) else \
+            f"values from {np.min(arr):g} to {np.max(arr):g}"
         raise ConfigError(f"{kind}'s {shown} must be {param.expect}, got {shown_value}",
                           key=shown)
     return arr
