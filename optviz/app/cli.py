@@ -489,6 +489,13 @@ def _terminated(signum, frame):
 
 def main():
     import signal
+    import warnings
 
     signal.signal(signal.SIGTERM, _terminated)
+
+    # NumPy's floating-point warnings (a diverging run overflows) are not for the
+    # user: optviz reports non-finite results itself (diverged runs, notes on plots)
+    warnings.filterwarnings("ignore", category=RuntimeWarning,
+                            message=r"(overflow|underflow|invalid value|divide by zero) "
+                                    r"encountered")
     cli(prog_name="optviz")
