@@ -216,9 +216,13 @@ def to_sympy(tree: ast.Expression):
             return value
         try:
             number = complex(value.evalf(17))
-        except (TypeError, ValueError, OverflowError, ArithmeticError):
+        except OverflowError:
+            number = complex(math.inf, 0.0)
+        except (TypeError, ValueError, ArithmeticError):
             number = complex("nan")
-        if not (math.isfinite(number.real) and math.isfinite(number.imag)):
+        if abs(number.real) == math.inf and number.imag == 0:
+            shown = "too large"
+        elif not (math.isfinite(number.real) and math.isfinite(number.imag)):
             shown = "undefined or infinite"
         elif number.imag != 0:
             shown = "not real"
