@@ -153,6 +153,15 @@ def test_folded_power_tower_is_refused_through_the_cli(tmp_path):
         refused(invoke("run", cfg), "c.yaml, line 1, key 'surface.formula'", "SymPy folds")
 
 
+def test_a_formula_whose_derivatives_explode_is_refused_before_the_hessian():
+    s = load_surface({"formula": "**".join(["(x+y)"] * 40),
+                      "domain": {"x": [0.5, 1], "y": [0.5, 1]}})
+    with deadline(20), pytest.raises(SurfaceError, match="gradient has .* operations; the "
+                                                         "limit is 2,000") as e:
+        s.grad(np.array([[0.7, 0.7]]))
+    assert e.value.key == "formula"
+
+
 def test_folded_constants_within_limits_still_work():
     s = load_surface({"formula": "(x-x+2)**(y-y+3) * x**2 + y**2",
                       "domain": {"x": [-1, 1], "y": [-1, 1]}})

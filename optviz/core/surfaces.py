@@ -75,6 +75,7 @@ class Surface:
             return e.replace(sp.DiracDelta, lambda *args: sp.S.Zero)
 
         grad = [clean(sp.diff(expr, v)) for v in (x, y)]
+        formula_lang.check_derivatives(grad, str(self.path) if self.path else None)
         hess = [clean(sp.diff(grad[0], x)), clean(sp.diff(grad[0], y)),
                 clean(sp.diff(grad[1], y))]
         return expr, grad, hess, (x, y)

@@ -30,6 +30,8 @@ MAX_DEPTH = 40
 MAX_CONSTANT = 1e6  # largest numeric literal
 MAX_EXPONENT = 100  # largest constant exponent of **
 MAX_FOLDED = 1e12  # largest value a constant sub-expression may take
+MAX_GRADIENT_OPS = 2000  # SymPy operations in the gradient (shipped surfaces: under 200);
+#                          past it the Hessian takes SymPy minutes ((x+y)**(x+y)**... 40 deep)
 
 VARIABLES = ("x", "y")
 CONSTANTS = {"pi": math.pi}
@@ -281,3 +283,16 @@ def to_sympy(tree: ast.Expression):
 def parse(text: str):
     """Validate *text* and return ``(expr, (x, y))`` as SymPy objects."""
     return to_sympy(validate(text))
+
+
+def check_derivatives(grad, file: str | None = None) -> None:
+    """Refuse a gradient too large for SymPy to differentiate again in reasonable time."""
+    import sympy as sp
+
+    ops = sp.count_ops(list(grad), visual=False)
+    if ops > MAX_GRADIENT_OPS:
+        raise SurfaceError(f"the formula's gradient has {ops:,} operations; the limit is "
+                           f"{MAX_GRADIENT_OPS:,} (its Hessian would take SymPy minutes)",
+                           file=file, key="formula",
+                           hint="simplify the formula: nested powers such as "
+                                "(x+y)**(x+y)**(x+y) grow fastest")
