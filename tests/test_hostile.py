@@ -105,6 +105,13 @@ def test_levels_that_collapse_to_one_value_are_refused(tmp_path):
             "two different numbers", "e.g. levels:")
 
 
+@pytest.mark.parametrize("domain", ["{x: [-1e308, 1e308], y: [-1, 1]}",
+                                    "{x: [0, 1e-300], y: [0, 1]}"])
+def test_domains_the_plot_grid_cannot_hold_are_refused(tmp_path, domain):
+    cfg = config_file(tmp_path, f"{{formula: 'x**2 + y**2', domain: {domain}}}")
+    refused(invoke("run", cfg), "key 'surface.domain'", "within +-1e+06", "e.g. domain:")
+
+
 # ------------------------------------------------------------ text and figure size
 def test_unparsable_mathtext_title_and_label_are_refused_at_config_time():
     with pytest.raises(ConfigError) as e:

@@ -33,6 +33,8 @@ KEYS = ("name", "title", "formula", "domain", "levels", "start", "minima",
         "minimum_value", "source", "description")
 REQUIRED = ("formula", "domain")
 DEFAULT_LEVELS = 30
+MAX_DOMAIN = 1e6  # as large as a formula's numbers; wider ranges overflow the plot grid
+MIN_DOMAIN_WIDTH = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -256,6 +258,9 @@ def _domain(value: Any, err) -> tuple[tuple[float, float], tuple[float, float]]:
         if not lo < hi:
             raise err(f"the {axis} range [{lo:g}, {hi:g}] is empty: the first number must be "
                       "the smaller", "domain", example)
+        if max(abs(lo), abs(hi)) > MAX_DOMAIN or hi - lo < MIN_DOMAIN_WIDTH:
+            raise err(f"the {axis} range [{lo:g}, {hi:g}] must lie within +-{MAX_DOMAIN:g} "
+                      f"and be at least {MIN_DOMAIN_WIDTH:g} wide", "domain", example)
         out.append((lo, hi))
     return out[0], out[1]
 
