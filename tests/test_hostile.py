@@ -112,6 +112,12 @@ def test_domains_the_plot_grid_cannot_hold_are_refused(tmp_path, domain):
     refused(invoke("run", cfg), "key 'surface.domain'", "within +-1e+06", "e.g. domain:")
 
 
+def test_gradient_noise_near_overflow_is_refused():
+    with pytest.raises(ConfigError) as e:
+        parse_config("surface: wobbly\nnoise: {sigma: 1e308}\noptimizers: [sgd]\n", "n.yaml")
+    assert (e.value.line, e.value.key) == (2, "noise.sigma") and "at most 1e6" in str(e.value)
+
+
 # ------------------------------------------------------------ text and figure size
 def test_unparsable_mathtext_title_and_label_are_refused_at_config_time():
     with pytest.raises(ConfigError) as e:

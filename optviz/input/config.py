@@ -422,6 +422,9 @@ def _noise(data: Any, doc: Document) -> "Noise":
     sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
     if sigma < 0:
         raise doc.error(f"sigma must be >= 0, got {sigma:g}", at + ("sigma",))
+    if sigma > 1e6:
+        raise doc.error(f"sigma must be at most 1e6, got {sigma:g}", at + ("sigma",),
+                        hint="gradient noise beyond that only overflows")
     seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
     kind = data.get("kind", "gaussian")
     if kind not in NOISE_KINDS:
