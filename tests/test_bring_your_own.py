@@ -152,7 +152,7 @@ def test_entry_point_plugin_from_the_cli(tmp_path):
     assert listing.returncode == 0, listing.stderr
     assert "halfsign" in listing.stdout and "[optviz_halfsign]" in listing.stdout
     (tmp_path / "c.yaml").write_text("surface: wobbly\nsteps: 2\nstart: [-2.8, -2.5]\n"
-                                     "render: {formats: [png], size: [3, 2], dpi: 30}\n"
+                                     "render: {formats: [png], size: [4, 3], dpi: 40}\n"
                                      "optimizers: [{type: halfsign, lr: 0.4}]\n")
     r = optviz("run", "c.yaml", "--out", "o", "-q")
     assert r.returncode == 0, r.stderr

@@ -319,7 +319,7 @@ steps: {steps}
 optimizers:
   - {{type: adam, lr: 0.1, label: "adam, fast"}}
   - {{type: sgd, lr: 0.05}}
-render: {{formats: [gif, mp4, html], size: [3, 2], dpi: 40, max_frames: 5000}}
+render: {{formats: [gif, mp4, html], size: [3, 2], dpi: 50, max_frames: 5000}}
 """
 
 

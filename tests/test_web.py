@@ -29,7 +29,7 @@ steps: 30
 optimizers:
   - {type: sgd, lr: 0.05}
   - {type: momentum, lr: 0.01, momentum: 0.9}
-render: {formats: [png], size: [3, 2], dpi: 30}
+render: {formats: [png], size: [4, 3], dpi: 40}
 web: {lr_values: 5, lr_decades: 1, main_values: 3, starts: 3, value_grid: 20}
 """
 
@@ -86,7 +86,7 @@ def cli_run(tmp_path, name, lr, main=None, start=(-2.8, -2.5), kind="momentum"):
                                            else "") + "}"
     cfg = tmp_path / f"{name}.yaml"
     cfg.write_text(f"surface: wobbly\nstart: [{start[0]!r}, {start[1]!r}]\nsteps: 30\n"
-                   f"optimizers: [{opt}]\nrender: {{formats: [png], size: [3, 2], dpi: 30}}\n")
+                   f"optimizers: [{opt}]\nrender: {{formats: [png], size: [4, 3], dpi: 40}}\n")
     r = CliRunner().invoke(cli, ["run", str(cfg), "--out", str(tmp_path / name), "-q"])
     assert r.exit_code == 0, r.output
     with open(tmp_path / name / "trajectories.csv", newline="") as f:

@@ -102,6 +102,13 @@ def cache_path(formula: str, root: Path | None = None) -> Path | None:
     return root / "surfaces" / f"{digest[:32]}.json"
 
 
+def is_cached(formula: str) -> bool:
+    """Whether the cache holds a sound entry for *formula*: one written after the
+    formula was derived, so it passed every check a derivation makes."""
+    path = cache_path(formula)
+    return path is not None and _read(path, formula) is not None
+
+
 def compiled(formula: str, derive: Callable[[], tuple]) -> Compiled:
     """``(value, value_and_grad, hessian)`` of *formula*, from the cache if it is sound.
 

@@ -208,8 +208,13 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
             raise err(f"the surface has no '{key}'", None,
                       "a surface needs at least 'formula' and 'domain'")
     try:
-        # the SymPy build checks the constant parts SymPy folds (x - x + 10)
-        formula_lang.to_sympy(formula_lang.validate(data["formula"]))
+        tree = formula_lang.validate(data["formula"])
+        from optviz.core import codegen
+
+        if not codegen.is_cached(data["formula"]):
+            # the SymPy build checks the constant parts SymPy folds (x - x + 10); a
+            # formula in the cache was derived before, so it passed this already
+            formula_lang.to_sympy(tree)
     except SurfaceError as e:
         raise doc.locate(e, at) from None
     domain = _domain(data["domain"], err)
