@@ -452,3 +452,33 @@ def test_batch_stops_on_ctrl_c_cancels_the_queue_and_leaves_no_process(tmp_path)
             (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
     assert processes_mentioning(str(tmp_path)) == []
     assert leftovers(tmp_path) == []
+
+
+def test_a_stop_signal_masked_by_a_c_call_still_stops_cleanly(monkeypatch, capsys):
+    """A signal's exception raised inside a C call that calls back into Python can
+    come out as another error (Agg: 'Invalid affine transformation matrix'); main()
+    then exits as the signal asked (SIGTERM: 143, SIGINT: "Aborted!" and 1), with
+    no traceback -- and an error with no signal behind it is still raised."""
+    from optviz.app import cli as cli_module
+
+    def masked(signum):
+        def fake_cli(**kwargs):
+            cli_module._STOPPED_BY.append(signum)
+            raise ValueError("Invalid affine transformation matrix")
+        return fake_cli
+
+    for signum, code in ((signal.SIGTERM, 143), (signal.SIGINT, 1)):
+        monkeypatch.setattr(cli_module, "_STOPPED_BY", [])
+        monkeypatch.setattr(cli_module, "cli", masked(signum))
+        with pytest.raises(SystemExit) as stop:
+            cli_module.main()
+        assert stop.value.code == code
+    monkeypatch.setattr(cli_module, "_STOPPED_BY", [])
+
+    def buggy(**kwargs):
+        raise ValueError("a real bug")
+    monkeypatch.setattr(cli_module, "cli", buggy)
+    with pytest.raises(ValueError, match="a real bug"):
+        cli_module.main()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)

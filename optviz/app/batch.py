@@ -114,6 +114,8 @@ def _render_one(path: Path, config: RunConfig | ResponseConfig | None = None) ->
     except OptvizError as e:
         return JobResult(path, "failed", time.perf_counter() - t0, errors=[str(e)])
     except Exception as e:  # a bug must not take the other figures down with it
+        if _IN_WORKER and _SIGNALLED:  # a stop signal's exception, masked by a C call
+            os._exit(130)
         return JobResult(path, "failed", time.perf_counter() - t0,
                          errors=[f"internal error: {type(e).__name__}: {e}"])
     finally:
@@ -137,16 +139,21 @@ def _ignore(signum, frame) -> None:
 
 
 def _terminate(signum, frame):
+    global _SIGNALLED
+    _SIGNALLED = True
     _ignore_further_signals()
     raise SystemExit(128 + signum)
 
 
 _IN_WORKER = False  # True in the pool's worker processes
 _BUSY = False  # True while a worker renders a config
+_SIGNALLED = False  # True once a worker was told to stop
 
 
 def _interrupt(signum, frame):
+    global _SIGNALLED
     if _BUSY:  # stop the run (it cleans up); an idle worker waits for the main's SIGTERM
+        _SIGNALLED = True
         _ignore_further_signals()
         raise KeyboardInterrupt
 

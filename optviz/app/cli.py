@@ -481,10 +481,20 @@ def describe_surface(s) -> str:
     return "\n".join(lines)
 
 
+_STOPPED_BY: list[int] = []  # the signals that asked this process to stop
+
+
 def _terminated(signum, frame):
     """SIGTERM: raise, so that every context manager runs (staging folders and
     ffmpeg processes are cleaned up as on Ctrl-C); exit status 128 + 15."""
+    _STOPPED_BY.append(signum)
     raise SystemExit(128 + signum)
+
+
+def _interrupted(signum, frame):
+    """SIGINT: Python's KeyboardInterrupt, noted first (see :func:`main`)."""
+    _STOPPED_BY.append(signum)
+    raise KeyboardInterrupt
 
 
 def main():
@@ -492,10 +502,23 @@ def main():
     import warnings
 
     signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGINT, _interrupted)
 
     # NumPy's floating-point warnings (a diverging run overflows) are not for the
     # user: optviz reports non-finite results itself (diverged runs, notes on plots)
     warnings.filterwarnings("ignore", category=RuntimeWarning,
                             message=r"(overflow|underflow|invalid value|divide by zero) "
                                     r"encountered")
-    cli(prog_name="optviz")
+    try:
+        cli(prog_name="optviz")
+    except Exception:
+        # A signal's exception raised inside a C call that calls back into Python
+        # (Agg's draw_markers, say) can come out as another error (ValueError:
+        # "Invalid affine transformation matrix"). Every clean-up has run by now;
+        # the process stops as the signal asked, without a traceback.
+        if not _STOPPED_BY:
+            raise
+        if _STOPPED_BY[-1] == signal.SIGINT:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(128 + _STOPPED_BY[-1])
