@@ -22,10 +22,7 @@ import numpy as np
 import pytest
 import yaml
 
-try:
-    from optviz.core.surfaces import load_surface
-except ImportError:  # loader not written yet
-    load_surface = None
+from optviz.core.surfaces import load_surface
 
 SURFACES_DIR = Path(__file__).resolve().parent.parent / "surfaces"
 SURFACE_FILES = sorted(SURFACES_DIR.glob("*.yaml"))
@@ -343,7 +340,6 @@ def test_formula_matches_independent_transcription(name):
                                err_msg=f"{name}.yaml formula contradicts its reference")
 
 
-@pytest.mark.skipif(load_surface is None, reason="optviz.core.surfaces.load_surface not written yet")
 @pytest.mark.parametrize("name", [n for n in NAMES if n in REFERENCE])
 def test_loader_gradient_matches_finite_differences(name):
     pts = random_points(name, 50, seed=7)
