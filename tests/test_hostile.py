@@ -289,6 +289,18 @@ def test_a_local_surface_file_still_wins_over_a_name(tmp_path):
     assert library.is_path("bowl.yaml") and not library.is_path("article/wobbly")
 
 
+def test_names_the_os_refuses_are_errors_not_tracebacks(tmp_path):
+    cfg = tmp_path / "n.yaml"
+    for spec in ("a" * 300, "a" * 300 + ".yaml", '"a\\0b"'):
+        cfg.write_text(f"surface: {spec}\noptimizers: [sgd]\n")
+        refused(invoke("run", cfg), "n.yaml, line 1, key 'surface'", "unknown surface")
+    refused(invoke("run", "b" * 300), "not found")
+    cfg.write_text('surface: wobbly\noptimizers: [sgd]\noutput: "a\\0b"\n')
+    refused(invoke("run", cfg), "line 3, key 'output'", "NUL")
+    cfg.write_bytes(b"surface: wob\0bly\noptimizers: [sgd]\n")  # a raw NUL byte
+    refused(invoke("run", cfg), "n.yaml, line 1", "control character #x0000")
+
+
 # ------------------------------------------------------------ messages
 def test_a_folder_given_as_a_surface_says_folder(tmp_path):
     (tmp_path / "adir").mkdir()

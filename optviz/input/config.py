@@ -356,8 +356,9 @@ def config_from_document(doc: Document, *, stem: str,
     optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
     render = _render(data.get("render") or {}, doc)
     output = data.get("output", f"output/{stem}")
-    if not isinstance(output, str) or not output.strip():
-        raise doc.error("output must be a folder path", ("output",))
+    if not isinstance(output, str) or not output.strip() or "\0" in output:
+        raise doc.error("output must be a folder path (text without NUL characters)",
+                        ("output",))
     title = data.get("title", surface.title)
     if not isinstance(title, str):
         raise doc.error(f"title must be text, got {title!r}", ("title",))

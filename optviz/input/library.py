@@ -42,6 +42,15 @@ def is_path(spec: str | Path) -> bool:
     return Path(str(spec)).suffix.lower() in SUFFIXES
 
 
+def _probe(path: Path, test: str = "exists") -> bool:
+    """``path.exists()`` (or ``is_file``) that is False for names the OS refuses
+    (too long, a NUL character) instead of raising."""
+    try:
+        return getattr(path, test)()
+    except (OSError, ValueError):
+        return False
+
+
 def shipped(kind: str, spec: str | Path) -> Path | None:
     """The shipped file named *spec* (``wobbly``, ``surfaces/wobbly.yaml``), if any."""
     rel = Path(str(spec))
@@ -50,7 +59,7 @@ def shipped(kind: str, spec: str | Path) -> Path | None:
     if rel.parts[:1] == (kind,):
         rel = Path(*rel.parts[1:]) if len(rel.parts) > 1 else rel
     cand = data_dir(kind) / (rel if is_path(rel) else rel.with_suffix(rel.suffix + ".yaml"))
-    return cand if cand.is_file() else None
+    return cand if _probe(cand, "is_file") else None
 
 
 def is_kind(kind: str, path: Path) -> bool:
@@ -77,15 +86,15 @@ def find(kind: str, spec: str | Path, base: Path | None = None) -> Path | None:
     if is_path(spec):
         for folder in folders:
             cand = folder / spec
-            if cand.exists():
+            if _probe(cand):
                 return cand
         return shipped(kind, spec)
     local = [folder / rel for folder in folders
              for rel in (spec.with_suffix(spec.suffix + ".yaml"), spec)]
     for cand in local:
-        if cand.is_file() and is_kind(kind, cand):
+        if _probe(cand, "is_file") and is_kind(kind, cand):
             return cand
     found = shipped(kind, spec)
     if found is not None:
         return found
-    return next((cand for cand in local if cand.exists()), None)
+    return next((cand for cand in local if _probe(cand)), None)

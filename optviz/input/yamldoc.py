@@ -102,7 +102,13 @@ def parse_document(text: str, file: str) -> Document:
         raise ConfigError(f"the document is {len(text):,} characters long; the limit is "
                           f"{MAX_BYTES:,}", file=file,
                           hint="a config or surface is a few lines of YAML")
-    loader = _loader_class()(text)
+    try:
+        loader = _loader_class()(text)
+    except yaml.reader.ReaderError as e:  # a control character (NUL...) in the text
+        line = text.count("\n", 0, e.position) + 1
+        raise ConfigError(f"this is not valid YAML: it holds the control character "
+                          f"#x{e.character:04x}", file=file, line=line,
+                          hint="YAML files are plain text") from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -168,6 +174,9 @@ def read_text(path: str | Path, what: str = "file", limit: int = MAX_BYTES) -> s
         info = path.stat()
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", file=str(path)) from None
+    except ValueError:  # a NUL character in the path
+        raise ConfigError(f"the {what}'s path holds a NUL character", file=repr(str(path))) \
+            from None
     except OSError as e:
         raise ConfigError(f"cannot read the {what}: {e.strerror or e}", file=str(path)) from None
     if stat.S_ISDIR(info.st_mode):
