@@ -11,7 +11,6 @@ byte for byte the same.
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,15 +37,13 @@ class CompareResult:
 
 
 def versions() -> dict[str, str]:
-    import matplotlib
-    import numpy
-    import sympy
+    """A run's versions (``runner.versions``) and SymPy's, read without importing it."""
+    from optviz.app import runner
+    from optviz.core.codegen import sympy_version
 
-    from optviz import __version__
-
-    return {"optviz": __version__, "numpy": numpy.__version__,
-            "matplotlib": matplotlib.__version__, "sympy": sympy.__version__,
-            "python": platform.python_version()}
+    found = runner.versions()
+    python = found.pop("python")
+    return {**found, "sympy": sympy_version(), "python": python}
 
 
 def command_for(config: RunConfig) -> str:

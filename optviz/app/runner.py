@@ -361,21 +361,25 @@ def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
     return RunResult(config=config, trajectories=trajectories, files=[path]), page
 
 
+def versions() -> dict[str, str]:
+    """The versions a run's files record: optviz, NumPy, Matplotlib, Python."""
+    import matplotlib
+
+    from optviz import __version__
+
+    return {"optviz": __version__, "numpy": np.__version__,
+            "matplotlib": matplotlib.__version__, "python": platform.python_version()}
+
+
 def run_record(result: RunResult) -> dict[str, Any]:
     """The content of run.json: resolved config, versions, per-optimizer summary.
 
     Strict JSON: a loss that is not finite is ``null`` with a ``..._reason``
     beside it (:func:`optviz.outputs.json_text`).
     """
-    import matplotlib
-
-    from optviz import __version__
-
     return {
         "config": result.config.to_dict(),
-        "versions": {"optviz": __version__, "numpy": np.__version__,
-                     "matplotlib": matplotlib.__version__,
-                     "python": platform.python_version()},
+        "versions": versions(),
         "summary": result.summary(),
         **({"comparison": result.comparison} if result.comparison else {}),
         **({"tuning": {label: {"chosen": r.chosen, "points": r.points, "runs": r.runs,
