@@ -151,8 +151,15 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
 
 
 def _edges(axis) -> np.ndarray:
-    v = axis.values
-    if axis.log:
+    return cell_edges(axis.values, axis.log)
+
+
+def cell_edges(v: np.ndarray, log: bool) -> np.ndarray:
+    """Cell edges around grid values *v* (midpoints, in log space if *log*), for pcolormesh."""
+    v = np.asarray(v, dtype=float)
+    if len(v) == 1:
+        return np.array([v[0] * 0.9, v[0] * 1.1])
+    if log:
         lv = np.log(v)
         mid = np.exp((lv[1:] + lv[:-1]) / 2)
         return np.concatenate([[v[0] ** 2 / mid[0]], mid, [v[-1] ** 2 / mid[-1]]])

@@ -115,6 +115,8 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
     first two axes with the best over the others."""
     from matplotlib.colors import LogNorm, Normalize
 
+    from optviz.render.analysis import cell_edges
+
     fig = new_figure(size, dpi)
     ax = fig.add_axes((0.12, 0.14, 0.66, 0.72))
     axes = result.axes
@@ -151,8 +153,8 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
         norm = (LogNorm(finite.min(), finite.max()) if log
                 else Normalize(finite.min(), finite.max()) if finite.size else None)
         ax.set_facecolor("#222222")  # diverged everywhere there
-        mesh = ax.pcolormesh(_edges(result.values[0], axes[0].log),
-                             _edges(result.values[1], axes[1].log), grid,
+        mesh = ax.pcolormesh(cell_edges(result.values[0], axes[0].log),
+                             cell_edges(result.values[1], axes[1].log), grid,
                              cmap="viridis_r", norm=norm, shading="flat")
         cbar = fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.03)
         cbar.set_label(f"{how} {what}")
@@ -173,12 +175,3 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
             f"{TIE_RULE}")
     fig.text(0.12, 0.015, "\n".join(textwrap.wrap(note, 105)), fontsize=7.5, color="#444444")
     return fig
-
-
-def _edges(v: np.ndarray, log: bool) -> np.ndarray:
-    if len(v) == 1:
-        return np.array([v[0] * 0.9, v[0] * 1.1])
-    w = np.log(v) if log else v
-    mid = (w[1:] + w[:-1]) / 2
-    e = np.concatenate([[2 * w[0] - mid[0]], mid, [2 * w[-1] - mid[-1]]])
-    return np.exp(e) if log else e
