@@ -36,19 +36,19 @@ class OverlayRecorder:
     """An ``observe`` callback for :func:`optviz.core.engine.simulate`."""
 
     def __init__(self, k_count: int, steps: int):
-        self.data = Overlays(*(np.full((k_count, steps, 2), np.nan) for _ in KINDS))
-
-    def __call__(self, t, k, grad, step, state):
         from optviz.core.optim import first_moment
-
-        self.data.gradient[k, t] = grad[0]
-        self.data.step[k, t] = step[0]
-        moment = first_moment(state)
-        if moment is not None:
-            self.data.momentum[k, t] = np.broadcast_to(moment, grad.shape)[0]
         from optviz.core.optim.modern import inner_point
 
-        inner = inner_point(state)
+        self.data = Overlays(*(np.full((k_count, steps, 2), np.nan) for _ in KINDS))
+        self.first_moment, self.inner_point = first_moment, inner_point
+
+    def __call__(self, t, k, grad, step, state):
+        self.data.gradient[k, t] = grad[0]
+        self.data.step[k, t] = step[0]
+        moment = self.first_moment(state)
+        if moment is not None:
+            self.data.momentum[k, t] = np.broadcast_to(moment, grad.shape)[0]
+        inner = self.inner_point(state)
         if inner is not None:
             self.data.inner[k, t] = np.broadcast_to(inner[1], grad.shape)[0]
             if inner[0] not in self.data.inner_names:
@@ -61,12 +61,13 @@ class StepSizeRecorder:
     (``optim.effective_step``); NaN where an optimizer does not define one."""
 
     def __init__(self, k_count: int, steps: int):
-        self.data = np.full((k_count, steps, 2), np.nan)
-
-    def __call__(self, t, k, grad, step, state):
         from optviz.core.optim import effective_step
 
-        size = effective_step(state)
+        self.data = np.full((k_count, steps, 2), np.nan)
+        self.effective_step = effective_step
+
+    def __call__(self, t, k, grad, step, state):
+        size = self.effective_step(state)
         if size is not None:
             self.data[k, t] = np.broadcast_to(np.asarray(size, dtype=np.float64),
                                               grad.shape)[0]

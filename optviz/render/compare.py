@@ -118,7 +118,7 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
     from optviz.render.analysis import cell_edges
 
     fig = new_figure(size, dpi)
-    ax = fig.add_axes((0.12, 0.14, 0.66, 0.72))
+    ax = fig.add_axes((0.12, 0.19, 0.66, 0.67))
     axes = result.axes
     shape = tuple(len(v) for v in result.values)
     scores = result.scores.reshape(shape)
@@ -144,7 +144,7 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
         ax.set_xlabel(axes[0].param)
         ax.set_ylabel(f"{how} {what}")
         ax.grid(alpha=0.3)
-        ax.legend(frameon=False, fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+        ax.legend(frameon=True, framealpha=0.9, fontsize=9, loc="best")
     else:
         flat = scores.reshape(shape[0], shape[1], -1).min(axis=2) if len(axes) > 2 else scores
         grid = np.ma.masked_invalid(flat.T)
