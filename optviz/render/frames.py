@@ -517,7 +517,7 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     # they are also the frames written (nothing is drawn twice)
     first, last = anim.draw(steps[0]).copy(), anim.draw(steps[-1]).copy()
     writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,
-                           title=config.title, samples=[first, last],
+                           samples=[first, last],
                            pinned=[_rgb(c) for c in anim.colours])
     hold = hold_frames(config.render.fps)
     with writers:
