@@ -352,6 +352,19 @@ def processes_mentioning(text):
     return found
 
 
+def encoders_writing_to(folder):
+    """PIDs of the ffmpeg processes (one per animated format) writing under *folder*."""
+    found = []
+    for pid in processes_mentioning(str(folder)):
+        try:
+            program = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
+        except OSError:  # it ended meanwhile
+            continue
+        if b"ffmpeg" in program:
+            found.append(pid)
+    return found
+
+
 def optviz_temp_dirs():
     """What a run could leave in the system's temp folder: the HTML writer's scratch
     folder of old (optviz-html-*), or any partial file. (Other optviz-* folders
@@ -381,7 +394,7 @@ def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_fil
         for sig, proc in procs.items():
             home = tmp_path / sig.name
             started = wait_for(lambda: list(home.glob(".optviz-stage-*/.*.part.gif"))
-                               and len(processes_mentioning(str(home))) >= 3)
+                               and len(encoders_writing_to(home)) == 2)
             assert started, "the animation never started"
             os.kill(proc.pid, sig)
         errs = {sig: proc.communicate(timeout=30)[1] for sig, proc in procs.items()}
@@ -431,13 +444,13 @@ def test_batch_stops_on_ctrl_c_cancels_the_queue_and_leaves_no_process(tmp_path)
     try:
         # both workers animating: their GIFs begun and their four encoders started
         started = wait_for(lambda: len(list(tmp_path.glob("out/.optviz-stage-*/.*.part.gif")))
-                           == 2 and len(processes_mentioning(str(tmp_path))) >= 4)
+                           == 2 and len(encoders_writing_to(tmp_path)) == 4)
         assert started, "the two workers never started animating"
-        busy = processes_mentioning(str(tmp_path))  # the workers' ffmpeg processes
+        busy = encoders_writing_to(tmp_path)  # the workers' ffmpeg processes
         workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(proc.pid)],
                                                   capture_output=True, text=True
                                                   ).stdout.split()]
-        assert len(workers) == 2 and len(busy) >= 4
+        assert len(workers) == 2 and len(busy) == 4
         os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: every process
         _, err = proc.communicate(timeout=30)
     finally:

@@ -1,15 +1,11 @@
 """Encoders that take pixel arrays, not figures: GIF and MP4.
 
-A small writer protocol (``write_frame``, used as a context manager), as in
-matplotlib's movie writers but fed RGBA arrays, so that one frame stream drawn
-once feeds every format. GIF and MP4 are encoded by the ffmpeg that
-imageio-ffmpeg bundles: one process reads the raw frames from one pipe and
-writes every requested file (ffmpeg runs each output's filter and encoder in
-a thread of its own, so encoding runs on the other core while Python draws).
-One process rather than one per format sends each frame through a pipe once,
-not twice: measured on article/wobbly's 141 frames, 0.15 s of our CPU instead
-of 0.30 s and 1.28 s of ffmpeg's instead of 1.48 s, for byte-identical files.
-Memory does not grow with the number of frames.
+A small writer protocol (``setup`` / ``write_frame`` / ``finish``, plus
+``abort``), as in matplotlib's movie writers but fed RGBA arrays, so that one
+frame stream drawn once feeds every format. GIF and MP4 are encoded by the
+ffmpeg that imageio-ffmpeg bundles, each in its own process reading raw frames
+from a pipe: encoding runs on the other core while Python draws, and memory
+does not grow with the number of frames.
 
 Every output goes to a temporary file beside its target and is renamed into
 place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
@@ -22,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import subprocess
+import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,20 +30,6 @@ from optviz.outputs import atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
 CRF = 23  # x264 quality: visually clean for flat plots; imageio's "quality" is not crf
-
-# What each format asks of ffmpeg. MP4: H.264 in yuv420p (plays everywhere),
-# +faststart for the web, one encoder thread (the other core is busy drawing
-# and encoding the GIF). GIF: one global palette for the whole animation (the
-# second input), no dithering; see global_palette. A per-frame adaptive
-# palette makes files ~50x larger and flickers. paletteuse maps every pixel to
-# its true nearest entry, and diff_mode=rectangle re-encodes only the part of
-# a frame that changed.
-OUTPUT_ARGS = {
-    "mp4": ["-map", "0:v", "-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF),
-            "-threads", "1", "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"],
-    "gif": ["-map", "[gif]", "-loop", "0", "-f", "gif"],
-}
-GIF_FILTER = "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle[gif]"
 
 
 def ffmpeg_exe() -> str:
@@ -69,67 +52,43 @@ def frame_bytes(rgba: np.ndarray) -> memoryview:
 
 
 class FfmpegWriter:
-    """Raw RGBA frames piped into one ffmpeg process that writes one file per
-    format. Used as a context manager; ``files`` are the files written and
-    ``errors`` one message per format that could not be written. On an
-    exception (Ctrl-C, a drawing error) nothing is left behind."""
+    """Raw RGBA frames piped into an ffmpeg process that writes one file."""
 
-    def __init__(self, targets: dict[str, Path], size: tuple[int, int], fps: int, *,
-                 samples: Sequence[np.ndarray] = (),
-                 pinned: Sequence[tuple[int, int, int]] = ()):
-        unknown = [f for f in targets if f not in OUTPUT_ARGS]
-        if unknown:
-            raise ValueError(f"not an animated format: {unknown[0]}")
-        self.targets = {fmt: Path(t) for fmt, t in targets.items()}
-        self.size, self.fps = size, fps
-        self.samples, self.pinned = samples, pinned
-        self.files: list[Path] = []
-        self.errors: dict[str, str] = {}
-        self.frames = 0
-        self._stack: contextlib.ExitStack | None = None
+    suffix = ""
+
+    def __init__(self, target: Path, size: tuple[int, int], fps: int):
+        self.target, self.size, self.fps = Path(target), size, fps
+        self._atomic = None
         self._proc = None
-        self._thread = None
-        self._palette_file: Path | None = None
-        self._error: str | None = None
+        self._last = None
+        self.frames = 0
 
-    @property
-    def names(self) -> str:
-        return " and ".join(t.name for t in self.targets.values())
+    def output_args(self) -> list[str]:
+        raise NotImplementedError
 
-    def command(self, tmps: dict[str, Path]) -> list[str]:
-        w, h = self.size
-        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
-               "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0"]
-        if "gif" in tmps:
-            self._palette_file = tmps["gif"].with_name(tmps["gif"].name + ".palette.png")
-            global_palette(self.samples, self.pinned).save(self._palette_file)
-            cmd += ["-i", str(self._palette_file), "-filter_complex", GIF_FILTER]
-        for fmt, tmp in tmps.items():
-            cmd += [*OUTPUT_ARGS[fmt], str(tmp)]
-        return cmd
-
-    def __enter__(self) -> "FfmpegWriter":
-        try:
-            self.setup()
-        except RenderError as e:
-            self._give_up(str(e))
-        return self
+    def extra_inputs(self, tmp: Path) -> list[str]:
+        return []
 
     def setup(self) -> None:
         w, h = self.size
-        if "mp4" in self.targets and (w % 2 or h % 2):
+        if w % 2 or h % 2:
             raise RenderError(f"frame size {w}x{h} must be even for H.264/yuv420p")
-        self._stack = contextlib.ExitStack()
-        tmps = {fmt: self._stack.enter_context(atomic_path(t))
-                for fmt, t in self.targets.items()}
-        cmd = self.command(tmps)
+        self._atomic = atomic_path(self.target)
+        self.tmp = self._atomic.__enter__()
+        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
+               "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
+               *self.extra_inputs(self.tmp), *self.output_args(), str(self.tmp)]
+        # ffmpeg's messages go to an unnamed file beside the output, not to a
+        # pipe: a pipe nobody reads until the end could fill and stall ffmpeg
+        self._log = tempfile.TemporaryFile(dir=self.tmp.parent)
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.PIPE)
+                                          stderr=self._log)
         except OSError as e:
             self.abort()
             raise RenderError(f"ffmpeg could not be started ({e.strerror or e}); "
                               "install imageio-ffmpeg") from None
+        self._error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
@@ -138,12 +97,12 @@ class FfmpegWriter:
         """Queue a copy of the frame; a feeder thread pipes it to ffmpeg, so that
         drawing the next frame overlaps with this one's transfer (bounded queue:
         memory does not grow with the number of frames)."""
-        if self._proc is None:  # gave up: its errors are recorded
-            return
+        self.write_bytes(frame_bytes(rgba))
+
+    def write_bytes(self, data: memoryview) -> None:
         if self._error is not None:
-            self._give_up(self._failure(self._error))
-            return
-        self._queue.put(frame_bytes(rgba))
+            self._fail(self._error)
+        self._queue.put(data)
         self.frames += 1
 
     def _feed(self) -> None:
@@ -159,39 +118,28 @@ class FfmpegWriter:
         with contextlib.suppress(OSError, ValueError):
             self._proc.stdin.close()
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:  # Ctrl-C or a drawing error: nothing is left behind
-            self.abort()
-            return
-        if self._proc is None:
-            return
-        try:
-            self.files = self.finish()
-        except RenderError as e:
-            self._give_up(str(e))
-
-    def finish(self) -> list[Path]:
+    def finish(self) -> Path:
         self._queue.put(None)
         self._thread.join()
-        err = self._proc.stderr.read().decode(errors="replace")
         code = self._proc.wait()
+        err = self._messages()
         if code != 0:
-            raise RenderError(self._failure(f"exited with status {code}", err))
+            self._fail(f"exited with status {code}", err)
         if self._error is not None:
-            raise RenderError(self._failure(self._error, err))
-        self._remove_palette()
-        try:
-            self._stack.close()  # renames every temporary file onto its target
-        except OSError:
-            raise RenderError(self._failure("wrote no file", err)) from None
-        self._stack = self._proc = None
-        return list(self.targets.values())
+            self._fail(self._error, err)
+        if not self.tmp.exists() or self.tmp.stat().st_size == 0:
+            self._fail("wrote no file", err)
+        self._log.close()
+        self._log = None
+        self._atomic.__exit__(None, None, None)
+        self._atomic = None
+        return self.target
 
     def abort(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        if self._thread is not None and self._thread.is_alive():
+        if getattr(self, "_thread", None) is not None and self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
                 while True:  # drain so the feeder sees the end marker
                     self._queue.get_nowait()
@@ -201,31 +149,78 @@ class FfmpegWriter:
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 self._proc.stdin.close()
-            with contextlib.suppress(Exception):
-                self._proc.stderr.close()
-        self._remove_palette()
-        if self._stack is not None:
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+            self._log = None
+        if self._atomic is not None:
             with contextlib.suppress(RenderError, OSError):
-                self._stack.__exit__(RenderError, RenderError("aborted"), None)
-            self._stack = None
-        self._proc = None
+                self._atomic.__exit__(RenderError, RenderError("aborted"), None)
+            self._atomic = None
 
-    def _remove_palette(self) -> None:
-        if self._palette_file is not None:
-            self._palette_file.unlink(missing_ok=True)
+    def _messages(self) -> str:
+        """What ffmpeg printed (at most its last 64 KiB)."""
+        if getattr(self, "_log", None) is None:
+            return ""
+        end = self._log.seek(0, 2)
+        self._log.seek(max(0, end - 65536))
+        return self._log.read().decode(errors="replace")
 
-    def _failure(self, what: str, stderr: str = "") -> str:
+    def _fail(self, what: str, stderr: str = "") -> None:
         if not stderr and self._proc is not None:
             with contextlib.suppress(Exception):
                 self._proc.kill()
-                stderr = self._proc.stderr.read().decode(errors="replace")
-        tail = " ".join(stderr.strip().splitlines()[-3:])
-        return f"ffmpeg {what} while writing {self.names}" + (f": {tail}" if tail else "")
-
-    def _give_up(self, message: str) -> None:
-        """Record *message* for every format and leave nothing behind."""
+                self._proc.wait()
+                stderr = self._messages()
         self.abort()
-        self.errors = {fmt: message for fmt in self.targets}
+        tail = " ".join(stderr.strip().splitlines()[-3:])
+        raise RenderError(f"ffmpeg {what} while writing {self.target.name}"
+                          + (f": {tail}" if tail else ""))
+
+
+class Mp4Writer(FfmpegWriter):
+    """H.264 in yuv420p (plays everywhere), +faststart for the web."""
+
+    def output_args(self) -> list[str]:
+        # one encoder thread: the other core is busy drawing and encoding the GIF
+        return ["-c:v", "libx264", "-preset", "veryfast", "-crf", str(CRF), "-threads", "1",
+                "-pix_fmt", "yuv420p", "-movflags", "+faststart", "-f", "mp4"]
+
+
+class GifWriter(FfmpegWriter):
+    """One global palette for the whole animation, no dithering.
+
+    A per-frame adaptive palette makes files ~50x larger and flickers. The
+    palette is built before the first frame from sample frames (the empty
+    background and the finished figure), with the exact colours that matter
+    pinned (white, black, each path's colour) so that they come back exact;
+    ffmpeg's paletteuse then maps every pixel to its true nearest entry, and
+    ``diff_mode=rectangle`` re-encodes only the part of a frame that changed.
+    """
+
+    def __init__(self, target, size, fps, samples: Sequence[np.ndarray] = (),
+                 pinned: Sequence[tuple[int, int, int]] = ()):
+        super().__init__(target, size, fps)
+        self.samples, self.pinned = samples, pinned
+
+    def extra_inputs(self, tmp: Path) -> list[str]:
+        self._palette_file = tmp.with_name(tmp.name + ".palette.png")
+        global_palette(self.samples, self.pinned).save(self._palette_file)
+        return ["-i", str(self._palette_file)]
+
+    def output_args(self) -> list[str]:
+        return ["-lavfi", "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle",
+                "-loop", "0", "-f", "gif"]
+
+    def finish(self) -> Path:
+        try:
+            return super().finish()
+        finally:
+            self._palette_file.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        super().abort()
+        if hasattr(self, "_palette_file"):
+            self._palette_file.unlink(missing_ok=True)
 
 
 def global_palette(samples: Sequence[np.ndarray], pinned: Sequence[tuple[int, int, int]]):
@@ -253,11 +248,55 @@ def global_palette(samples: Sequence[np.ndarray], pinned: Sequence[tuple[int, in
     return Image.fromarray(np.array(colours, dtype=np.uint8).reshape(16, 16, 3))
 
 
+class Writers:
+    """Feed one frame stream to several writers; a writer that fails is dropped
+    (its error kept) and the others go on."""
+
+    def __init__(self, writers: dict[str, object]):
+        self.writers = dict(writers)
+        self.errors: dict[str, str] = {}
+        self.files: list[Path] = []
+
+    def __enter__(self) -> "Writers":
+        for fmt, w in list(self.writers.items()):
+            self._guard(fmt, w.setup)
+        return self
+
+    def write_frame(self, rgba: np.ndarray) -> None:
+        data = frame_bytes(rgba)  # one copy, shared by every writer
+        for fmt, w in list(self.writers.items()):
+            self._guard(fmt, w.write_bytes, data)
+
+    def _guard(self, fmt, fn, *args):
+        try:
+            return fn(*args)
+        except RenderError as e:
+            self.errors[fmt] = str(e)
+            self.writers.pop(fmt).abort()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:  # Ctrl-C or a drawing error: nothing is left behind
+            for w in self.writers.values():
+                w.abort()
+            return
+        for fmt, w in list(self.writers.items()):
+            path = self._guard(fmt, w.finish)
+            if path is not None:
+                self.files.append(path)
+
+
 def open_writers(stem_path: Path, formats: Sequence[str], size: tuple[int, int], fps: int, *,
                  samples: Sequence[np.ndarray] = (),
-                 pinned: Sequence[tuple[int, int, int]] = ()) -> FfmpegWriter:
-    """One writer for the requested animated formats, as a context manager:
-    *samples* (frames) and *pinned* (RGB colours) choose the GIF's palette."""
+                 pinned: Sequence[tuple[int, int, int]] = ()) -> Writers:
+    """Writers for the requested animated formats, as one context manager."""
     stem_path = Path(stem_path)
-    targets = {fmt: stem_path.with_name(f"{stem_path.name}.{fmt}") for fmt in formats}
-    return FfmpegWriter(targets, size, fps, samples=samples, pinned=pinned)
+    made: dict[str, object] = {}
+    for fmt in formats:
+        target = stem_path.with_name(f"{stem_path.name}.{fmt}")
+        if fmt == "gif":
+            made[fmt] = GifWriter(target, size, fps, samples, pinned)
+        elif fmt == "mp4":
+            made[fmt] = Mp4Writer(target, size, fps)
+        else:
+            raise ValueError(f"not an animated format: {fmt}")
+    return Writers(made)
