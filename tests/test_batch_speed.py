@@ -4,6 +4,7 @@ the loaded config travels to the worker."""
 import pickle
 
 import numpy as np
+import pytest
 
 from optviz.app import batch as batch_mod
 from optviz.core.surfaces import load_surface
@@ -96,3 +97,62 @@ def test_the_palette_samples_are_the_frames_written_and_nothing_is_drawn_twice(
         np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(samples[0], expected[0])
     np.testing.assert_array_equal(samples[1], expected[-1])
+
+
+LONG_TITLE = "A title long enough to reach the counter " * 2
+
+
+@pytest.mark.parametrize("title, size, extra, shared", [
+    ("Short", (12, 8), "", True),
+    (LONG_TITLE, (12, 8), "", True),  # the counter goes under the plot
+    ("Short", (12, 8), "  - {type: sgd, lr: 3.0}\n", True),  # a diverged run's X
+    ("Short", (12, 8), "  - {type: sgd, lr: 0.4}\n", True),  # leaves the view: an arrow
+    ("Short", (12, 8), "noise: {kind: gaussian, sigma: 0.3, seed: 2}\n", True),  # a note
+    (LONG_TITLE, (6, 4), "", False)])  # title shortened, halos differ: drawn afresh
+def test_the_png_drawn_with_an_animation_equals_the_static_figure(
+        tmp_path, monkeypatch, title, size, extra, shared):
+    """A run writing PNG and GIF draws the contours once (where the figures
+    agree); its PNG is the one render_static writes, pixel for pixel and byte
+    for byte."""
+    from PIL import Image
+
+    from optviz.app.runner import run, static_options
+    from optviz.render import static as static_mod
+
+    calls = []
+    real = static_mod.render_static
+    monkeypatch.setattr(static_mod, "render_static",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    optimizers = "optimizers:\n  - {type: adam, lr: 0.25}\n"
+    if extra.startswith("  -"):
+        optimizers += extra
+    text = (CONFIG.replace("render: {formats: [png], size: [4, 3], dpi: 40}",
+                           f"render: {{formats: [png, gif], size: [{size[0]}, {size[1]}], "
+                           "dpi: 40}")
+            .replace("title: batch", f"title: {title!r}")
+            .replace("optimizers: [{type: adam, lr: 0.25}]\n", optimizers)
+            .replace("steps: 5", "steps: 12"))
+    if "lr: 0.4" in extra:
+        text = text.replace("dpi: 40}", "dpi: 40, view_box: domain}")
+    if extra.startswith("noise"):
+        text += extra
+    cfg = parse_config(text, "p.yaml").with_overrides(output=tmp_path / "both")
+    result = run(cfg)
+    assert not result.errors, result.errors
+    assert len(calls) == (0 if shared else 1)
+    assert ("lr: 3.0" in extra) == bool(result.trajectories.diverged.any())
+    (ref,) = real(cfg.surface, result.trajectories, tmp_path, "ref", ["png"],
+                  **static_options(cfg))
+    png = cfg.output / f"{cfg.stem}.png"
+    assert png in result.files
+    a = np.asarray(Image.open(png).convert("RGBA"))
+    b = np.asarray(Image.open(ref).convert("RGBA"))
+    assert a.shape == b.shape == (size[1] * 40, size[0] * 40, 4)
+    np.testing.assert_array_equal(a, b)
+    assert png.read_bytes() == ref.read_bytes()
+    # the GIF's last frame is that figure with the step counter
+    gif = Image.open(cfg.output / f"{cfg.stem}.gif")
+    gif.seek(gif.n_frames - 1)
+    last = np.asarray(gif.convert("RGB")).astype(int)
+    assert np.abs(last - b[..., :3]).max() > 0  # the counter differs
+    assert np.mean(np.abs(last - b[..., :3]).max(axis=-1) > 40) < 0.01

@@ -257,21 +257,31 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                     dpi=config.render.dpi), stage, config.stem, static)
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
-        elif static:
-            from optviz.render import render_static
-            from optviz.render.labels import figure_note, legend_heads
+        animated = [f for f in config.render.formats
+                    if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
+        # with a 2-D animation, the PNG comes from the animation's drawing
+        # (its contours drawn once; byte-identical, tested)
+        png_from_animation = ("png" in static and bool(animated)
+                              and trajectories.shape[1] == 1 and config.render.view != "3d")
+
+        def static_figure(formats: Sequence[str], pixels=None) -> None:
+            from optviz.render.static import render_static, save_pixels
 
             try:
-                files = render_static(config.surface, trajectories, stage.dir, config.stem,
-                                      static, title=config.title, size=config.render.size,
-                                      dpi=config.render.dpi,
-                                      loss_panel=config.render.loss_panel,
-                                      view=config.render.view, camera=config.render.camera,
-                                      entries=legend_heads(config), note=figure_note(config),
-                                      view_box=config.render.view_box)
+                if pixels is not None:
+                    files = [save_pixels(pixels, stage.dir / f"{config.stem}.png",
+                                         config.render.dpi)]
+                else:
+                    files = render_static(config.surface, trajectories, stage.dir,
+                                          config.stem, formats, **static_options(config))
                 result.files += [stage.final(p) for p in files]
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
+
+        if static and trajectories.shape[1] == 1:
+            formats = [f for f in static if not (png_from_animation and f == "png")]
+            if formats:
+                static_figure(formats)
         if sizes is not None:
             from optviz.render.schedule import step_size_figure
 
@@ -293,20 +303,23 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
                 result.files.append(stage.final(page.path))
             except OptvizError as e:
                 result.errors.append(stage.public(f"{fmt}: {e}"))
-        animated = [f for f in config.render.formats
-                    if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
         if animated:
             try:
                 from optviz.render import render_animation
             except ImportError:
                 result.errors.append("animated formats (" + ", ".join(animated) +
                                      ") are not available in this version")
+                if png_from_animation:
+                    static_figure(["png"])
             else:
                 report = (lambda done, total: progress("frames", done, total)) if progress \
                     else None
+                on_still = ((lambda pixels: static_figure(["png"], pixels))
+                            if png_from_animation else None)
                 files, errors = render_animation(config, trajectories, stage.dir, animated,
                                                  progress=report,
-                                                 overlays=recorder.data if recorder else None)
+                                                 overlays=recorder.data if recorder else None,
+                                                 on_still=on_still)
                 result.files += [stage.final(p) for p in files]
                 result.errors += [stage.public(e) for e in errors]
 
@@ -316,6 +329,16 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
 
 
 PAGE_FORMATS = ("web", "html")
+
+
+def static_options(config: RunConfig) -> dict:
+    """render_static's keywords for a config's still figure."""
+    from optviz.render.labels import figure_note, legend_heads
+
+    r = config.render
+    return dict(title=config.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
+                view=r.view, camera=r.camera, entries=legend_heads(config),
+                note=figure_note(config), view_box=r.view_box)
 
 
 def web_path(config: RunConfig, out_dir: Path, own_only: bool = False) -> Path:

@@ -96,7 +96,8 @@ class Animator:
         room = ax.bbox.x1 - caption_width - 12 * scale * fig.dpi / 72  # where the title ends
         crowded = heading.get_window_extent(renderer).x1 > room
         below = crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
-        if crowded and not below:
+        self.title_fitted = crowded and not below
+        if self.title_fitted:
             fit_text(heading, room, renderer)
         self.counter = StepCounter(ax, self.total, scale, pitch, below=below)
         # the loss panel's frame is drawn over its curves (spines sit above lines)
@@ -106,10 +107,21 @@ class Animator:
         for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
         canvas = fig.canvas
+        # one full draw, first without the caption's fixed characters: the
+        # still figure's background (final_still); then they are drawn over it
+        # (nothing else reaches their place, so this equals drawing them in
+        # the full draw: the blitting tests compare with a full redraw)
+        for text in self.counter.fixed:
+            text.set_visible(False)
         canvas.draw()
+        self.still_background = canvas.copy_from_bbox(fig.bbox)
+        for text in self.counter.fixed:
+            text.set_visible(True)
+            ax.draw_artist(text)
         self.background = canvas.copy_from_bbox(fig.bbox)
         w, h = canvas.get_width_height()
         self.size = (w, h)
+        self.scale = scale
 
     # one look per kind (none is an optimizer's colour, whose steps show as such):
     # face colour (None: the optimizer's), edge colour, key text
@@ -217,6 +229,22 @@ class Animator:
         for artist in self.moving:
             artist.axes.draw_artist(artist)
         return np.asarray(canvas.buffer_rgba())
+
+    def final_still(self) -> np.ndarray | None:
+        """The finished static figure (every whole path, no step counter) from
+        the background already drawn: what ``contour.make_figure`` draws, pixel
+        for pixel (tested), or None where the animation's figure differs from
+        it: its title had to be shortened, it has overlays or a loss panel, or
+        it is not 12 x 8 in (the static figure's path halo has a fixed width,
+        the animation's scales with the figure)."""
+        if self.title_fitted or self.quivers or self.loss_lines or self.scale != 1.0:
+            return None
+        canvas = self.fig.canvas
+        canvas.restore_region(self.still_background)
+        self.trails.show(self.total)
+        for artist in self.moving:
+            artist.axes.draw_artist(artist)
+        return np.array(canvas.buffer_rgba())
 
     def frames(self, steps: Sequence[int]) -> Iterator[np.ndarray]:
         for s in steps:
@@ -401,12 +429,9 @@ class StepCounter:
             return ax.text(1.0, y, text, transform=ax.transAxes + shift, **font)
 
         digits, tail = len(str(total)), f" / {total}"
-        for i, c in enumerate(reversed(tail)):
-            if c != " ":
-                slot(i, c)
+        self.fixed = [slot(i, c) for i, c in enumerate(reversed(tail)) if c != " "]
         self.texts = [slot(len(tail) + j) for j in range(digits)]  # the number
-        for i, c in enumerate(reversed("step")):
-            slot(len(tail) + digits + 1 + i, c)
+        self.fixed += [slot(len(tail) + digits + 1 + i, c) for i, c in enumerate(reversed("step"))]
         self.total = total
 
     @staticmethod
@@ -504,12 +529,16 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 
 def render_animation(config, traj, out_dir, formats: Sequence[str], *,
-                     progress: Callable[[int, int], None] | None = None, overlays=None
+                     progress: Callable[[int, int], None] | None = None, overlays=None,
+                     on_still: Callable[[np.ndarray | None], None] | None = None
                      ) -> tuple[list[Path], list[str]]:
     """Draw the animation once and stream it into every requested encoder.
 
-    Returns the files written and one message per format that failed (the
-    other formats are still written).
+    *on_still*, if given, is called with the finished static figure's pixels
+    (:meth:`Animator.final_still`; None where the animation cannot give them)
+    while the encoders finish: a run that writes a PNG too draws its contours
+    once. Returns the files written and one message per format that failed
+    (the other formats are still written).
     """
     anim = make_animator(config, traj, overlays)
     steps = [int(s) for s in frame_steps(traj.shape[2], config.render.max_frames)]
@@ -528,4 +557,6 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
                 progress(i + 1, len(steps))
         for _ in range(hold):
             writers.write_frame(last)
+        if on_still is not None:
+            on_still(anim.final_still() if isinstance(anim, Animator) else None)
     return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]

@@ -32,6 +32,20 @@ def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
     return written
 
 
+def save_pixels(rgba, target: Path, dpi: float) -> Path:
+    """Write an RGBA canvas buffer as PNG: the bytes ``save_figure`` writes for
+    a figure with those pixels (matplotlib's own PNG call, metadata and dpi)."""
+    from matplotlib.image import imsave
+
+    try:
+        with atomic_path(target) as tmp:
+            imsave(tmp, rgba, format="png", dpi=dpi, metadata={"Software": None},
+                   pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
+    except OSError as e:
+        raise RenderError(f"cannot write {target}: {e.strerror or e}") from None
+    return target
+
+
 def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
                   title=None, size=(12, 8), dpi=100, loss_panel=False, view="2d",
                   camera=None, entries=None, note="", view_box="paths") -> list[Path]:
