@@ -29,6 +29,7 @@ from optviz.errors import RenderError
 from optviz.outputs import atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
+PIPE_BYTES = 1 << 20  # the frame pipe's buffer (widen_pipe)
 CRF = 23  # x264 quality: visually clean for flat plots; imageio's "quality" is not crf
 
 
@@ -49,6 +50,17 @@ def frame_bytes(rgba: np.ndarray) -> memoryview:
     (measured 0.17 ms against 4.8 ms a 1200x800 frame), which costs far more
     than the extra quarter of bytes through the pipe."""
     return memoryview(np.array(rgba, dtype=np.uint8, order="C", copy=True))
+
+
+def widen_pipe(pipe) -> None:
+    """Give the pipe to ffmpeg a 1 MiB buffer where the OS allows it (Linux:
+    F_SETPIPE_SZ, up to /proc/sys/fs/pipe-max-size), instead of the default
+    64 KiB: a 3.8 MB frame then crosses in a few writes, not sixty, and the
+    two processes stop waking each other for every 64 KiB."""
+    import fcntl
+
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 class FfmpegWriter:
@@ -88,6 +100,7 @@ class FfmpegWriter:
             self.abort()
             raise RenderError(f"ffmpeg could not be started ({e.strerror or e}); "
                               "install imageio-ffmpeg") from None
+        widen_pipe(self._proc.stdin)
         self._error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._feed, daemon=True)
