@@ -17,7 +17,7 @@ like with like. The surface cache lives in a temporary folder:
    the same frames (both timed inside their processes: the animation only, as
    in bench_animation.py). Ours and encode-only alternate. Targets: >= 25x
    the baseline, <= 1.3x the encoders alone.
-3. ``optviz batch article --force`` (16 configs), 2 worker processes.
+3. ``optviz batch article --force`` (the 18 configs of configs/article), 2 worker processes.
    Target: <= 15 s wall on 2 cores.
 
 The engine's throughput (>= 10 M point-steps/s, Adam, N = 10,000) is printed

@@ -5,7 +5,9 @@ A small writer protocol (``setup`` / ``write_frame`` / ``finish``, plus
 frame stream drawn once feeds every format. GIF and MP4 are encoded by the
 ffmpeg that imageio-ffmpeg bundles, each in its own process reading raw frames
 from a pipe: encoding runs on the other core while Python draws, and memory
-does not grow with the number of frames.
+does not grow with the number of frames. (One ffmpeg writing both files from
+one pipe would copy each frame once, not twice, but the bundled ffmpeg 9
+deadlocks now and then on that command: benchmarks/probe_ffmpeg_shared_pipe.py.)
 
 Every output goes to a temporary file beside its target and is renamed into
 place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
