@@ -1,10 +1,10 @@
 """Encoders that take pixel arrays, not figures: GIF and MP4.
 
-A small writer protocol (``setup`` / ``write_frame`` / ``finish``, plus
-``abort``), as in matplotlib's movie writers but fed RGBA arrays, so that one
-frame stream drawn once feeds every format. GIF and MP4 are encoded by the
-ffmpeg that imageio-ffmpeg bundles, each in its own process reading raw frames
-from a pipe: encoding runs on the other core while Python draws, and memory
+A small writer protocol (``setup`` / ``write_bytes`` / ``finish``, plus
+``abort``), as in matplotlib's movie writers but fed RGBA pixels;
+:class:`Writers` feeds one frame stream drawn once (``write_frame``) to every
+format. GIF and MP4 are encoded by the ffmpeg that imageio-ffmpeg bundles,
+each in its own process reading raw frames from a pipe: encoding runs on the other core while Python draws, and memory
 does not grow with the number of frames. (One ffmpeg writing both files from
 one pipe would copy each frame once, not twice, but the bundled ffmpeg 9
 deadlocks now and then on that command: benchmarks/probe_ffmpeg_shared_pipe.py.)
@@ -68,14 +68,10 @@ def widen_pipe(pipe) -> None:
 class FfmpegWriter:
     """Raw RGBA frames piped into an ffmpeg process that writes one file."""
 
-    suffix = ""
-
     def __init__(self, target: Path, size: tuple[int, int], fps: int):
         self.target, self.size, self.fps = Path(target), size, fps
-        self._atomic = None
-        self._proc = None
-        self._last = None
-        self.frames = 0
+        self._atomic = self._proc = self._thread = self._log = None
+        self._error: str | None = None
 
     def output_args(self) -> list[str]:
         raise NotImplementedError
@@ -103,22 +99,17 @@ class FfmpegWriter:
             raise RenderError(f"ffmpeg could not be started ({e.strerror or e}); "
                               "install imageio-ffmpeg") from None
         widen_pipe(self._proc.stdin)
-        self._error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._thread = threading.Thread(target=self._feed, daemon=True)
         self._thread.start()
 
-    def write_frame(self, rgba: np.ndarray) -> None:
-        """Queue a copy of the frame; a feeder thread pipes it to ffmpeg, so that
-        drawing the next frame overlaps with this one's transfer (bounded queue:
-        memory does not grow with the number of frames)."""
-        self.write_bytes(frame_bytes(rgba))
-
     def write_bytes(self, data: memoryview) -> None:
+        """Queue a frame (:func:`frame_bytes`); a feeder thread pipes it to
+        ffmpeg, so that drawing the next frame overlaps with this one's transfer
+        (bounded queue: memory does not grow with the number of frames)."""
         if self._error is not None:
             self._fail(self._error)
         self._queue.put(data)
-        self.frames += 1
 
     def _feed(self) -> None:
         while True:
@@ -154,7 +145,7 @@ class FfmpegWriter:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
-        if getattr(self, "_thread", None) is not None and self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             with contextlib.suppress(queue.Empty):
                 while True:  # drain so the feeder sees the end marker
                     self._queue.get_nowait()
@@ -164,7 +155,7 @@ class FfmpegWriter:
         if self._proc is not None:
             with contextlib.suppress(Exception):
                 self._proc.stdin.close()
-        if getattr(self, "_log", None) is not None:
+        if self._log is not None:
             self._log.close()
             self._log = None
         if self._atomic is not None:
@@ -174,7 +165,7 @@ class FfmpegWriter:
 
     def _messages(self) -> str:
         """What ffmpeg printed (at most its last 64 KiB)."""
-        if getattr(self, "_log", None) is None:
+        if self._log is None:
             return ""
         end = self._log.seek(0, 2)
         self._log.seek(max(0, end - 65536))
@@ -216,6 +207,7 @@ class GifWriter(FfmpegWriter):
                  pinned: Sequence[tuple[int, int, int]] = ()):
         super().__init__(target, size, fps)
         self.samples, self.pinned = samples, pinned
+        self._palette_file: Path | None = None
 
     def extra_inputs(self, tmp: Path) -> list[str]:
         self._palette_file = tmp.with_name(tmp.name + ".palette.png")
@@ -230,11 +222,14 @@ class GifWriter(FfmpegWriter):
         try:
             return super().finish()
         finally:
-            self._palette_file.unlink(missing_ok=True)
+            self._remove_palette()
 
     def abort(self) -> None:
         super().abort()
-        if hasattr(self, "_palette_file"):
+        self._remove_palette()
+
+    def _remove_palette(self) -> None:
+        if self._palette_file is not None:
             self._palette_file.unlink(missing_ok=True)
 
 
