@@ -290,6 +290,80 @@ def test_odd_frame_size_is_refused(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def fake_ffmpeg(folder, body):
+    """An executable standing in for ffmpeg: a shell script whose last argument
+    is the output file, as in the commands the writers build."""
+    exe = folder / "fake-ffmpeg"
+    exe.write_text('#!/bin/sh\nfor a; do out="$a"; done\n' + body)
+    exe.chmod(0o755)
+    return str(exe)
+
+
+def write_frames(out, n=3, size=(40, 30)):
+    writers = encoders.open_writers(out / "x", ["mp4"], size, 10)
+    with writers:
+        for _ in range(n):
+            writers.write_frame(np.zeros((size[1], size[0], 4), np.uint8))
+    return writers
+
+
+def test_ffmpeg_failing_is_reported_with_its_last_message_and_leaves_nothing(
+        tmp_path, monkeypatch):
+    bin_dir, out = tmp_path / "bin", tmp_path / "out"
+    bin_dir.mkdir(), out.mkdir()
+    monkeypatch.setattr(encoders, "ffmpeg_exe", lambda: fake_ffmpeg(
+        bin_dir, 'cat >/dev/null\necho "first line" >&2\necho "Unknown encoder x" >&2\nexit 3\n'))
+    writers = write_frames(out)
+    assert writers.files == []
+    assert writers.errors == {
+        "mp4": "ffmpeg exited with status 3 while writing x.mp4: first line Unknown encoder x"}
+    assert list(out.iterdir()) == []
+
+
+def test_ffmpeg_printing_more_than_a_pipe_holds_cannot_stall_the_run(tmp_path, monkeypatch):
+    """ffmpeg's messages are not read until it ends: 1 MB of them (a pipe holds
+    64 KiB) printed before it reads the frames (3.7 MB: more than the frame
+    pipe holds) must not block it. Run in a child process with a time limit,
+    so that a regression fails instead of hanging the suite."""
+    import subprocess
+    import sys
+
+    script = f"""
+import numpy as np
+from pathlib import Path
+from optviz.render import encoders
+exe = Path({str(tmp_path)!r}) / "fake-ffmpeg"
+exe.write_text('#!/bin/sh\\nfor a; do out="$a"; done\\n'
+               'head -c 1000000 /dev/zero | tr "\\\\0" x >&2\\ncat > "$out"\\n')
+exe.chmod(0o755)
+encoders.ffmpeg_exe = lambda: str(exe)
+w = encoders.open_writers(Path({str(tmp_path)!r}) / "x", ["mp4"], (640, 480), 10)
+with w:
+    for _ in range(3):
+        w.write_frame(np.full((480, 640, 4), 7, np.uint8))
+print(w.files, w.errors)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    written = (tmp_path / "x.mp4").read_bytes()
+    assert written == bytes([7]) * (3 * 640 * 480 * 4)  # every frame reached the "encoder"
+
+
+def test_the_frame_pipe_is_widened(tmp_path):
+    import fcntl
+
+    limit = int(open("/proc/sys/fs/pipe-max-size").read())
+    w = encoders.Mp4Writer(tmp_path / "x.mp4", (40, 30), 10)
+    w.setup()
+    try:
+        size = fcntl.fcntl(w._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+    finally:
+        w.abort()
+    assert size == min(encoders.PIPE_BYTES, max(limit, 65536))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_batch_continues_past_a_broken_config_and_skips_up_to_date(tmp_path):
     folder = tmp_path / "figs"
     folder.mkdir()
