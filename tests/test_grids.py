@@ -164,7 +164,11 @@ def test_basins_write_npz_always_and_csv_up_to_the_limit(tmp_path, monkeypatch):
     asked = runner.run_basins(cfg, 7, out=tmp_path / "asked", csv=True)
     assert len(read_table(tmp_path / "asked" / "basins.csv")) == 98 and asked.notes == []
     never = runner.run_basins(cfg, 6, out=tmp_path / "never", csv=False)
-    assert {p.name for p in never.files} == {f"{cfg.stem}-basins.png", "basins.npz"} and not never.notes
+    assert {p.name for p in never.files} == {f"{cfg.stem}-basins.png", "basins.npz"}
+    assert not never.notes
+    again = runner.run_basins(cfg, 7, out=tmp_path / "small")  # an older basins.csv stays
+    assert again.notes[-1] == f"the basins.csv in {tmp_path / 'small'} is from an earlier run"
+    assert len(read_table(tmp_path / "small" / "basins.csv")) == 72
 
 
 def test_sweep_npz_holds_the_csv_values(tmp_path, monkeypatch):

@@ -8,6 +8,11 @@ chunks of :func:`chunk_rows` rows, each a pure function of the config and the
 chunk's index (:func:`grid_chunk`), so memory stays bounded whatever the
 grid's size, chunks may run in any order or on other machines, and the
 results are the same bytes.
+
+Memory of a grid of G runs: one chunk's trajectories at a time (at most
+CHUNK_VALUES floats, 240 MB, whatever G and the steps), plus the results,
+8 bytes per run for the outcome, 1 for ``diverged`` and 16 for the final
+point (a basin map keeps 16 per run and optimizer: ``ends_at`` and the loss).
 """
 
 from __future__ import annotations

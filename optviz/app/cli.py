@@ -252,8 +252,8 @@ def _report(result, quiet: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
 @click.option("--csv/--no-csv", "csv", default=None,
-              help="Write the CSV whatever its size (default: up to 1,000,000 rows; the "
-                   ".npz beside the figure always holds the same values).")
+              help="--csv writes the CSV whatever its size, --no-csv never (default: up "
+                   "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
 def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
     """Map an outcome over one or two hyperparameters of one optimizer.
@@ -315,8 +315,8 @@ def compare(config, out, formats, quiet):
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
 @click.option("--csv/--no-csv", "csv", default=None,
-              help="Write the CSV whatever its size (default: up to 1,000,000 rows; the "
-                   ".npz beside the figure always holds the same values).")
+              help="--csv writes the CSV whatever its size, --no-csv never (default: up "
+                   "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
 def basins(config, resolution, out, formats, csv, quiet):
     """Map where each start point ends, for every optimizer of CONFIG."""

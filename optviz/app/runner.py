@@ -532,6 +532,9 @@ def _tables(stage, result: AnalysisResult, name: str, res, rows: int, csv: bool 
     elif csv is None:
         result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
                             f"the same values are in {name}.npz (--csv writes the CSV too)")
+    if csv is not True and (result.config.output / f"{name}.csv").exists() and \
+            result.config.output / f"{name}.csv" not in result.files:
+        result.notes.append(f"the {name}.csv in {result.config.output} is from an earlier run")
 
 
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
