@@ -1,17 +1,29 @@
 """Analysis benchmarks: basin maps and sweeps as single batches.
 
 Run:  python benchmarks/bench_analysis.py      (about half a minute)
+      python benchmarks/bench_analysis.py big  (whole processes at 1000 x 1000, ~3 min)
 
 - basins: 200 x 200 starts x 5 optimizers x 500 steps on himmelblau;
 - sweep: 100 x 100 (lr x momentum) x 500 steps on wobbly.
 Each prints point-steps per second and the ratio against the same runs done
 one start (or one grid point) at a time, timed on a subset in the same run.
 Targets: each in a few seconds on one core.
+
+- big: the whole `optviz basins article/two-minimums` process at -r 200 and
+  -r 1000 (5 optimizers x 125 steps: 625 M point-steps) and the README's
+  sweep at 1000 x 1000, each with its peak resident memory (the child's
+  ru_maxrss) and the ratio of the 1000 x 1000 map's to the 200 x 200 map's.
+  Target: at most 1 GiB for every 1000 x 1000 job (the CSV left out above
+  1,000,000 rows, and once with --csv, streamed).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -78,5 +90,42 @@ def main():
           f"{points / t * alone:7.0f}x")
 
 
+def whole_process(args: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak resident MiB) of one optviz process."""
+    exe = shutil.which("optviz", path=os.path.dirname(sys.executable)) or "optviz"
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([exe, *args, "-q"], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"optviz {' '.join(args)} failed ({proc.returncode})")
+    return wall, usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def big() -> None:
+    gib = 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = [("basins -r 200", ["basins", "article/two-minimums", "-r", "200"]),
+                ("basins -r 1000", ["basins", "article/two-minimums", "-r", "1000"]),
+                ("basins -r 1000 --csv", ["basins", "article/two-minimums", "-r", "1000",
+                                          "--csv"]),
+                ("sweep 1000 x 1000", ["sweep", "default", "--optimizer", "momentum", "--x",
+                                       "lr=1e-3:1:log:1000", "--y", "momentum=0:0.99:1000"])]
+        peaks = {}
+        print("whole processes (wall under load; peak resident memory)")
+        for name, args in jobs:
+            wall, peak = whole_process([*args, "--out", os.path.join(tmp, name.replace(" ", "_"))])
+            peaks[name] = peak
+            target = "" if "200" in name else \
+                f"   target <= 1 GiB: {'ok' if peak <= gib else 'MISSED'}"
+            print(f"  {name:22} {wall:7.1f} s   {peak:7.0f} MiB{target}")
+        print(f"  peak at 1000 x 1000 / at 200 x 200 (25x the starts): "
+              f"{peaks['basins -r 1000'] / peaks['basins -r 200']:.2f}x")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["big"]:
+        big()
+    else:
+        main()

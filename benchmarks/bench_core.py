@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/bench_core.py          (about a minute)
       python benchmarks/bench_core.py modern   (the modern optimizers' lines only)
+      python benchmarks/bench_core.py limit    (the compiled limit's line only)
 
 Every ratio is against a baseline measured in the same run on this machine:
 - start-up: `optviz --help` / `optviz list surfaces` against `python -c pass`
@@ -10,7 +11,15 @@ Every ratio is against a baseline measured in the same run on this machine:
   lockstep batch, against the same update run one trajectory at a time in a
   plain Python loop (target >= 100x per point-step, >= 10 M point-steps/s on
   one core). A second baseline, a scalar loop over Python floats with a
-  `math`-module gradient (the fastest plain-Python form), is printed too.
+  `math`-module gradient (the fastest plain-Python form), is printed too;
+- the machine's limit: Adam on "wobbly", 100,000 trajectories x 100 steps,
+  against a compiled loop of the same arithmetic (the surface's generated
+  value_and_grad and Adam's update in torch's order, compiled with numba,
+  one trajectory at a time with its state in registers; outputs allocated
+  inside the timing as the engine's are). Target: the lockstep batch within
+  2x the compiled loop's time. numba is needed only here:
+  `pip install -e ".[bench]"` (or `pip install numba`); without it the line
+  says so and the rest runs.
 """
 
 from __future__ import annotations
@@ -117,6 +126,125 @@ def modern(n: int = 10_000, steps: int = 200) -> None:
         print(f"  {kind:20} {t:7.3f} s   {n * steps / t / 1e6:7.2f} M point-steps/s")
 
 
+def compiled_vg(surface):
+    """The surface's generated ``value_and_grad`` as a numba function of two
+    floats: the same source the engine runs, with ``math`` in place of NumPy's
+    ufuncs and a tuple in place of the returned list (so the same arithmetic,
+    one point at a time)."""
+    import ast
+
+    import numba
+
+    from optviz.core import codegen
+
+    source, names = codegen.generate(*surface._symbolic)
+    tree = ast.parse(source)
+    (fn,) = [f for f in tree.body if f.name == "value_and_grad"]
+    ret = fn.body[-1]
+    ret.value = ast.copy_location(ast.Tuple(elts=ret.value.elts, ctx=ast.Load()), ret.value)
+    scalar = {"abs": abs, "sign": np.sign}
+    ns = {}
+    for name, attr in names.items():
+        if attr in scalar:
+            ns[name] = scalar[attr]
+        elif hasattr(math, attr):
+            ns[name] = getattr(math, attr)
+        else:
+            raise SystemExit(f"limit: no scalar form for NumPy's {attr} in the compiled loop")
+    exec(compile(ast.Module(body=[fn], type_ignores=[]), "<limit>", "exec"), ns)
+    return numba.njit(ns["value_and_grad"])
+
+
+def compiled_adam(vg):
+    """Adam (torch's order: m ← lerp(m, g, 1−β1), v ← vβ2 + (1−β2)g·g,
+    d = m/(sqrt(v)/sqrt(1−β2ᵗ) + eps), θ ← θ + d·(−lr/(1−β1ᵗ))) over N starts
+    for T steps, recording points (N, T+1, 2) and losses (N, T+1) as the engine
+    does; a run whose loss is not finite or that leaves the bound stops there."""
+    import numba
+
+    @numba.njit
+    def kernel(starts, steps, lr, b1, b2, eps, centre, half, points, losses):
+        for i in range(starts.shape[0]):
+            x, y = starts[i, 0], starts[i, 1]
+            mx = my = vx = vy = 0.0
+            points[i, 0, 0], points[i, 0, 1] = x, y
+            last = steps
+            for t in range(1, steps + 1):
+                f, gx, gy = vg(x, y)
+                losses[i, t - 1] = f
+                mx = mx + (1 - b1) * (gx - mx)
+                my = my + (1 - b1) * (gy - my)
+                vx = vx * b2 + (1 - b2) * gx * gx
+                vy = vy * b2 + (1 - b2) * gy * gy
+                bc2 = (1 - b2 ** t) ** 0.5
+                a = lr / (1 - b1 ** t)
+                nx = x + mx / (math.sqrt(vx) / bc2 + eps) * -a
+                ny = y + my / (math.sqrt(vy) / bc2 + eps) * -a
+                if not (math.isfinite(f) and abs(nx - centre[0]) <= half[0]
+                        and abs(ny - centre[1]) <= half[1]):
+                    last = t - 1
+                    break
+                x, y = nx, ny
+                points[i, t, 0], points[i, t, 1] = x, y
+            losses[i, last] = vg(x, y)[0]
+            points[i, last + 1:] = np.nan
+            losses[i, last + 1:] = np.nan
+
+    def run(starts, steps, lr, b1, b2, eps, centre, half):
+        # allocated by NumPy, as the engine's arrays are (the same page handling)
+        points = np.empty((len(starts), steps + 1, 2))
+        losses = np.empty((len(starts), steps + 1))
+        kernel(starts, steps, lr, b1, b2, eps, centre, half, points, losses)
+        return points, losses
+
+    return run
+
+
+def limit(n: int = 100_000, steps: int = 100, lr: float = 0.1) -> None:
+    """The lockstep batch against a compiled loop of the same arithmetic."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        print("\nlimit: skipped (needs numba, for this benchmark only: "
+              "pip install -e '.[bench]')")
+        return
+    surface = load_surface("wobbly")
+    surface.value_and_grad(np.zeros((1, 2)))
+    starts = np.random.default_rng(0).uniform(-3, 3, (n, 2))
+    bound = surface.bound()
+    centre, half = (bound[0] + bound[1]) / 2, (bound[1] - bound[0]) / 2
+    run = compiled_adam(compiled_vg(surface))
+    run(starts[:2], 2, lr, 0.9, 0.999, 1e-8, centre, half)  # compile outside the timings
+    adam = {"adam": make_optimizer("adam", lr=lr)}
+    ours, compiled = [], []
+    for _ in range(5):  # interleaved, so both see the same load
+        ours.append(_time_both(lambda: simulate(surface, adam, starts, steps)))
+        compiled.append(_time_both(lambda: run(starts, steps, lr, 0.9, 0.999, 1e-8, centre,
+                                               half)))
+    (batch, batch_cpu), (loop, loop_cpu) = np.min(ours, axis=0), np.min(compiled, axis=0)
+    tr = simulate(surface, adam, starts, steps)
+    points, losses = run(starts, steps, lr, 0.9, 0.999, 1e-8, centre, half)
+    same_nan = np.array_equal(np.isnan(tr.points[0]), np.isnan(points))
+    diff = max(np.nanmax(np.abs(tr.points[0] - points)), np.nanmax(np.abs(tr.losses[0] - losses)))
+    print(f"\nthe machine's limit: Adam on wobbly, {n:,} trajectories x {steps} steps "
+          "(best of 5, wall and CPU seconds)")
+    print(f"  compiled loop (numba {numba.__version__})   {loop:7.3f} s  cpu {loop_cpu:7.3f} s   "
+          f"{n * steps / loop / 1e6:7.2f} M point-steps/s")
+    print(f"  lockstep batch                {batch:7.3f} s  cpu {batch_cpu:7.3f} s   "
+          f"{n * steps / batch / 1e6:7.2f} M point-steps/s")
+    print(f"  ratio {batch / loop:5.2f}x the limit (cpu {batch_cpu / loop_cpu:5.2f}x)   "
+          f"target <= 2x: {'ok' if batch / loop <= 2 else 'MISSED'}")
+    print(f"  same results: largest difference {diff:.1e} (libm against NumPy's sin/cos/exp), "
+          f"stops {'identical' if same_nan else 'DIFFER'}")
+
+
+def _time_both(fn) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call; CPU time is steadier on a loaded machine."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
 def _time(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -126,7 +254,10 @@ def _time(fn) -> float:
 if __name__ == "__main__":
     if sys.argv[1:] == ["modern"]:
         modern()
+    elif sys.argv[1:] == ["limit"]:
+        limit()
     else:
         startup()
         simulation()
+        limit()
         modern()

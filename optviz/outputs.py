@@ -37,7 +37,7 @@ from typing import Any
 from optviz.errors import ConfigError, OptvizError, RenderError
 
 STAGE_PREFIX = ".optviz-stage-"
-OUTPUT_SUFFIXES = (".csv", ".json", ".png", ".svg", ".pdf", ".gif", ".mp4", ".html")
+OUTPUT_SUFFIXES = (".csv", ".json", ".png", ".svg", ".pdf", ".gif", ".mp4", ".html", ".npz")
 
 
 class OutputError(OptvizError):
@@ -72,14 +72,18 @@ def _is_numpy_float(value: Any) -> bool:
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """CSV text with a header row; see :func:`cell` for how values are written."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    _write_csv_rows(out, header, rows)
+    return out.getvalue()
+
+
+def _write_csv_rows(fh, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    writer = csv.writer(fh, lineterminator="\n")
     writer.writerow(header)
     width = len(header)
     for row in rows:
         if len(row) != width:
             raise ValueError(f"a CSV row has {len(row)} fields under a {width}-field header")
         writer.writerow([cell(v) for v in row])
-    return out.getvalue()
 
 
 def jsonable(value: Any) -> Any:
@@ -186,8 +190,35 @@ def write_text(target: str | Path, text: str) -> Path:
 
 
 def write_csv(target: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    """Write a CSV file (see :func:`csv_text`)."""
-    return write_text(target, csv_text(header, rows))
+    """Write a CSV file (see :func:`csv_text`), atomically; the rows are written as
+    they come, so a generator of any length needs no more memory than one row.
+    The bytes are :func:`csv_text`'s, written as :func:`write_text` writes text."""
+    target = Path(target)
+    try:
+        with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            _write_csv_rows(fh, header, rows)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
+    return target
+
+
+def write_npz(target: str | Path, arrays: dict[str, Any]) -> Path:
+    """Write NumPy arrays as one uncompressed ``.npz``, atomically: ``np.load`` gives
+    back the same dtypes and bits, without pickle (object arrays are refused)."""
+    import numpy as np
+
+    arrays = {name: np.asarray(a) for name, a in arrays.items()}
+    for name, a in arrays.items():
+        if a.dtype.hasobject:
+            raise ValueError(f"array {name!r} holds Python objects; .npz outputs hold numbers "
+                             "and text only")
+    target = Path(target)
+    try:
+        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
+    return target
 
 
 def write_json(target: str | Path, value: Any) -> Path:

@@ -82,3 +82,50 @@ def test_csv_round_trip_at_full_precision(tmp_path):
         np.testing.assert_array_equal(rows[:, 0], np.arange(26))
         np.testing.assert_array_equal(rows[:, 1:3], tr.points[0 if k == 0 else 1, 0])
         np.testing.assert_array_equal(rows[:, 3], tr.losses[k, 0])
+
+
+def elementwise_inside(points, centre, half):
+    return bool((np.abs(points - centre) <= half).all())
+
+
+def test_the_fast_bound_check_equals_the_elementwise_one_at_the_edges():
+    """The engine decides "every row inside the bound" from each column's extremes;
+    it must agree with the elementwise test for values one ulp either side of the
+    edges, for NaN and inf, for uneven bounds whose centre and half-width round,
+    and for a row count of zero."""
+    from optviz.core.engine import _all_inside
+
+    rng = np.random.default_rng(3)
+    bounds = [np.array([[-30.0, -20.0], [30.0, 20.0]]), np.array([[0.1, -7.3], [0.7, 1e-3]]),
+              np.array([[-1e300, 1e-300], [1e300, 3e-300]]),
+              np.array([[-np.inf] * 2, [np.inf] * 2])]
+    checked = 0
+    for bound in bounds:
+        with np.errstate(all="ignore"):
+            centre, half = (bound[0] + bound[1]) / 2, (bound[1] - bound[0]) / 2
+        edges = np.concatenate([centre - half, centre + half])
+        near = np.concatenate([np.nextafter(edges, np.inf), np.nextafter(edges, -np.inf), edges,
+                               [np.nan, np.inf, -np.inf, 0.0, -0.0]])
+        for _ in range(400):
+            pts = (centre + half * rng.uniform(-1, 1, (int(rng.integers(1, 6)), 2)))
+            pts = np.nan_to_num(pts, nan=0.0, posinf=1.0, neginf=-1.0)
+            for _ in range(int(rng.integers(0, 3))):
+                pts[rng.integers(len(pts)), rng.integers(2)] = rng.choice(near)
+            with np.errstate(all="ignore"):
+                assert _all_inside(pts, centre, half) == elementwise_inside(pts, centre, half), \
+                    (pts, bound)
+            checked += 1
+    assert _all_inside(np.zeros((0, 2)), np.zeros(2), np.ones(2))
+    many = rng.uniform(-1, 1, (50, 20))  # wide rows take NumPy's column reductions
+    assert _all_inside(many, np.zeros(20), np.ones(20))
+    many[7, 13] = np.nan
+    assert not _all_inside(many, np.zeros(20), np.ones(20))
+    assert checked == 1600
+
+
+def test_a_run_that_reaches_the_bound_exactly_stays_and_one_ulp_beyond_stops():
+    s = load_surface({"formula": "y**2", "domain": {"x": [-2, 2], "y": [-2, 2]}})  # x stays
+    edge = float(s.bound()[1, 0])
+    for start, stops in ((edge, False), (np.nextafter(edge, np.inf), True)):
+        tr = simulate(s, {"sgd": make_optimizer("sgd", lr=0.1)}, [[0.0, 0.0], [start, 0.0]], 2)
+        assert tr.diverged.tolist() == [[False, stops]]

@@ -2,13 +2,25 @@
 
 Every grid point is a row of one (G, 2) batch whose swept hyperparameters are
 (G, 1) arrays, so a 100 x 100 sweep is one lockstep simulation, not 10,000.
+
+Big grids stream: a :class:`Grid` is described, not stored, and is run in
+chunks of :func:`chunk_rows` rows, each a pure function of the config and the
+chunk's index (:func:`grid_chunk`), so memory stays bounded whatever the
+grid's size, chunks may run in any order or on other machines, and the
+results are the same bytes.
+
+Memory of a grid of G runs: one chunk's trajectories at a time (at most
+CHUNK_VALUES floats, 240 MB, whatever G and the steps), plus the results,
+8 bytes per run for the outcome, 1 for ``diverged`` and 16 for the final
+point (a basin map keeps 16 per run and optimizer: ``ends_at`` and the loss).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,6 +31,13 @@ from optviz.input.config import OptimizerConfig, RunConfig
 
 OUTCOMES = ("final_loss", "distance", "steps_to_tol", "final_gap", "mean_loss")
 CHUNK_VALUES = 30_000_000  # floats of trajectory kept at once (about 240 MB)
+CSV_BLOCK = 1 << 16  # rows of a CSV table made into Python values at once
+
+
+def chunk_rows(steps: int) -> int:
+    """Rows per chunk of a grid: a chunk's trajectories (steps + 1 points and
+    losses, 3 floats a step) hold at most CHUNK_VALUES floats."""
+    return max(64, CHUNK_VALUES // (3 * (steps + 1)))
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,30 @@ def outcome(traj: Trajectories, surface, kind: str = "final_loss",
     return values
 
 
+def run_rows(config: RunConfig, opt: OptimizerConfig, params: dict[str, np.ndarray],
+             starts: np.ndarray, kind: str = "final_loss", tol: float = 1e-3, progress=None,
+             noise_models=None, noise_rows: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One batch: *opt* from each row of *starts* with its row of the (n,) swept
+    hyperparameter arrays *params*. Returns (outcome (n,), diverged (n,), final
+    points (n, D)); *progress* gets the steps done."""
+    from optviz.core.optim import make_optimizer, resolve_hyperparams
+
+    given = {**dict(opt.params),
+             **{k: np.asarray(v, dtype=float)[:, None] for k, v in params.items()}}
+    try:
+        resolved = resolve_hyperparams(opt.type, given, config.conventions)
+    except ConfigError as e:
+        raise ConfigError(f"the sweep range of {e.key} is invalid: {e.detail}",
+                          key=e.key, hint=e.hint) from None
+    tr = simulate(config.surface, {opt.label: make_optimizer(opt.type, config.conventions,
+                                                             **resolved)},
+                  starts, config.steps, progress=progress,
+                  noise=config.noise if noise_rows is None else noise_models,
+                  noise_rows=noise_rows)
+    return outcome(tr, config.surface, kind, tol)[0], tr.diverged[0], tr.final_points[0]
+
+
 def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray],
              starts: np.ndarray | None = None, kind: str = "final_loss",
              tol: float = 1e-3, progress=None, noise_models=None,
@@ -117,36 +160,116 @@ def run_grid(config: RunConfig, opt: OptimizerConfig, grid: dict[str, np.ndarray
     split into chunks of rows so memory stays bounded; each chunk is one batch.
     *noise_models* with *noise_rows* (G,) give each row its own noise model
     (several seeds in one batch); else every row shares the config's noise.
+    (Grids given as whole arrays; a product grid streams: :func:`run_product`.)
     """
-    from optviz.core.optim import make_optimizer, resolve_hyperparams
-
     count = len(next(iter(grid.values()))) if grid else len(starts)
     if starts is None:
         starts = np.repeat(np.array([config.start]), count, axis=0)
-    params = dict(opt.params)
-    chunk = max(64, CHUNK_VALUES // (3 * (config.steps + 1)))
+    chunk = chunk_rows(config.steps)
     out_v, out_d, out_p = [], [], []
     n_chunks = -(-count // chunk)
     for c, lo in enumerate(range(0, count, chunk)):
-        report = (lambda done, c=c: progress((c * config.steps + done) / (n_chunks * config.steps))
-                  ) if progress else None
         hi = min(count, lo + chunk)
-        given = {**params, **{k: np.asarray(v[lo:hi], dtype=float)[:, None]
-                              for k, v in grid.items()}}
-        try:
-            resolved = resolve_hyperparams(opt.type, given, config.conventions)
-        except ConfigError as e:
-            raise ConfigError(f"the sweep range of {e.key} is invalid: {e.detail}",
-                              key=e.key, hint=e.hint) from None
-        tr = simulate(config.surface, {opt.label: make_optimizer(opt.type, config.conventions,
-                                                                 **resolved)},
-                      starts[lo:hi], config.steps, progress=report,
-                      noise=config.noise if noise_rows is None else noise_models,
-                      noise_rows=None if noise_rows is None else noise_rows[lo:hi])
-        out_v.append(outcome(tr, config.surface, kind, tol)[0])
-        out_d.append(tr.diverged[0])
-        out_p.append(tr.final_points[0])
+        v, d, p = run_rows(config, opt, {k: v[lo:hi] for k, v in grid.items()}, starts[lo:hi],
+                           kind, tol, _chunk_progress(progress, c, n_chunks, config.steps),
+                           noise_models, None if noise_rows is None else noise_rows[lo:hi])
+        out_v.append(v)
+        out_d.append(d)
+        out_p.append(p)
     return np.concatenate(out_v), np.concatenate(out_d), np.concatenate(out_p)
+
+
+def _chunk_progress(progress, done: int, total: int, steps: int):
+    """Chunk *done* of *total* reporting its steps as a fraction of the whole."""
+    if progress is None:
+        return None
+    return lambda t: progress((done * steps + t) / (total * max(steps, 1)))
+
+
+# ----------------------------------------------------------------- product grids
+@dataclass(frozen=True)
+class Grid:
+    """Runs of one optimizer over a row-major product of axes, described, not stored.
+
+    ``axes`` pairs each name with its values, outermost first; the last axis
+    varies fastest (row r is ``np.unravel_index(r, shape)``, the order of
+    ``np.meshgrid(x, y)`` raveled: y outer, x inner). A name is a swept
+    hyperparameter, or an int d: the axis moves coordinate d of the start
+    (a basin map's grid of starts); coordinates no axis moves keep the config's
+    start. Any rows can be built from their indices alone (:meth:`rows`).
+    """
+
+    axes: tuple[tuple[str | int, np.ndarray], ...]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(len(values) for _, values in self.axes)
+
+    @property
+    def count(self) -> int:
+        return math.prod(self.shape)
+
+    def rows(self, start, lo: int, hi: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Rows lo..hi: their starts (n, D) and each swept hyperparameter's (n,) values."""
+        at = np.unravel_index(np.arange(lo, hi), self.shape)
+        starts = np.repeat(np.asarray(start, dtype=np.float64)[None], hi - lo, axis=0)
+        params = {}
+        for (name, values), i in zip(self.axes, at):
+            if isinstance(name, int):
+                starts[:, name] = values[i]
+            else:
+                params[name] = np.asarray(values)[i]
+        return starts, params
+
+
+class GridChunk(NamedTuple):
+    """Rows ``lo`` .. ``lo + len(values)`` of a grid: outcome, diverged, final points."""
+
+    lo: int
+    values: np.ndarray
+    diverged: np.ndarray
+    finals: np.ndarray
+
+
+def chunk_count(config: RunConfig, grid: Grid) -> int:
+    return -(-grid.count // chunk_rows(config.steps))
+
+
+def grid_chunk(config: RunConfig, opt: OptimizerConfig, grid: Grid, index: int,
+               kind: str = "final_loss", tol: float = 1e-3, progress=None) -> GridChunk:
+    """Chunk *index* of *grid*: its :func:`chunk_rows` rows simulated as one batch.
+
+    A pure function of its arguments (the rows are rebuilt from the grid, the
+    noise generator restarts from its seed), so the chunks of a grid can run in
+    any order, or as tasks on a cluster, and give the same bytes as one run.
+    """
+    size = chunk_rows(config.steps)
+    lo, hi = index * size, min(grid.count, (index + 1) * size)
+    if not 0 <= lo < hi:
+        raise IndexError(f"chunk {index} of a {grid.count}-row grid in chunks of {size}")
+    starts, params = grid.rows(config.start, lo, hi)
+    return GridChunk(lo, *run_rows(config, opt, params, starts, kind, tol, progress))
+
+
+def run_product(config: RunConfig, opt: OptimizerConfig, grid: Grid, kind: str = "final_loss",
+                tol: float = 1e-3, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every chunk of *grid*, placed by its rows: (outcome (G,), diverged (G,), finals (G, D)).
+
+    *progress* gets the fraction done, at least once per chunk."""
+    n_chunks = chunk_count(config, grid)
+    values = np.empty(grid.count)
+    diverged = np.empty(grid.count, dtype=bool)
+    finals = None
+    for index in range(n_chunks):
+        c = grid_chunk(config, opt, grid, index, kind, tol,
+                       _chunk_progress(progress, index, n_chunks, config.steps))
+        hi = c.lo + len(c.values)
+        if finals is None:
+            finals = np.empty((grid.count,) + c.finals.shape[1:])
+        values[c.lo:hi], diverged[c.lo:hi], finals[c.lo:hi] = c.values, c.diverged, c.finals
+        if progress is not None:
+            progress((index + 1) / n_chunks)
+    return values, diverged, finals
 
 
 @dataclass
@@ -160,6 +283,31 @@ class SweepResult:
     diverged: np.ndarray  # same shape
 
     TIE_RULE = ("ties (within 0.1% of the lowest): the one nearest their centre on the grid")
+
+    def columns(self) -> list[str]:
+        """The table's columns: the swept hyperparameters, the outcome, ``diverged``."""
+        return [self.x.param] + ([self.y.param] if self.y else []) + [self.outcome, "diverged"]
+
+    def rows(self) -> Iterator[tuple]:
+        """The table, one row per grid point (y outer, x inner), as plain Python values,
+        made a block at a time (a million rows never exist at once)."""
+        nx, count = self.x.n, self.values.size
+        values, diverged = self.values.ravel(), self.diverged.ravel()
+        for lo in range(0, count, CSV_BLOCK):
+            at = np.arange(lo, min(count, lo + CSV_BLOCK))
+            iy, ix = np.divmod(at, nx)
+            cols = [self.x.values[ix].tolist()] + ([self.y.values[iy].tolist()] if self.y else [])
+            yield from zip(*cols, values[at].tolist(), diverged[at].tolist())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The table's columns as arrays on the grid: each swept hyperparameter's values,
+        the outcome and ``diverged`` of shape (ny, nx) (or (nx,)), float64 and bool."""
+        out = {self.x.param: self.x.values}
+        if self.y:
+            out[self.y.param] = self.y.values
+        out[self.outcome] = self.values
+        out["diverged"] = self.diverged
+        return out
 
     def ties(self) -> np.ndarray:
         """Flat indices of the points tied for the lowest outcome: within 0.1%
@@ -215,15 +363,12 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
     if y is not None and y.param == x.param:
         raise ConfigError("--x and --y sweep the same hyperparameter", key="--y")
     if y is None:
-        grid = {x.param: x.values}
-        shape = (x.n,)
+        grid = Grid(((x.param, x.values),))
     else:
-        X, Y = np.meshgrid(x.values, y.values)
-        grid = {x.param: X.ravel(), y.param: Y.ravel()}
-        shape = (y.n, x.n)
+        grid = Grid(((y.param, y.values), (x.param, x.values)))
     try:
-        values, diverged, _ = run_grid(config, opt, grid, kind=kind, tol=tol,
-                                       progress=progress)
+        values, diverged, _ = run_product(config, opt, grid, kind=kind, tol=tol,
+                                          progress=progress)
     except ConfigError as e:  # name the option the user typed, not the hyperparameter
         axis, option = (y, "--y") if y is not None and e.key == y.param else (x, "--x")
         if e.key != axis.param:
@@ -231,4 +376,5 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
         inner = e.detail.split(" is invalid: ", 1)[-1]
         raise ConfigError(f"the sweep range {axis} is invalid: {inner}", key=option,
                           hint=e.hint or "choose LO and HI inside the allowed range") from None
-    return SweepResult(config, opt, x, y, kind, values.reshape(shape), diverged.reshape(shape))
+    return SweepResult(config, opt, x, y, kind, values.reshape(grid.shape),
+                       diverged.reshape(grid.shape))

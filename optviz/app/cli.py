@@ -224,6 +224,12 @@ def batch(paths, jobs, force, quiet):
         sys.exit(1)
 
 
+def _notes(result) -> None:
+    """What the user should know even with --quiet (e.g. a CSV left out), on stderr."""
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
 def _report(result, quiet: bool) -> None:
     if not quiet:
         click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
@@ -245,8 +251,11 @@ def _report(result, quiet: bool) -> None:
               help="Tolerance for steps_to_tol.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--csv/--no-csv", "csv", default=None,
+              help="--csv writes the CSV whatever its size, --no-csv never (default: up "
+                   "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
-def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
+def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
     """Map an outcome over one or two hyperparameters of one optimizer.
 
     \b
@@ -259,12 +268,13 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, quiet):
     with user_errors():
         try:
             result = run_sweep(config, x, y, optimizer=optimizer, outcome=outcome, tol=tol,
-                               out=out, formats=formats, progress=bars)
+                               out=out, formats=formats, progress=bars, csv=csv)
         finally:
             bars.close()
     if not quiet:
         best = ", ".join(f"{k}={v:.4g}" for k, v in result.value.best().items())
         click.echo(f"best: {best}")
+    _notes(result)
     _report(result, quiet)
 
 
@@ -304,15 +314,19 @@ def compare(config, out, formats, quiet):
               show_default=True, help="R: an R x R grid of start points over the domain.")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
+@click.option("--csv/--no-csv", "csv", default=None,
+              help="--csv writes the CSV whatever its size, --no-csv never (default: up "
+                   "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
-def basins(config, resolution, out, formats, quiet):
+def basins(config, resolution, out, formats, csv, quiet):
     """Map where each start point ends, for every optimizer of CONFIG."""
     from optviz.app.runner import run_basins
 
     bars = ProgressBars(not quiet)
     with user_errors():
         try:
-            result = run_basins(config, resolution, out=out, formats=formats, progress=bars)
+            result = run_basins(config, resolution, out=out, formats=formats, progress=bars,
+                                csv=csv)
         finally:
             bars.close()
     if not quiet:
@@ -321,6 +335,7 @@ def basins(config, resolution, out, formats, quiet):
                                for name, share in result.value.fractions(k).items()
                                if share >= 0.005)
             click.echo(f"{opt.label}: {shares}")
+    _notes(result)
     _report(result, quiet)
 
 

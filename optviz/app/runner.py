@@ -29,6 +29,7 @@ from optviz.outputs import (
     staged,
     write_csv,
     write_json,
+    write_npz,
     write_text,
 )
 
@@ -442,6 +443,7 @@ class AnalysisResult(Result):
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # said to the user: e.g. a CSV not written
 
     @property
     def per_label(self) -> dict[str, Any]:
@@ -515,10 +517,34 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
     return result
 
 
+#: sweep.csv and basins.csv are written for tables of at most this many rows
+#: (about 60 MB) unless asked for (``csv=True``); every grid gets its ``.npz``.
+CSV_MAX_ROWS = 1_000_000
+
+
+def _tables(stage, result: AnalysisResult, name: str, res, rows: int, csv: bool | None) -> None:
+    """``<name>.npz`` always; ``<name>.csv`` if asked for, or by default when small."""
+    write_npz(stage.path(f"{name}.npz"), res.arrays())
+    result.files.append(result.config.output / f"{name}.npz")
+    if csv or (csv is None and rows <= CSV_MAX_ROWS):
+        write_csv(stage.path(f"{name}.csv"), res.columns(), res.rows())
+        result.files.append(result.config.output / f"{name}.csv")
+    elif csv is None:
+        result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
+                            f"the same values are in {name}.npz (--csv writes the CSV too)")
+    if csv is not True and (result.config.output / f"{name}.csv").exists() and \
+            result.config.output / f"{name}.csv" not in result.files:
+        result.notes.append(f"the {name}.csv in {result.config.output} is from an earlier run")
+
+
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
               optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
-              out=None, formats=None, progress: Progress | None = None) -> AnalysisResult:
-    """``optviz sweep``: the outcome over one or two hyperparameters, one batch."""
+              out=None, formats=None, progress: Progress | None = None,
+              csv: bool | None = None) -> AnalysisResult:
+    """``optviz sweep``: the outcome over one or two hyperparameters, in chunks.
+
+    Writes the figure, ``sweep.npz`` and ``sweep.csv`` (*csv*: None writes it
+    up to :data:`CSV_MAX_ROWS` rows, True always, False never)."""
     from optviz.analysis.sweep import parse_axis, sweep
     from optviz.render.analysis import sweep_figure
 
@@ -529,24 +555,19 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
                 optimizer=optimizer, kind=outcome, tol=tol,
                 progress=_fraction(progress, "sweep"))
     result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
-    head = [res.x.param] + ([res.y.param] if res.y else []) + [outcome, "diverged"]
-    if res.y is None:
-        rows = list(zip(res.x.values.tolist(), res.values.tolist(), res.diverged.tolist()))
-    else:
-        X, Y = np.meshgrid(res.x.values, res.y.values)  # row-major: y outer, x inner
-        rows = list(zip(X.ravel().tolist(), Y.ravel().tolist(), res.values.ravel().tolist(),
-                        res.diverged.ravel().tolist()))
     with staged(config.output) as stage:
         result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
                               stage, f"{config.stem}-sweep", config.render.formats)
-        write_csv(stage.path("sweep.csv"), head, rows)
-        result.files.append(config.output / "sweep.csv")
+        _tables(stage, result, "sweep", res, res.values.size, csv)
     return result
 
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
-               formats=None, progress: Progress | None = None) -> AnalysisResult:
-    """``optviz basins``: per optimizer, where each start of an R x R grid ends."""
+               formats=None, progress: Progress | None = None,
+               csv: bool | None = None) -> AnalysisResult:
+    """``optviz basins``: per optimizer, where each start of an R x R grid ends.
+
+    Writes the figure, ``basins.npz`` and ``basins.csv`` (*csv* as in :func:`run_sweep`)."""
     from optviz.analysis.basins import basins
     from optviz.render.analysis import basins_figure
 
@@ -558,15 +579,8 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
         opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
                             res.fractions(k))
         for k, opt in enumerate(config.optimizers)})
-    X, Y = np.meshgrid(res.xs, res.ys)
-    xs, ys = X.ravel().tolist(), Y.ravel().tolist()
-    rows = []
-    for k, opt in enumerate(config.optimizers):
-        rows += zip([opt.label] * len(xs), xs, ys, res.labels[k].ravel().tolist(),
-                    res.losses[k].ravel().tolist())
     with staged(config.output) as stage:
         result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
                               stage, f"{config.stem}-basins", config.render.formats)
-        write_csv(stage.path("basins.csv"), ["label", "x", "y", "ends_at", "final_loss"], rows)
-        result.files.append(config.output / "basins.csv")
+        _tables(stage, result, "basins", res, res.labels.size, csv)
     return result
