@@ -377,3 +377,37 @@ def test_data_files_share_the_signal_limits(tmp_path):
 def test_bad_data_specs(spec, fragment):
     with pytest.raises(ConfigError, match=fragment):
         data.load(spec)
+
+
+def test_optimizers_asked_together_equal_optimizers_asked_one_by_one(monkeypatch):
+    """The engine stacks the optimizers a batch-invariant oracle serves into one call
+    a step; the numbers are those of one call per optimizer, runs that stop included."""
+    for cls, model, starts in ((models.MLP, mlp((2, 8, 8, 1), n=64), None),
+                               (models.TwoParameterModel, linear(), [[0.0, 0.0], [1.0, 2.0]])):
+        starts = model.init([0, 1]) if starts is None else np.array(starts)
+        opts = {"sgd": make_optimizer("sgd", lr=0.05), "adam": make_optimizer("adam", lr=0.02),
+                "wild": make_optimizer("sgd", lr=5.0), "gd": make_optimizer("sgd", lr=0.05)}
+        calls = []
+        real = cls.value_and_grad
+
+        def counted(self, points, rows=None, real=real):
+            calls.append(len(points))
+            return real(self, points, rows)
+
+        monkeypatch.setattr(cls, "value_and_grad", counted)
+        runs, counts = {}, {}
+        for together in (True, False):
+            monkeypatch.setattr(cls, "batch_invariant", together)
+            calls.clear()
+            runs[together] = simulate(model, opts, starts, 20, noise=models.Minibatch(16, 1),
+                                      exact=("gd",))
+            counts[together] = list(calls)
+        assert max(counts[False]) == 2  # one by one: 2 runs a call
+        assert counts[True][0] == 6  # sgd, adam and wild share the minibatch oracle
+        a, b = runs[True], runs[False]
+        if cls is models.TwoParameterModel:
+            assert a.diverged[2].all() and not a.diverged[[0, 1, 3]].any()
+            assert 4 in counts[True]  # once wild stopped, sgd and adam go on together
+        np.testing.assert_array_equal(a.points, b.points)
+        np.testing.assert_array_equal(a.losses, b.losses)
+        np.testing.assert_array_equal(a.steps, b.steps)

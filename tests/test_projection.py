@@ -170,3 +170,25 @@ def test_log_levels_are_round_numbers_over_decades():
     z = np.geomspace(0.003, 40, 50)
     assert _nice_levels(z, 30) == (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20)
     assert _nice_levels(np.linspace(1, 5, 10), 30) == 30
+
+
+@pytest.mark.parametrize("shape", [(300, 20), (20, 300)])
+def test_principal_directions_equal_numpy_s_svd(shape):
+    from optviz.analysis.projection import _principal
+
+    rng = np.random.default_rng(2)
+    rows = rng.normal(size=shape) * np.linspace(3, 0.2, shape[1])
+    dirs, variance = _principal(rows)
+    _, s, vt = np.linalg.svd(rows, full_matrices=False)
+    np.testing.assert_allclose(np.abs((dirs * vt[:2]).sum(1)), 1.0, atol=1e-10)
+    np.testing.assert_allclose(variance, s[:2] ** 2 / (s ** 2).sum(), rtol=1e-10)
+
+
+def test_many_iterates_and_parameters_use_every_s_th_iterate(monkeypatch):
+    from optviz.analysis import projection
+
+    rows = np.random.default_rng(3).normal(size=(50, 40)) * np.linspace(4, 0.1, 40)
+    monkeypatch.setattr(projection, "PCA_ROWS", 30)  # 50 x 40: both over 30
+    dirs, _ = projection._principal(rows)
+    _, _, vt = np.linalg.svd(rows[::2], full_matrices=False)  # s = 2
+    np.testing.assert_allclose(np.abs((dirs * vt[:2]).sum(1)), 1.0, atol=1e-10)

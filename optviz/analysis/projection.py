@@ -11,7 +11,9 @@ Neural Nets", NeurIPS, arXiv:1712.09913):
   subtracts the mean of the rows): so the plane is the best-fitting plane
   *through c*, the one drawn. ``variance`` is the share of Σ|θ_t − c|² along
   d₁ and d₂ (σ₁² and σ₂² over Σσ²). Directions have unit norm; each one's
-  sign is set so that its largest component is positive.
+  sign is set so that its largest component is positive. When both the
+  iterates and the parameters number over 4,000, the directions come from
+  every s-th iterate (as their code takes one model per epoch).
 - ``random`` (their section 4): Gaussian directions, filter-normalised at the
   centre: each filter of d (the incoming weights of one neuron: a column of
   W of shape (in, out)) is rescaled to the norm of the same filter of c, and
@@ -37,6 +39,7 @@ from optviz.core.trajectories import Trajectories
 from optviz.errors import ConfigError
 
 METHODS = ("pca", "random")
+PCA_ROWS = 4000  # the Gram matrix PCA works on is at most this many rows and columns
 CENTRES = ("best", "start", "mean")
 
 
@@ -99,14 +102,7 @@ def plane(model: Any, traj: Trajectories, *, method: str = "pca", centre: Any = 
     rel = [p - c for p in paths]
     variance = None
     if method == "pca":
-        stacked = np.concatenate(rel)
-        _, sv, vt = np.linalg.svd(stacked, full_matrices=False)
-        if len(sv) < 2 or not sv[1] > 1e-12 * sv[0]:
-            raise ConfigError("the iterates span less than a plane around this centre",
-                              key="plane.centre", hint="choose another centre, or random")
-        dirs = vt[:2] * np.where(vt[:2][np.arange(2), np.abs(vt[:2]).argmax(1)] < 0, -1, 1)[:, None]
-        energy = sv ** 2
-        variance = (float(energy[0] / energy.sum()), float(energy[1] / energy.sum()))
+        dirs, variance = _principal(np.concatenate(rel))
     else:
         dirs = np.stack([_filter_normalised(model, c, np.random.default_rng([seed, i]))
                          for i in range(2)])
@@ -143,6 +139,31 @@ def plane(model: Any, traj: Trajectories, *, method: str = "pca", centre: Any = 
     reach = np.array([np.linalg.norm(r, axis=1).max() for r in rel])
     return Plane(method, c, centre_text, dirs, alphas, betas, losses, projected, off, explained,
                  variance, reach, run)
+
+
+def _principal(rows: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """The two leading right singular vectors of *rows* (M, D) and their shares of
+    its squared norm, from the eigenvectors of the smaller Gram matrix (D x D or
+    M x M: an SVD of 20,000 x 337 iterates takes seconds, this a fraction). Past
+    PCA_ROWS x PCA_ROWS, every s-th row is used (s the smallest that fits)."""
+    if min(rows.shape) > PCA_ROWS:
+        rows = rows[::-(-len(rows) // PCA_ROWS)]
+    if rows.shape[1] <= rows.shape[0]:
+        gram = rows.T @ rows
+        values, vectors = np.linalg.eigh(gram)
+        top = vectors[:, ::-1][:, :2].T
+    else:
+        gram = rows @ rows.T
+        values, vectors = np.linalg.eigh(gram)
+        top = (rows.T @ vectors[:, ::-1][:, :2]).T
+        top /= np.linalg.norm(top, axis=1, keepdims=True)
+    values = np.maximum(values[::-1], 0.0)
+    total = float(np.trace(gram))
+    if len(values) < 2 or not values[1] > 1e-12 * values[0]:  # sigma2 / sigma1 > 1e-6
+        raise ConfigError("the iterates span less than a plane around this centre",
+                          key="plane.centre", hint="choose another centre, or random")
+    top *= np.where(top[np.arange(2), np.abs(top).argmax(1)] < 0, -1.0, 1.0)[:, None]
+    return top, (float(values[0] / total), float(values[1] / total))
 
 
 def _centre(traj: Trajectories, centre: Any, run: int) -> tuple[np.ndarray, str]:

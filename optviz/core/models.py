@@ -58,7 +58,8 @@ from optviz.errors import ConfigError, did_you_mean
 TWO_PARAMETER = ("linear", "logistic")
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "softplus", "leaky_relu")
 LOSSES = ("bce", "mse", "ce")
-CHUNK = 1 << 21  # floats in one intermediate array when many points are evaluated
+CHUNK = 1 << 16  # floats in one intermediate array when many points are evaluated: small
+#                  enough to stay in cache (a 2-16-16-1 net over 512 points: 8 networks a chunk)
 MAX_PARAMETERS = 100_000
 MAX_WIDTH = 1024
 LEAK = 0.01  # leaky_relu's slope for z < 0 (torch's default)
@@ -70,6 +71,7 @@ class TwoParameterModel:
 
     dim = 2
     has_hessian = True
+    batch_invariant = True  # a point's numbers do not depend on the others in its batch
 
     def __init__(self, kind: str, data: Dataset, *, l2: float = 0.0, start=None,
                  domain=None, levels: int | tuple = 30):
@@ -252,6 +254,7 @@ class MLP:
     """A multilayer perceptron's mean training loss over its flat parameter vector."""
 
     has_hessian = False
+    batch_invariant = True  # stacked matrix products: each run's own, whatever N is
 
     def __init__(self, layers: Sequence[int], data: Dataset, *, activation: str = "tanh",
                  loss: str = "bce", init_seed: int = 0):
@@ -303,6 +306,11 @@ class MLP:
         self.description = (f"the mean {loss} loss of a {arch} network ({activation}, "
                             f"{self.dim} parameters) over {data.size} samples ({data.source})")
         self.minima, self.minimum_value = (), None
+        self._spaces: dict = {}
+
+    def __getstate__(self):
+        """Pickled (to a batch worker) without the evaluation workspaces."""
+        return {**self.__dict__, "_spaces": {}}
 
     def init(self, seeds: Sequence[int]) -> np.ndarray:
         """(len(seeds), D) initial parameters, as torch.nn.Linear's default (W and b
@@ -321,38 +329,66 @@ class MLP:
         return [(params[:, at:at + i * o].reshape(n, i, o), params[:, at + i * o:at + i * o + o])
                 for (i, o), at in zip(self.shapes, self.offsets)]
 
-    def _act(self, z):
+    def _act(self, z, out):
+        """The activation of z, written into *out*."""
         if self.activation == "tanh":
-            return np.tanh(z)
+            return np.tanh(z, out=out)
         if self.activation == "relu":
-            return np.maximum(z, 0.0)
+            return np.maximum(z, 0.0, out=out)
         if self.activation == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-z))
+            return _sigmoid(z, out)
         if self.activation == "softplus":
-            return np.logaddexp(0.0, z)
-        return np.where(z > 0, z, LEAK * z)
+            return np.logaddexp(0.0, z, out=out)
+        out = np.multiply(z, LEAK, out=out)  # max(z, LEAK·z): z where z > 0, else LEAK·z
+        return np.maximum(z, out, out=out)
 
-    def _dact(self, z, a):
-        """The activation's derivative at z (a = act(z)); relu'(0) = 0 as torch."""
+    def _dact(self, z, a, out):
+        """The activation's derivative at z (a = act(z)) into *out*; relu'(0) = 0 as torch."""
         if self.activation == "tanh":
-            return 1.0 - a * a
+            np.multiply(a, a, out=out)
+            return np.subtract(1.0, out, out=out)
         if self.activation == "relu":
-            return (z > 0).astype(np.float64)
+            return np.greater(z, 0.0, out=out)
         if self.activation == "sigmoid":
-            return a * (1.0 - a)
+            np.subtract(1.0, a, out=out)
+            return np.multiply(a, out, out=out)
         if self.activation == "softplus":
-            return 1.0 / (1.0 + np.exp(-z))
-        return np.where(z > 0, 1.0, LEAK)
+            return _sigmoid(z, out)
+        np.copyto(out, LEAK)
+        np.copyto(out, 1.0, where=z > 0)
+        return out
 
-    def _forward(self, params, x):
-        """Pre-activations and activations of every layer: (zs, acts), acts[0] = x."""
+    def _workspace(self, n: int, batch: int) -> dict:
+        """Arrays for one (N runs, B samples) evaluation, kept between calls: a step
+        allocates nothing large, so the memory allocator does not hand the pages
+        back and fault them in again every step (that churn took ~45% of the CPU
+        time of a training run)."""
+        key = (n, batch)
+        ws = self._spaces.get(key)
+        if ws is None:
+            if len(self._spaces) >= 8:
+                self._spaces.clear()
+            ws = self._spaces[key] = {
+                "z": [np.empty((n, batch, o)) for _, o in self.shapes],
+                "a": [np.empty((n, batch, o)) for _, o in self.shapes[:-1]],
+                "delta": [np.empty((n, batch, i)) for i, _ in self.shapes[1:]],
+                "dact": [np.empty((n, batch, i)) for i, _ in self.shapes[1:]]}
+        return ws
+
+    def _forward(self, params, x, ws=None):
+        """Pre-activations and activations of every layer: (zs, acts), acts[0] = x;
+        into the workspace *ws* (its arrays are overwritten by the next call)."""
         zs, acts = [], [x]
         a = x
         last = len(self.shapes) - 1
         for l, (w, b) in enumerate(self.unpack(params)):
-            z = a @ w + b[:, None, :]  # (N, B, out)
+            if ws is None:
+                z = np.matmul(a, w)
+            else:
+                z = np.matmul(a, w, out=ws["z"][l])
+            z += b[:, None, :]  # (N, B, out)
             zs.append(z)
-            a = z if l == last else self._act(z)
+            a = z if l == last else self._act(z, None if ws is None else ws["a"][l])
             acts.append(a)
         return zs, acts
 
@@ -383,7 +419,8 @@ class MLP:
         x, y = (self.x, self.y) if rows is None else (self.x[rows], self.y[rows])
         labels = None if self.labels is None else \
             (self.labels if rows is None else self.labels[rows])
-        zs, acts = self._forward(params, x)
+        ws = self._workspace(len(params), len(x))
+        zs, acts = self._forward(params, x, ws)
         value, delta = self._loss(zs[-1], y, labels)
         if not want_grad:
             return value, None
@@ -396,7 +433,9 @@ class MLP:
             grad[:, at:at + i * o] = gw.reshape(len(params), i * o)
             grad[:, at + i * o:at + i * o + o] = delta.sum(axis=1)
             if l:
-                delta = (delta @ np.swapaxes(layers[l][0], 1, 2)) * self._dact(zs[l - 1], acts[l])
+                back = np.matmul(delta, np.swapaxes(layers[l][0], 1, 2), out=ws["delta"][l - 1])
+                delta = np.multiply(back, self._dact(zs[l - 1], acts[l], ws["dact"][l - 1]),
+                                    out=back)
         return value, grad
 
     def _chunk(self) -> int:
@@ -437,7 +476,7 @@ class MLP:
         params = np.atleast_2d(np.asarray(params, dtype=np.float64))
         x = np.asarray(inputs, dtype=np.float64)
         with np.errstate(all="ignore"):
-            z = self._forward(params, x)[1][-1]
+            z = self._forward(params, x)[1][-1]  # no workspace: fresh arrays
             if self.loss == "bce":
                 return 1.0 / (1.0 + np.exp(-z))
             if self.loss == "ce":
@@ -447,6 +486,14 @@ class MLP:
 
     def bound(self):
         return None
+
+
+def _sigmoid(z, out=None):
+    """1/(1 + e^-z), into *out* (the same operations, so the same bits, as written out)."""
+    out = np.negative(z, out=out)
+    np.exp(out, out=out)
+    np.add(1.0, out, out=out)
+    return np.divide(1.0, out, out=out)
 
 
 def _layers(value: Any) -> list[int]:
@@ -497,6 +544,7 @@ class MinibatchGradients:
                               f"samples, got {batch_size!r}", key="noise.batch_size")
         self.model, self.batch_size = model, int(batch_size)
         self.dim = getattr(model, "dim", None)
+        self.batch_invariant = getattr(model, "batch_invariant", False)
         self.rng = np.random.default_rng(seed)
         self.order = np.empty(0, dtype=np.int64)
         self.at = 0
