@@ -48,48 +48,22 @@ def article_signals(length: int = SIGNAL_LENGTH) -> dict[str, np.ndarray]:
     return out
 
 
-MAX_SIGNAL_ROWS = 20_000
-MAX_SIGNAL_BYTES = 1024 * 1024
-MAX_SIGNAL_VALUE = 1e6  # |g|; squared (Adam, RMSprop) it stays far from overflow
-
-
 def load_signal(path: str | Path) -> np.ndarray:
-    """A custom signal: a CSV file with one number per line (a header line is allowed).
+    """A custom signal: a CSV file with one number per line (a header line is allowed;
+    with several columns, the last one is the signal).
 
-    Only a regular file of at most 1 MB is read (a FIFO or /dev/zero is refused
-    unread); it may hold at most 20,000 numbers, each within +-1e6.
+    Read by :func:`optviz.input.table.read_table`: only a regular file of at
+    most 1 MB is read (a FIFO or /dev/zero is refused unread); it may hold at
+    most 20,000 numbers, each within +-1e6.
     """
-    from optviz.input.yamldoc import read_text
+    from optviz.input.table import read_table
 
-    path = Path(path)
-    lines = read_text(path, "signal file", limit=MAX_SIGNAL_BYTES).split()
-    if len(lines) > MAX_SIGNAL_ROWS + 1:
-        raise ConfigError(f"the signal has {len(lines):,} rows; the limit is "
-                          f"{MAX_SIGNAL_ROWS:,}", file=str(path), key="signals",
-                          hint="a response figure shows a few hundred steps")
-    values = []
-    for i, line in enumerate(lines, 1):
-        cell = line.split(",")[-1]
-        try:
-            value = float(cell)
-        except ValueError:
-            if i == 1:
-                continue  # a header
-            raise ConfigError(f"line {i} is not a number", file=str(path), line=i,
-                              key="signals") from None
-        if not abs(value) <= MAX_SIGNAL_VALUE:
-            raise ConfigError(f"the value on line {i} is not a finite number within "
-                              f"+-{MAX_SIGNAL_VALUE:g}", file=str(path), line=i,
-                              key="signals", hint="rescale the signal")
-        values.append(value)
-    if len(values) > MAX_SIGNAL_ROWS:
-        raise ConfigError(f"the signal has {len(values):,} rows; the limit is "
-                          f"{MAX_SIGNAL_ROWS:,}", file=str(path), key="signals",
-                          hint="a response figure shows a few hundred steps")
+    values, _ = read_table(path, what="signal file", key="signals", noun="the signal",
+                           hint="a response figure shows a few hundred steps")
     if len(values) < 2:
         raise ConfigError("a signal needs at least two finite numbers", file=str(path),
                           key="signals")
-    return np.array(values, dtype=np.float64)
+    return values[:, -1].copy()
 
 
 @dataclass

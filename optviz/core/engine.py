@@ -1,10 +1,12 @@
 """The simulation engine: K optimizers x N starts, advanced in lockstep.
 
-Every step evaluates the surface once per optimizer on an (N, 2) batch (value
-and gradient together), asks the optimizer for its step, and records the new
-points. There is no per-trajectory Python loop: the only Python loops are over
-steps and over the K optimizers. Runs that go non-finite or leave the bound
-stop there; the others go on.
+Every step evaluates the oracle once per optimizer on an (N, D) batch of
+parameter vectors (value and gradient together), asks the optimizer for its
+step, and records the new points. A drawn surface is the case D = 2; a model
+on data (:mod:`optviz.core.models`) has as many parameters as it has. There
+is no per-trajectory Python loop: the only Python loops are over steps and
+over the K optimizers. Runs that go non-finite or leave the bound stop there;
+the others go on.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ from optviz.core.trajectories import Trajectories
 
 
 class Oracle(Protocol):
-    """What an optimizer may ask of the surface (a Surface is one)."""
+    """What an optimizer may ask of the surface or model (a Surface is one).
+
+    Points are float64 arrays of shape (N, D); values (N,), gradients (N, D),
+    Hessians (N, D, D). An oracle may also say its ``dim`` (D) and ``bound()``.
+    """
 
     def value_and_grad(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
     def grad(self, points: np.ndarray) -> np.ndarray: ...
@@ -47,6 +53,17 @@ class Noise(NamedTuple):
     def seed_list(self) -> list[int]:
         return [self.seed + j for j in range(self.seeds)]
 
+    def gradients(self, surface: Oracle, dim: int = 2) -> "NoisyGradients | None":
+        """The noisy oracle the engine hands the optimizers (None: sigma is 0)."""
+        if not self.sigma > 0:
+            return None
+        return NoisyGradients(surface, self.sigma, self.seed, self.kind, self.df, dim)
+
+    @staticmethod
+    def grouped(surface: Oracle, models: Sequence["Noise"], rows: np.ndarray,
+                dim: int = 2) -> "GroupedNoise":
+        return GroupedNoise(surface, models, rows, dim)
+
 
 class NoisyGradients:
     """The surface with reproducible noise added to every gradient.
@@ -58,21 +75,23 @@ class NoisyGradients:
     sweep or basin map equals the same run done alone with the same seed.
     Losses are exact; only gradients are noisy. ``kind`` is ``gaussian``
     (N(0, sigma²) per coordinate) or ``student_t`` (sigma times a Student-t
-    variate with ``df`` degrees of freedom: heavy tails for small df).
+    variate with ``df`` degrees of freedom: heavy tails for small df). A step's
+    noise vector has *dim* coordinates, drawn in order from one generator (so
+    D = 2 draws exactly what it always drew).
     """
 
     def __init__(self, surface: Oracle, sigma: float, seed: int, kind: str = "gaussian",
-                 df: float = math.inf):
+                 df: float = math.inf, dim: int = 2):
         self.surface, self.sigma = surface, float(sigma)
-        self.kind, self.df = kind, float(df)
+        self.kind, self.df, self.dim = kind, float(df), int(dim)
         self.rng = np.random.default_rng(seed)
-        self.current = np.zeros(2)
+        self.current = np.zeros(self.dim)
 
     def next_step(self) -> None:
         if self.kind == "student_t":
-            self.current = self.sigma * self.rng.standard_t(self.df, 2)
+            self.current = self.sigma * self.rng.standard_t(self.df, self.dim)
         else:
-            self.current = self.sigma * self.rng.standard_normal(2)
+            self.current = self.sigma * self.rng.standard_normal(self.dim)
 
     def value_and_grad(self, points):
         value, grad = self.surface.value_and_grad(points)
@@ -92,12 +111,14 @@ class GroupedNoise(NoisyGradients):
     several seeds equals the same runs done one seed at a time.
     """
 
-    def __init__(self, surface: Oracle, models: Sequence[Noise], rows: np.ndarray):
+    def __init__(self, surface: Oracle, models: Sequence[Noise], rows: np.ndarray,
+                 dim: int = 2):
         self.surface = surface
-        self.parts = [NoisyGradients(surface, m.sigma, m.seed, m.kind, m.df) for m in models]
+        self.parts = [NoisyGradients(surface, m.sigma, m.seed, m.kind, m.df, dim)
+                      for m in models]
         self.rows = np.asarray(rows, dtype=np.int64)
-        self.current = np.zeros((len(self.rows), 2))
-        self._models = np.zeros((len(self.parts), 2))
+        self.current = np.zeros((len(self.rows), dim))
+        self._models = np.zeros((len(self.parts), dim))
 
     def next_step(self) -> None:
         for i, part in enumerate(self.parts):
@@ -108,7 +129,7 @@ class GroupedNoise(NoisyGradients):
 
 def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int, *,
              bound: np.ndarray | None = None,
-             noise: Noise | tuple[float, int] | Sequence[Noise] | None = None,
+             noise: Any = None,
              noise_rows: np.ndarray | None = None,
              exact: Sequence[str] = (),
              observe: Callable[[int, int, np.ndarray, np.ndarray, Any], None] | None = None,
@@ -117,17 +138,22 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
 
     Args:
         surface: anything with ``value_and_grad``, ``grad`` and ``hess`` over
-            points of shape (N, 2), usually a :class:`~optviz.core.surfaces.Surface`.
+            points of shape (N, D): a :class:`~optviz.core.surfaces.Surface`
+            (D = 2) or a model on data (:func:`optviz.core.models.build`).
         optimizers: label -> Optimizer (an ``init``/``update`` pair).
-        starts: one start ``[x, y]`` or N starts of shape (N, 2).
+        starts: one start (D numbers) or N starts of shape (N, D); D must be
+            the oracle's ``dim`` when it states one.
         steps: number of steps T.
-        bound: ``[[xlo, ylo], [xhi, yhi]]``; a run that leaves it is marked
-            diverged and stops. Defaults to ``surface.bound()`` when the
-            surface has one, else no bound (only non-finite values stop a run).
+        bound: ``[lower corner, upper corner]``, shape (2, D); a run that leaves
+            it is marked diverged and stops. Defaults to ``surface.bound()``
+            when the surface has one, else no bound (only non-finite values
+            stop a run).
         noise: a :class:`Noise` or ``(sigma, seed)``: add reproducible noise to
-            every gradient (the same sequence for every optimizer). Its ``seeds``
-            is not used here: one call runs one seed -- or a list of Noise models
-            with *noise_rows* (N,) naming the model of each run.
+            every gradient (the same sequence for every optimizer); or any
+            noise model with a ``gradients(surface, dim)`` method, such as
+            :class:`optviz.core.models.Minibatch`. Its ``seeds`` is not used
+            here: one call runs one seed -- or a list of noise models of one
+            kind with *noise_rows* (N,) naming the model of each run.
         exact: labels of optimizers that get exact gradients even in a noisy run
             (full-batch gradient descent beside its stochastic version).
         observe: called as ``observe(t, k, grad, step, state)`` after optimizer k's
@@ -136,26 +162,30 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
         progress: called with the number of steps done so far, now and then.
 
     Returns:
-        Trajectories with points (K, N, T+1, 2) and losses (K, N, T+1).
+        Trajectories with points (K, N, T+1, D) and losses (K, N, T+1).
     """
     labels = tuple(optimizers)
     opts = [optimizers[label] for label in labels]
+    dim = getattr(surface, "dim", None)
     starts = np.atleast_2d(np.asarray(starts, dtype=np.float64))
-    if starts.ndim != 2 or starts.shape[1] != 2:
-        raise ValueError(f"starts must have shape (N, 2), got {starts.shape}")
+    if starts.ndim != 2 or (dim is not None and starts.shape[1] != dim):
+        want = f"(N, {dim})" if dim is not None else "(N, D)"
+        raise ValueError(f"starts must have shape {want}, got {starts.shape}")
+    dim = starts.shape[1]
     steps = int(steps)
     if steps < 0:
         raise ValueError("steps must be >= 0")
     if bound is None and hasattr(surface, "bound"):
         bound = surface.bound()
     if bound is not None:
+        bound = np.asarray(bound, dtype=np.float64)
         centre, half = (bound[0] + bound[1]) / 2, (bound[1] - bound[0]) / 2
     else:
-        centre, half = np.zeros(2), np.full(2, np.inf)
+        centre, half = np.zeros(dim), np.full(dim, np.inf)
 
     k_count, n_count = len(opts), len(starts)
-    # (T+1, K, N, 2) so that each step writes one contiguous block.
-    points = np.full((steps + 1, k_count, n_count, 2), np.nan)
+    # (T+1, K, N, D) so that each step writes one contiguous block.
+    points = np.full((steps + 1, k_count, n_count, dim), np.nan)
     losses = np.full((steps + 1, k_count, n_count), np.nan)
     last = np.full((k_count, n_count), steps, dtype=np.int64)
     diverged = np.zeros((k_count, n_count), dtype=bool)
@@ -169,21 +199,38 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
     if noise_rows is not None:
         if len(noise_rows) != len(starts):
             raise ValueError("noise_rows needs one model index per start")
-        noisy = GroupedNoise(surface, [Noise(*m) for m in noise], noise_rows)
-    elif noise is not None and noise[0] > 0:
-        noise = Noise(*noise)
-        noisy = NoisyGradients(surface, noise.sigma, noise.seed, noise.kind, noise.df)
+        models = [_noise_model(m) for m in noise]
+        if len({type(m) for m in models}) != 1:
+            raise ValueError("grouped noise models must all be of one kind")
+        noisy = type(models[0]).grouped(surface, models, noise_rows, dim)
+    elif noise is not None:
+        noisy = _noise_model(noise).gradients(surface, dim)
     oracles = [surface if noisy is None or label in exact else noisy for label in labels]
+    # An oracle whose rows do not depend on each other (``batch_invariant``, e.g. a
+    # network: each run's own matrix products) is asked once a step for all the
+    # optimizers it serves, their runs stacked: the same numbers, fewer calls.
+    gangs = [[k for k in range(k_count) if oracles[k] is o]
+             for o in {id(o): o for o in oracles}.values()
+             if getattr(o, "batch_invariant", False)] if k_count > 1 else []
+    ganged: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     with np.errstate(all="ignore"):
         for t in range(steps):
             if noisy is not None:
                 noisy.next_step()
+            for gang in gangs:
+                live = [k for k in gang if active[k].any()]
+                if len(live) > 1:
+                    value, grad = oracles[live[0]].value_and_grad(
+                        np.concatenate([params[k] for k in live]))
+                    for i, k in enumerate(live):
+                        rows = slice(i * n_count, (i + 1) * n_count)
+                        ganged[k] = value[rows], grad[rows]
             for k, opt in enumerate(opts):
                 oracle = oracles[k]
                 if not active[k].any():
                     continue
-                value, grad = oracle.value_and_grad(params[k])
+                value, grad = ganged.pop(k) if k in ganged else oracle.value_and_grad(params[k])
                 losses[t, k] = value
                 step, new_state = opt.update(grad, states[k], params[k], oracle)
                 if observe is not None:
@@ -262,6 +309,11 @@ def _all_inside(points: np.ndarray, centre: np.ndarray, half: np.ndarray) -> boo
     else:
         lo, hi = points.min(axis=0), points.max(axis=0)
     return bool((np.abs(lo - centre) <= half).all() and (np.abs(hi - centre) <= half).all())
+
+
+def _noise_model(noise: Any) -> Any:
+    """A noise model: itself if it makes noisy gradients, else a Noise from a tuple."""
+    return noise if hasattr(noise, "gradients") else Noise(*noise)
 
 
 def _freeze(new: Any, old: Any, active: np.ndarray) -> Any:

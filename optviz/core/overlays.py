@@ -16,7 +16,7 @@ KINDS = ("gradient", "step", "momentum", "inner")
 
 @dataclass
 class Overlays:
-    """(K, T, 2) arrays for run 0: at step t the gradient used, the step taken and
+    """(K, T, D) arrays for run 0 (D = 2 on a surface): at step t the gradient used, the step taken and
     the first moment after the update (NaN where an optimizer keeps none)."""
 
     gradient: np.ndarray
@@ -35,11 +35,11 @@ class Overlays:
 class OverlayRecorder:
     """An ``observe`` callback for :func:`optviz.core.engine.simulate`."""
 
-    def __init__(self, k_count: int, steps: int):
+    def __init__(self, k_count: int, steps: int, dim: int = 2):
         from optviz.core.optim import first_moment
         from optviz.core.optim.modern import inner_point
 
-        self.data = Overlays(*(np.full((k_count, steps, 2), np.nan) for _ in KINDS))
+        self.data = Overlays(*(np.full((k_count, steps, dim), np.nan) for _ in KINDS))
         self.first_moment, self.inner_point = first_moment, inner_point
 
     def __call__(self, t, k, grad, step, state):
@@ -57,13 +57,13 @@ class OverlayRecorder:
 
 class StepSizeRecorder:
     """An ``observe`` callback recording run 0's effective per-coordinate step size
-    α_t·V_t after each update, (K, T, 2), from the optimizer's own state
+    α_t·V_t after each update, (K, T, D), from the optimizer's own state
     (``optim.effective_step``); NaN where an optimizer does not define one."""
 
-    def __init__(self, k_count: int, steps: int):
+    def __init__(self, k_count: int, steps: int, dim: int = 2):
         from optviz.core.optim import effective_step
 
-        self.data = np.full((k_count, steps, 2), np.nan)
+        self.data = np.full((k_count, steps, dim), np.nan)
         self.effective_step = effective_step
 
     def __call__(self, t, k, grad, step, state):

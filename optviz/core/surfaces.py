@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -43,9 +43,11 @@ class Surface:
 
     ``f``, ``grad``, ``value_and_grad`` and ``hess`` take points of shape
     ``(..., 2)`` (float64) and return shapes ``(...)``, ``(..., 2)`` and
-    ``(..., 2, 2)``.
+    ``(..., 2, 2)``. As an oracle for :func:`optviz.core.engine.simulate` it is
+    the case D = 2 (``dim``).
     """
 
+    dim: ClassVar[int] = 2
     name: str
     title: str
     formula: str

@@ -11,16 +11,16 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class Trajectories:
-    """K optimizers x N runs x (T+1) points, as simulated in lockstep.
+    """K optimizers x N runs x (T+1) points of D coordinates, as simulated in lockstep.
 
     ``points[k, n, t]`` is run *n* of optimizer *k* after *t* steps (t = 0 is the
-    start). A run that diverged or otherwise stopped early holds NaN after its
+    start): a point (x, y) of a surface (D = 2), or a model's D parameters. A run that diverged or otherwise stopped early holds NaN after its
     last point; ``steps[k, n]`` is the index of that last point, so
     ``points[k, n, : steps[k, n] + 1]`` is the whole finite trajectory.
     """
 
     labels: tuple[str, ...]
-    points: np.ndarray  # (K, N, T+1, 2) float64
+    points: np.ndarray  # (K, N, T+1, D) float64; D = 2 for a surface
     losses: np.ndarray  # (K, N, T+1) float64
     steps: np.ndarray  # (K, N) int: steps actually taken
     diverged: np.ndarray  # (K, N) bool
@@ -32,8 +32,13 @@ class Trajectories:
         k, n, t1, _ = self.points.shape
         return k, n, t1 - 1
 
+    @property
+    def dim(self) -> int:
+        """D, the number of coordinates of a point (2 for a surface)."""
+        return self.points.shape[-1]
+
     def path(self, k: int, n: int = 0) -> np.ndarray:
-        """The finite points of one run, shape (steps + 1, 2)."""
+        """The finite points of one run, shape (steps + 1, D)."""
         return self.points[k, n, : self.steps[k, n] + 1]
 
     def loss_path(self, k: int, n: int = 0) -> np.ndarray:
@@ -41,8 +46,8 @@ class Trajectories:
 
     @property
     def final_points(self) -> np.ndarray:
-        """(K, N, 2): each run's last finite point."""
-        idx = self.steps[..., None, None].repeat(2, axis=-1)
+        """(K, N, D): each run's last finite point."""
+        idx = self.steps[..., None, None].repeat(self.dim, axis=-1)
         return np.take_along_axis(self.points, idx, axis=2)[:, :, 0, :]
 
     @property
@@ -53,9 +58,13 @@ class Trajectories:
     # ----------------------------------------------------------------- CSV
     def to_csv_text(self) -> str:
         """``label,step,x,y,loss`` (with a ``run`` column when N > 1), floats exact
-        (repr: ``float(text)`` gives the same float64), labels quoted where needed."""
+        (repr: ``float(text)`` gives the same float64), labels quoted where needed.
+        Points of a surface only (D = 2): a model's parameters are not x and y."""
         from optviz.outputs import csv_text
 
+        if self.dim != 2:
+            raise ValueError(f"the x,y trajectories CSV holds 2-D points; these have "
+                             f"{self.dim} coordinates")
         k_count, n_count, _ = self.shape
         many = n_count > 1
         header = ["label", "run", "step", "x", "y", "loss"] if many \

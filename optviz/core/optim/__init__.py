@@ -1,4 +1,4 @@
-"""Optimizers as pure init/update pairs over (N, 2) float64 arrays (optax style).
+"""Optimizers as pure init/update pairs over (N, D) float64 arrays (optax style).
 
 transforms.py holds the small transforms, aliases.py the named optimizers
 composed from them, schedules.py torch's learning-rate schedules and

@@ -3,7 +3,8 @@
 An :class:`Optimizer` is ``init(params) -> state`` and
 ``update(grad, state, params, oracle) -> (step, new_state)``; the new
 parameters are ``params + step``. Parameters and gradients are float64 arrays
-of shape (N, 2): N trajectories advance in one call. Hyperparameters may be
+of shape (N, D): N trajectories of D coordinates (2 on a surface, a model's
+parameter count on data) advance in one call. Hyperparameters may be
 Python floats or arrays broadcastable against (N, 1) (a sweep gives each row
 its own value). States are NamedTuples (or tuples of them) of arrays and are
 never mutated.
@@ -12,7 +13,7 @@ A *gradient transform* has the same two functions, with ``update`` mapping
 incoming updates (at first the gradient) to outgoing ones; :func:`chain`
 composes transforms into an optimizer, whose last transform returns the step.
 
-``oracle`` is the surface (``grad(points)``, ``hess(points)``); only the
+``oracle`` is the surface or model (``grad(points)``, ``hess(points)``); only the
 optimizers that need more than the gradient at the current point use it
 (NAG's look-ahead gradients, Newton's Hessian).
 

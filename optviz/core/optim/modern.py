@@ -1,7 +1,7 @@
 """The modern optimizers: Lion, SignSGD/Signum, Adan, ADOPT, SAM, Lookahead,
 Prodigy, schedule-free SGD/AdamW and Sophia.
 
-Each factory returns an :class:`~optviz.core.optim.base.Optimizer` over (N, 2)
+Each factory returns an :class:`~optviz.core.optim.base.Optimizer` over (N, D)
 float64 batches, written from its reference implementation's update rule (the
 docstring names the package and the version it was checked against, step by
 step in float64, in tests/reference/test_modern_live.py and, from recorded
@@ -29,7 +29,7 @@ INNER_POINTS = {"y": "where schedule-free takes its gradient",
 
 
 def inner_point(state) -> tuple[str, np.ndarray] | None:
-    """(field name, (N, 2) point) of a modern optimizer's second point, if it has one."""
+    """(field name, (N, D) point) of a modern optimizer's second point, if it has one."""
     for name in INNER_POINTS:
         if hasattr(state, name):
             return name, getattr(state, name)
@@ -490,7 +490,7 @@ def sophia(lr=0.01, beta1=0.96, beta2=0.99, gamma=0.01, eps=1e-12, k=10,
         refresh = np.equal(np.mod(count, k), np.mod(1, k))
         if np.any(refresh):
             hess = oracle.hess(params)
-            diag = np.stack([hess[:, 0, 0], hess[:, 1, 1]], axis=1)
+            diag = np.diagonal(hess, axis1=1, axis2=2)
             h = np.where(refresh, beta2 * h + (1 - beta2) * diag, h)
         new = params - lr * weight_decay * params
         new = new - lr * np.clip(m / np.maximum(gamma * h, eps), -1.0, 1.0)

@@ -1,4 +1,4 @@
-"""Small pure gradient transforms over (N, 2) float64 arrays, optax style.
+"""Small pure gradient transforms over (N, D) float64 arrays, optax style.
 
 Each transform is an ``init``/``update`` pair (:class:`~optviz.core.optim.base.Optimizer`)
 mapping incoming updates to outgoing ones; :func:`~optviz.core.optim.base.chain`
@@ -311,16 +311,41 @@ def scale_by_newton(damping=0.0, fallback=True) -> Optimizer:
 
     def update(g, state, params, oracle):
         h = oracle.hess(params)
-        a = h[:, 0, 0] + lam
-        b = h[:, 0, 1]
-        d = h[:, 1, 1] + lam
-        det = a * d - b * b
-        pd = (a > 0) & (det > 0)
-        usable = pd if fallback else det != 0
-        safe = np.where(usable, det, 1.0)
-        newton_dir = np.stack([(d * g[:, 0] - b * g[:, 1]) / safe,
-                               (a * g[:, 1] - b * g[:, 0]) / safe], axis=1)
-        direction = np.where(usable[:, None], newton_dir, g)
+        if g.shape[1] == 2:
+            direction, pd = _newton_2d(h, g, lam, fallback)
+        else:
+            direction, pd = _newton_nd(h, g, lam, fallback)
         return direction, NewtonState(state.fallbacks + ~pd, state.count + 1)
 
     return Optimizer(init, update)
+
+
+def _newton_2d(h, g, lam, fallback):
+    """Newton's direction for D = 2 in closed form (the 2 x 2 inverse): (direction, PD)."""
+    a = h[:, 0, 0] + lam
+    b = h[:, 0, 1]
+    d = h[:, 1, 1] + lam
+    det = a * d - b * b
+    pd = (a > 0) & (det > 0)
+    usable = pd if fallback else det != 0
+    safe = np.where(usable, det, 1.0)
+    newton_dir = np.stack([(d * g[:, 0] - b * g[:, 1]) / safe,
+                           (a * g[:, 1] - b * g[:, 0]) / safe], axis=1)
+    return np.where(usable[:, None], newton_dir, g), pd
+
+
+def _newton_nd(h, g, lam, fallback):
+    """Newton's direction for any D: H + λI is positive definite where its smallest
+    eigenvalue is > 0 and invertible where none is 0; a batched solve (N, D, D)."""
+    n, dim = g.shape
+    eye = np.eye(dim)
+    m = h + (lam[:, None, None] if np.ndim(lam) else lam) * eye
+    finite = np.isfinite(m).all(axis=(1, 2))
+    eig = np.linalg.eigvalsh(np.where(finite[:, None, None], m, eye))
+    pd = finite & (eig[:, 0] > 0)
+    usable = pd if fallback else finite & np.all(eig != 0, axis=1)
+    newton_dir = np.linalg.solve(np.where(usable[:, None, None], m, eye), g[..., None])[..., 0]
+    direction = np.where(usable[:, None], newton_dir, g)
+    if not fallback:  # a Hessian that is not finite gives no direction: the run stops
+        direction = np.where(finite[:, None], direction, np.nan)
+    return direction, pd
