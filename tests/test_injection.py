@@ -4,6 +4,7 @@ Written as an attacker would: real config files, real ``optviz`` processes, and
 the printed command pasted into a real shell.
 """
 
+import html.parser
 import json
 import os
 import re
@@ -81,3 +82,104 @@ def test_a_config_file_named_like_an_option_is_not_read_as_one(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "compare.json").exists()
+
+
+# ----------------------------------------------------------------------------- pages
+HOSTILE_TITLE = "</script><!--<script> & \"q\" __OPTVIZ_META__ <b>bold</b>"
+HOSTILE_LABELS = ["<!--<script>", "</script><img src=x onerror=alert(1)>", "a & b > c"]
+
+
+def page_config(folder: Path, title: str, labels: list[str]) -> Path:
+    items = "".join(f"  - {{type: {t}, lr: 0.001, label: {json.dumps(lab)}}}\n"
+                    for t, lab in zip(("sgd", "adam", "rmsprop"), labels))
+    folder.mkdir(exist_ok=True)
+    path = folder / "c.yaml"
+    path.write_text(f"surface: rosenbrock\ntitle: {json.dumps(title)}\nstart: [-1, 1]\n"
+                    f"steps: 5\noptimizers:\n{items}"
+                    "web: {lr_values: 2, main_values: 1, starts: 1, value_grid: 8}\n"
+                    "render: {formats: [html], size: [4, 3], dpi: 100}\noutput: out\n")
+    return path
+
+
+def script_text(page: str, element_id: str) -> str:
+    """The text of a <script> element as the HTML parser sees it: up to the first
+    '</script' (what ends the element when the text holds no '<!--')."""
+    start = page.index(f'id="{element_id}">') + len(f'id="{element_id}">')
+    return page[start:page.index("</script", start)]
+
+
+class Texts(html.parser.HTMLParser):
+    """The start tags of a page and the text inside each element (by id or tag)."""
+
+    def __init__(self, page):
+        super().__init__(convert_charrefs=True)
+        self.where, self.found, self.tags = [], {}, []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.where.append(dict(attrs).get("id") or tag)
+
+    def handle_endtag(self, tag):
+        if self.where:
+            self.where.pop()
+
+    def handle_data(self, data):
+        if self.where:
+            self.found[self.where[-1]] = self.found.get(self.where[-1], "") + data
+
+
+def make_pages(folder: Path, title: str, labels: list[str]) -> list[Path]:
+    page_config(folder, title, labels)
+    for args in (("web", "c.yaml", "-q"), ("run", "c.yaml", "-q")):
+        r = optviz(*args, cwd=folder)
+        assert r.returncode == 0, r.stderr
+    pages = sorted((folder / "out").glob("*.html"))
+    assert [p.name for p in pages] == ["c-web.html", "c.html"]
+    return pages
+
+
+def test_config_text_in_pages_is_escaped_for_its_context(tmp_path):
+    plain = [Texts(p.read_text(encoding="utf-8"))
+             for p in make_pages(tmp_path / "plain", "plain", ["a", "b", "c"])]
+    for path, benign in zip(make_pages(tmp_path / "hostile", HOSTILE_TITLE, HOSTILE_LABELS),
+                            plain):
+        page = path.read_text(encoding="utf-8")
+        meta_text = script_text(page, "ov-meta")
+        # nothing in the JSON can end the element or open a comment / nested script
+        for bad in ("<", ">", "&", "\u2028", "\u2029"):
+            assert bad not in meta_text, (path.name, bad)
+        meta = strict_json(meta_text)  # and it reads back as the very same text
+        assert meta["title"] == HOSTILE_TITLE
+        assert [o["label"] for o in meta["opts"]] == HOSTILE_LABELS
+        # the data scripts after it are still separate elements, whole
+        assert script_text(page, "ov-paths").strip() and script_text(page, "ov-exact").strip()
+        # the title is text in <title> and <h1>, the placeholder in it left as text,
+        # and the page has the same elements as one made from harmless text
+        parsed = Texts(page)
+        assert parsed.found["title"] == HOSTILE_TITLE
+        assert parsed.found["ov-title"] == HOSTILE_TITLE
+        assert parsed.tags == benign.tags
+
+
+def test_jupyter_view_embeds_the_page_as_one_escaped_attribute(tmp_path):
+    from optviz.app.runner import run
+
+    config = page_config(tmp_path, HOSTILE_TITLE, HOSTILE_LABELS)
+    result = run(str(config), out=tmp_path / "out")
+    view = result._repr_html_()
+
+    class Frames(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.tags = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append((tag, dict(attrs)))
+
+    parsed = Frames()
+    parsed.feed(view)
+    assert [t for t, _ in parsed.tags] == ["iframe"]
+    attrs = parsed.tags[0][1]
+    assert attrs["title"] == HOSTILE_TITLE
+    assert attrs["srcdoc"] == (tmp_path / "out" / "c.html").read_text(encoding="utf-8")
