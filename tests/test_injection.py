@@ -183,3 +183,87 @@ def test_jupyter_view_embeds_the_page_as_one_escaped_attribute(tmp_path):
     attrs = parsed.tags[0][1]
     assert attrs["title"] == HOSTILE_TITLE
     assert attrs["srcdoc"] == (tmp_path / "out" / "c.html").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- terminal
+# what a hostile config can hold: clear screen, retitle the window (BEL and ST
+# ends), C1 CSI, a DCS string, a bare ESC, a carriage return, NUL, DEL, a bidi override
+NASTY = ("\x1b[2J", "\x1b]0;pwned\x07", "\x1b]2;pwned\x1b\\", "\x9b31m", "\x90qq\x9c",
+         "\x1bc", "\r", "\x00", "\x7f", "\u202e")
+
+
+def nasty(word: str, but: str = "") -> str:
+    """*word* with every hostile sequence (*but* those) inside it, as YAML
+    double-quoted text."""
+    text = word[:1] + "".join(n for n in NASTY if n not in but) + word[1:]
+    return json.dumps(text)  # JSON string escapes are YAML double-quoted escapes
+
+
+def assert_clean(stream: str, *words, quoted=False):
+    """No control character but newline, no ESC, no C1, no bidi override; the visible
+    words are all still there. Unless the text was *quoted* (as Python's repr shows
+    it, escapes as printable text), no trace of the sequences either."""
+    bad = [c for c in stream if (ord(c) < 32 and c not in "\n") or 0x7f <= ord(c) <= 0x9f
+           or 0x202a <= ord(c) <= 0x202e]
+    assert not bad, (bad, stream)
+    if not quoted:
+        assert "pwned" not in stream and "31m" not in stream and "[2J" not in stream
+    for w in words:
+        assert w in stream, (w, stream)
+
+
+def test_control_characters_never_reach_the_terminal(tmp_path):
+    surface = tmp_path / "s.yaml"
+    surface.write_text(f"formula: 'x**2 + y**2'\ndomain: {{x: [-2, 2], y: [-2, 2]}}\nstart: [1, 1]\n"
+                       f"title: {nasty('Bowl')}\ndescription: {nasty('Round')}\n"
+                       f"source: {nasty('Made up')}\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"surface: s.yaml\ntitle: {nasty('Hello')}\nstart: [1, 1]\nsteps: 3\n"
+                   f"optimizers: [{{type: sgd, lr: 0.1, label: {nasty('fast')}}}]\n"
+                   f"{RENDER}output: {nasty('outdir', but=chr(0))}\n")  # a NUL is refused
+    r = optviz("run", "c.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert_clean(r.stdout + r.stderr, "Hello", "fast", "outdir")
+    r = optviz("describe", "s.yaml", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert_clean(r.stdout + r.stderr, "Bowl", "Round", "Made up")
+
+    # values quoted in errors: an unknown key, a bad value, a file name
+    for text, words, quoted in (
+            (f"surface: s.yaml\n{nasty('colour')}: 1\noptimizers: [sgd]\n",
+             ["colour", "line 2"], False),
+            (f"surface: s.yaml\noptimizers: [{{type: {nasty('adma')}}}]\n",  # shown as repr
+             ["line 2", "optimizers[0].type"], True),
+            (f"surface: {nasty('nowhere.yaml')}\noptimizers: [sgd]\n",
+             ["nowhere.yaml", "line 1"], False)):
+        cfg.write_text(text)
+        r = optviz("run", "c.yaml", cwd=tmp_path)
+        assert r.returncode == 2 and r.stderr.startswith("Error: "), r.stderr
+        assert_clean(r.stdout + r.stderr, *words, quoted=quoted)
+    named = tmp_path / ("a" + "".join(NASTY[:3]) + "b.yaml")
+    named.write_text("surface: s.yaml\noptimizers: [{type: sgd, lr: -1}]\n")
+    r = optviz("run", named.name, cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.startswith("Error: "), r.stderr
+    assert_clean(r.stdout + r.stderr, "ab.yaml", "lr")
+    r = optviz("batch", named.name, cwd=tmp_path)
+    assert r.returncode == 1, r.stderr
+    assert_clean(r.stdout + r.stderr, "ab.yaml", "FAILED")
+
+
+def test_control_characters_never_reach_the_figures_or_data(tmp_path):
+    (tmp_path / "c.yaml").write_text(
+        f"surface: rosenbrock\ntitle: {json.dumps('Two' + ''.join(NASTY) + chr(10) + 'lines')}\n"
+        f"start: [-1, 1]\nsteps: 3\n"
+        f"optimizers: [{{type: sgd, lr: 0.001, label: {nasty('fast')}}}]\n"
+        "render: {formats: [png, svg], size: [3, 2], dpi: 100}\noutput: out\n")
+    r = optviz("run", "c.yaml", "-q", cwd=tmp_path, env={"PYTHONWARNINGS": "always"})
+    assert r.returncode == 0 and r.stderr == "", r.stderr  # no missing-glyph warnings
+    record = strict_json((tmp_path / "out" / "run.json").read_text())
+    assert record["config"]["title"] == "Two\nlines"  # the line break kept
+    assert record["config"]["optimizers"][0]["label"] == "fast"
+    import csv
+
+    with open(tmp_path / "out" / "trajectories.csv", newline="") as fh:
+        assert {row["label"] for row in csv.DictReader(fh)} == {"fast"}
+    svg = (tmp_path / "out" / "c.svg").read_text()
+    assert "\x1b" not in svg and "pwned" not in svg
