@@ -802,6 +802,17 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                                               conventions)
         except ConfigError as e:
             raise doc.locate(e, item_at) from None
+        for axis in axes:  # and so must the values between them (not so a whole number's)
+            inside = axis.lo + (axis.hi - axis.lo) * 0.382  # no whole number for whole ends
+            try:
+                optim.resolve_hyperparams(item["type"], {**given, axis.param: inside},
+                                          conventions)
+            except ConfigError as e:
+                raise doc.error(f"{axis.param} cannot be tuned: the values between "
+                                f"{axis.lo:g} and {axis.hi:g} are not all valid ({e.detail})",
+                                item_at + (axis.param,),
+                                hint=f"give {axis.param} one value, e.g. "
+                                     f"{axis.param}: {axis.lo:g}, and tune the others") from None
         label = item.get("label")
         if label is None:
             label = optim.default_label(item["type"], params, conventions)
