@@ -82,6 +82,11 @@ def _allow_import(ctx, param, value):
     if value:
         from optviz.core.optim.torch_adapter import allow_import
 
+        for module in value:  # importlib reads '.x' or '../x' as a relative import
+            if not all(part.isidentifier() for part in module.strip().split(".")):
+                raise click.BadParameter(
+                    f"{terminal_text(repr(module))} is not a module name; give a dotted "
+                    "Python module name such as mypackage.optim (no paths, no leading dot)")
         allow_import(*value)
     return value
 
@@ -519,6 +524,9 @@ def main():
     import signal
     import warnings
 
+    from optviz.render import matplotlib_folder
+
+    matplotlib_folder()  # before matplotlib is imported: no warnings on a read-only HOME
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, _interrupted)
 
