@@ -147,3 +147,14 @@ def test_unwritable_home_prints_nothing_and_leaves_no_temporary_folder(tmp_path)
     r = optviz("run", "c.yaml", cwd=tmp_path, env={**env, "MPLCONFIGDIR": str(keep)})
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert list(keep.glob("fontlist-*.json")) and list(temp.iterdir()) == []
+
+
+def test_a_config_given_in_python_gets_the_same_text_rules():
+    from optviz.errors import ConfigError
+    from optviz.input.config import load_config
+
+    with pytest.raises(ConfigError, match="key 'title': title holds a lone surrogate"):
+        load_config({"surface": "rosenbrock", "title": "a\ud800", "optimizers": ["sgd"]})
+    cfg = load_config({"surface": "rosenbrock", "title": "a\x1b[2Jb\nc",
+                       "optimizers": [{"type": "sgd", "label": "x\x1b]0;t\x07y"}]})
+    assert (cfg.title, cfg.optimizers[0].label) == ("ab\nc", "xy")

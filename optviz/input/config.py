@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
-from optviz.input.text import MATH_HINT, clean_text, mathtext_problem
+from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
 if TYPE_CHECKING:
@@ -622,6 +622,9 @@ def _drawable(text: str, doc: Document, at: tuple, what: str) -> str:
     kept: :func:`~optviz.input.text.clean_text`); text that matplotlib would fail to
     typeset (bad mathtext between $ signs) is refused."""
     text = clean_text(text)
+    if lone_surrogate(text):  # from a dict given in Python (the YAML reader refuses it)
+        raise doc.error(f"{what} holds a lone surrogate, which is not a character", at,
+                        hint="write the character itself")
     problem = mathtext_problem(text)
     if problem:
         raise doc.error(f"{what} '{text}' has math matplotlib cannot typeset: {problem}",

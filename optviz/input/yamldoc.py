@@ -26,7 +26,6 @@ PathKey = tuple[Any, ...]
 MAX_NODES = 100_000
 MAX_DEPTH = 64  # nested mappings/lists; PyYAML's composer recurses once per level
 MAX_BYTES = 256 * 1024  # configs and surfaces are a few KB; parsing 256 KB takes ~1 s
-MAX_INT_BITS = 1023  # a whole number beyond a float's range (~1.8e308) is refused
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -244,11 +243,12 @@ class _Walk:
                 raise self.error(f"this whole number has {digits:,} digits; the largest "
                                  "a config can use has 309", node, path,
                                  hint="write it as a float, e.g. 1.0e+300")
-            value = self.loader.construct_object(node)
-            if abs(value).bit_length() > MAX_INT_BITS:
+            try:
+                float(self.loader.construct_object(node))
+            except OverflowError:  # what every number of a config becomes
                 raise self.error(f"this whole number ({digits} digits) is too large for a "
                                  "float (1.8e308 at most)", node, path,
-                                 hint="write a smaller number")
+                                 hint="write a smaller number") from None
         elif node.tag == "tag:yaml.org,2002:str":
             lone = lone_surrogate(join_surrogates(node.value))
             if lone is not None:
