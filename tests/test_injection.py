@@ -214,7 +214,7 @@ def assert_clean(stream: str, *words, quoted=False):
 
 def test_control_characters_never_reach_the_terminal(tmp_path):
     surface = tmp_path / "s.yaml"
-    surface.write_text(f"formula: 'x**2 + y**2'\ndomain: {{x: [-2, 2], y: [-2, 2]}}\nstart: [1, 1]\n"
+    surface.write_text("formula: 'x**2 + y**2'\ndomain: {x: [-2, 2], y: [-2, 2]}\nstart: [1, 1]\n"
                        f"title: {nasty('Bowl')}\ndescription: {nasty('Round')}\n"
                        f"source: {nasty('Made up')}\n")
     cfg = tmp_path / "c.yaml"

@@ -62,7 +62,8 @@ def command_for(config: RunConfig) -> str | None:
 
 def summary_markdown(result: CompareResult) -> str:
     cfg = result.config
-    lines = [f"# {' '.join(cfg.title.split())}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
+    title = " ".join(cfg.title.split())  # one heading line
+    lines = [f"# {title}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
              f"{result.trajectories.shape[1]} runs per optimizer (starts x seeds).", ""]
     head = ["optimizer", "success rate", "median steps to tol", "median final gap",
             "median final loss", "diverged"]
