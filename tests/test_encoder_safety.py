@@ -41,35 +41,33 @@ def started(monkeypatch):
     return pids
 
 
-def alive(pid: int) -> bool:
-    """A live process (not a zombie waiting to be reaped) with this pid."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-def ffmpeg_children(folder: Path) -> list[int]:
-    """Live children of this process running ffmpeg on a file in *folder*, found in /proc."""
-    found = []
+def processes():
+    """(pid, state, parent pid, argv) of every process, read from /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            cmd = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:  # it ended meanwhile
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if (int(fields[1]) == os.getpid() and fields[0] != "Z" and b"ffmpeg" in cmd[0]
-                and any(str(folder).encode() in arg for arg in cmd)):
-            found.append(int(entry.name))
-    return found
+        yield int(entry.name), fields[0], int(fields[1]), argv
+
+
+def alive(pid: int) -> bool:
+    """A live process (not a zombie waiting to be reaped) with this pid."""
+    return any(p == pid and state != "Z" for p, state, _, _ in processes())
+
+
+def encoders_on(folder: Path, parent: int | None = None) -> list[int]:
+    """Live ffmpeg processes writing in *folder* (children of *parent*, if given)."""
+    return [pid for pid, state, ppid, argv in processes()
+            if state != "Z" and "ffmpeg" in argv[0] and any(str(folder) in a for a in argv)
+            and parent in (None, ppid)]
 
 
 def assert_nothing_left(folder: Path, pids: list[int], allowed=()):
-    assert [p for p in pids if alive(p)] == [] and ffmpeg_children(folder) == []
+    assert [p for p in pids if alive(p)] == [] and encoders_on(folder, os.getpid()) == []
     left = sorted(p.name for p in folder.iterdir() if p.name not in allowed)
     assert left == [], left
 
@@ -231,21 +229,6 @@ render: {{formats: [gif, mp4], size: [3, 2], dpi: 50, max_frames: 5000}}
 """
 
 
-def live_mentioning(text: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if text in cmdline and state != "Z" and "ffmpeg" in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.parametrize("moment", ["first partial file", "both encoders running"])
 def test_sigint_to_optviz_run_at_each_moment(tmp_path, moment):
     """SIGINT to a real `optviz run` the moment its first partial file appears (the
@@ -260,7 +243,7 @@ def test_sigint_to_optviz_run_at_each_moment(tmp_path, moment):
         while time.monotonic() < deadline:  # the run stages beside its output folder
             parts = list(tmp_path.glob(".optviz-stage-*/.*.part.*"))
             if parts and (moment == "first partial file"
-                          or len(live_mentioning(str(tmp_path))) == 2):
+                          or len(encoders_on(tmp_path)) == 2):
                 break
             time.sleep(0.002)
         else:
@@ -271,5 +254,5 @@ def test_sigint_to_optviz_run_at_each_moment(tmp_path, moment):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 1 and "Traceback" not in err, err
-    assert live_mentioning(str(tmp_path)) == []
+    assert encoders_on(tmp_path) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.yaml"]  # no output, no stage

@@ -17,17 +17,18 @@ written to the system's temporary folder. A run writes into a staging folder
 Each writer is a context manager end to end: everything it makes (the
 temporary file, the GIF's palette file, ffmpeg's message file, the ffmpeg
 process, the feeder thread) is registered on its own ExitStack in the same
-step that makes it, with SIGINT and SIGTERM held back for that step
-(:func:`signals_deferred`). So an exception or a signal at any phase (starting
-either writer, mid-frame, while finishing, during the rename) unwinds whatever
-exists: no ffmpeg process and no ``.part`` file is left.
+step that makes it, with SIGINT and SIGTERM held back for that step (a Ctrl-C
+between ``Popen`` returning and its kill being registered would otherwise leave
+ffmpeg running; :func:`optviz.outputs._signals_held`). So an exception or a
+signal at any phase (starting either writer, mid-frame, while finishing, during
+the rename) unwinds whatever exists: no ffmpeg process and no ``.part`` file is
+left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import queue
-import signal
 import subprocess
 import tempfile
 import threading
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.outputs import atomic_path
+from optviz.outputs import _signals_held, atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
 PIPE_BYTES = 1 << 20  # the frame pipe's buffer (widen_pipe)
@@ -61,36 +62,6 @@ def frame_bytes(rgba: np.ndarray) -> memoryview:
     (measured 0.17 ms against 4.8 ms a 1200x800 frame), which costs far more
     than the extra quarter of bytes through the pipe."""
     return memoryview(np.array(rgba, dtype=np.uint8, order="C", copy=True))
-
-
-@contextlib.contextmanager
-def signals_deferred():
-    """Hold SIGINT and SIGTERM back until the block ends, then deliver them as usual.
-
-    For the steps that make something and register its clean-up: a Ctrl-C between
-    ``Popen`` returning and its kill being registered would leave ffmpeg running.
-    Python runs signal handlers only in the main thread (elsewhere this does
-    nothing), so the handlers are swapped, not the thread's signal mask (another
-    thread would take the signal and the main thread would still run the handler).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    saved = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        handler = signal.getsignal(sig)
-        if handler is None:  # installed outside Python: leave it alone
-            continue
-        saved[sig] = handler
-        signal.signal(sig, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)
-        for sig in dict.fromkeys(caught):
-            signal.raise_signal(sig)  # now, to the handler the process had
 
 
 def widen_pipe(pipe) -> None:
@@ -143,16 +114,16 @@ class FfmpegWriter:
             raise RenderError(f"frame size {w}x{h} must be even for H.264/yuv420p")
         self._stack = stack = contextlib.ExitStack()
         try:
-            with signals_deferred():
+            with _signals_held():
                 self.tmp = stack.enter_context(atomic_path(self.target))
             cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt",
                    "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
                    *self.extra_inputs(stack, self.tmp), *self.output_args(), str(self.tmp)]
             # ffmpeg's messages go to an unnamed file beside the output, not to a
             # pipe: a pipe nobody reads until the end could fill and stall ffmpeg
-            with signals_deferred():
+            with _signals_held():
                 self._log = stack.enter_context(tempfile.TemporaryFile(dir=self.tmp.parent))
-            with signals_deferred():
+            with _signals_held():
                 try:
                     self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                                   stdout=subprocess.DEVNULL, stderr=self._log)
@@ -161,7 +132,7 @@ class FfmpegWriter:
                                       "install imageio-ffmpeg") from None
                 stack.callback(self._stop_process)
             widen_pipe(self._proc.stdin)
-            with signals_deferred():
+            with _signals_held():
                 self._thread = threading.Thread(target=self._feed, daemon=True)
                 self._thread.start()
                 stack.callback(self._stop_feeder)
@@ -204,7 +175,7 @@ class FfmpegWriter:
                 self._fail(self._error, err)
             if not self.tmp.exists() or self.tmp.stat().st_size == 0:
                 self._fail("wrote no file", err)
-            with signals_deferred():  # unwind in order: the rename comes last
+            with _signals_held():  # unwind in order: the rename comes last
                 stack, self._stack = self._stack, None
                 stack.close()
         except BaseException:
@@ -216,7 +187,7 @@ class FfmpegWriter:
         """Stop ffmpeg and remove everything this writer made (safe to call twice)."""
         stack, self._stack = self._stack, None
         if stack is not None:
-            with signals_deferred():
+            with _signals_held():
                 # unwound as by an exception: atomic_path removes the temporary file
                 with contextlib.suppress(Exception):
                     stack.__exit__(RenderError, RenderError("aborted"), None)
@@ -288,7 +259,7 @@ class GifWriter(FfmpegWriter):
     def extra_inputs(self, stack: contextlib.ExitStack, tmp: Path) -> list[str]:
         palette = global_palette(self.samples, self.pinned)
         path = tmp.with_name(tmp.name + ".palette.png")
-        with signals_deferred():  # removed with the writer, however it ends
+        with _signals_held():  # removed with the writer, however it ends
             stack.callback(path.unlink, missing_ok=True)
             palette.save(path)
         return ["-i", str(path)]
@@ -338,7 +309,7 @@ class Writers:
     def __enter__(self) -> "Writers":
         try:
             for fmt, w in list(self.writers.items()):
-                with signals_deferred():
+                with _signals_held():
                     self._stack.callback(w.abort)
                 self._guard(fmt, w.setup)
         except BaseException:
@@ -359,7 +330,7 @@ class Writers:
             self.writers.pop(fmt).abort()
 
     def _abort_all(self) -> None:
-        with signals_deferred():
+        with _signals_held():
             with contextlib.suppress(Exception):
                 self._stack.close()  # every abort; a finished writer's does nothing
 
