@@ -13,12 +13,30 @@ import click
 
 from optviz import __version__
 from optviz.errors import OptvizError
+from optviz.input.text import terminal_text
+
+
+def echo(text: str = "", err: bool = False, clear_line: bool = False) -> None:
+    """Print a line: the one way out to the terminal. Text from a config (titles,
+    labels, file names, values quoted in errors) arrives here and leaves without
+    control characters or escape sequences (:func:`optviz.input.text.terminal_text`);
+    *clear_line* first clears the progress bar's line."""
+    click.echo(("\r\033[K" if clear_line else "") + terminal_text(text), err=err)
+
+
+def cell(text) -> str:
+    """Text as one cell of a table: printable, on one line."""
+    return " ".join(terminal_text(text).split())
 
 
 class UserError(click.ClickException):
-    """An OptvizError on its way out: printed without a traceback, exit status 2."""
+    """An OptvizError on its way out: printed without a traceback, exit status 2,
+    its message made safe for the terminal as :func:`echo` makes every line."""
 
     exit_code = 2
+
+    def __init__(self, message: str):
+        super().__init__(terminal_text(message))
 
 
 @contextlib.contextmanager
@@ -64,6 +82,11 @@ def _allow_import(ctx, param, value):
     if value:
         from optviz.core.optim.torch_adapter import allow_import
 
+        for module in value:  # importlib reads '.x' or '../x' as a relative import
+            if not all(part.isidentifier() for part in module.strip().split(".")):
+                raise click.BadParameter(
+                    f"{terminal_text(repr(module))} is not a module name; give a dotted "
+                    "Python module name such as mypackage.optim (no paths, no leading dot)")
         allow_import(*value)
     return value
 
@@ -119,16 +142,16 @@ def run(config, out, formats, steps, quiet):
     if not quiet:
         for opt in getattr(result.config, "optimizers", ()):
             if opt.auto_lr:
-                click.echo(f"lr: auto chose lr={opt.params['lr']:.4g} for {opt.type} "
+                echo(f"lr: auto chose lr={opt.params['lr']:.4g} for {opt.type} "
                            "(best final loss of 200 learning rates, 1e-5 .. 10)")
         if hasattr(result, "summary"):
-            click.echo(summary_table(result))
+            echo(summary_table(result))
         if getattr(result, "comparison", None):
-            click.echo(f"over {result.trajectories.shape[1]} runs (starts x seeds):")
-            click.echo(comparison_table(result.comparison))
-        click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
+            echo(f"over {result.trajectories.shape[1]} runs (starts x seeds):")
+            echo(comparison_table(result.comparison))
+        echo(f"wrote {len(result.files)} files to {result.config.output}/")
     for message in result.errors:
-        click.echo(f"Error: {message}", err=True)
+        echo(f"Error: {message}", err=True)
     if result.errors:
         sys.exit(1)
 
@@ -140,7 +163,7 @@ def comparison_table(rows) -> str:
     def fmt(v, pct=False):
         return "-" if v is None else (f"{v:.0%}" if pct else f"{v:.4g}")
 
-    body = [(r["label"], fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
+    body = [(cell(r["label"]), fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
              fmt(r["median_final_gap"]), fmt(r["diverged_rate"], True)) for r in rows]
     widths = [max(len(c) for c in col) for col in zip(head, *body)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
@@ -150,14 +173,14 @@ def comparison_table(rows) -> str:
 def summary_table(result) -> str:
     rows = result.summary()
     head = ("optimizer", "final point", "final loss", "steps", "diverged")
-    body = [(r["label"], f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
+    body = [(cell(r["label"]), f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
              f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
             for r in rows]
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
              for row in (head, *body)]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return f"{result.config.title}\n" + "\n".join(lines)
+    return f"{cell(result.config.title)}\n" + "\n".join(lines)
 
 
 @cli.command()
@@ -193,7 +216,7 @@ def batch(paths, jobs, force, quiet):
         if r.status == "failed" or not quiet:
             mark = {"rendered": "done", "skipped": "up to date", "failed": "FAILED"}[r.status]
             line = f"{mark:10} {name}" + (f"  ({r.seconds:.1f} s)" if r.seconds else "")
-            click.echo(("\r\033[K" if bar else "") + line, err=r.status == "failed")
+            echo(line, err=r.status == "failed", clear_line=bar is not None)
         if bar:
             bar.update(1)
 
@@ -206,33 +229,33 @@ def batch(paths, jobs, force, quiet):
             if bar:
                 bar.__exit__(None, None, None)
                 bar = None
-            click.echo("\ninterrupted: the queued configs were cancelled; a config that "
+            echo("\ninterrupted: the queued configs were cancelled; a config that "
                        "was rendering keeps its previous outputs", err=True)
             sys.exit(130)
         finally:
             if bar:
                 bar.__exit__(None, None, None)
     counts = {s: sum(r.status == s for r in results) for s in ("rendered", "skipped", "failed")}
-    click.echo(f"{counts['rendered']} rendered, {counts['skipped']} up to date, "
+    echo(f"{counts['rendered']} rendered, {counts['skipped']} up to date, "
                f"{counts['failed']} failed in {time.perf_counter() - t0:.1f} s")
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        click.echo("\nFailures:", err=True)
+        echo("\nFailures:", err=True)
         for r in failed:
             for message in r.errors:
-                click.echo(f"  {os.path.relpath(r.config, cwd)}: {message}", err=True)
+                echo(f"  {os.path.relpath(r.config, cwd)}: {message}", err=True)
         sys.exit(1)
 
 
 def _notes(result) -> None:
     """What the user should know even with --quiet (e.g. a CSV left out), on stderr."""
     for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
 
 
 def _report(result, quiet: bool) -> None:
     if not quiet:
-        click.echo(f"wrote {len(result.files)} files to {result.config.output}/")
+        echo(f"wrote {len(result.files)} files to {result.config.output}/")
 
 
 @cli.command()
@@ -273,7 +296,7 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
             bars.close()
     if not quiet:
         best = ", ".join(f"{k}={v:.4g}" for k, v in result.value.best().items())
-        click.echo(f"best: {best}")
+        echo(f"best: {best}")
     _notes(result)
     _report(result, quiet)
 
@@ -303,8 +326,8 @@ def compare(config, out, formats, quiet):
     if not quiet:
         for label, res in result.tuning.items():
             chosen = ", ".join(f"{p}={v:.4g}" for p, v in res.chosen.items())
-            click.echo(f"tuned {label}: {chosen} ({res.points} points, {res.runs} runs each)")
-        click.echo(comparison_table(result.summary))
+            echo(f"tuned {label}: {chosen} ({res.points} points, {res.runs} runs each)")
+        echo(comparison_table(result.summary))
     _report(result, quiet)
 
 
@@ -334,7 +357,7 @@ def basins(config, resolution, out, formats, csv, quiet):
             shares = ", ".join(f"{name} {share:.0%}"
                                for name, share in result.value.fractions(k).items()
                                if share >= 0.005)
-            click.echo(f"{opt.label}: {shares}")
+            echo(f"{opt.label}: {shares}")
     _notes(result)
     _report(result, quiet)
 
@@ -376,7 +399,7 @@ def demo(ctx, name, list_, out, formats, quiet):
     if list_ or not name:
         with user_errors():
             for n in names:
-                click.echo(f"{n:22} {load_config(f'demos/{n}').lesson}")
+                echo(f"{n:22} {load_config(f'demos/{n}').lesson}")
         return
     if name not in names:
         raise UserError(str(ConfigError(f"unknown demo '{name}'",
@@ -409,7 +432,7 @@ def web(config, out, open_, quiet):
         finally:
             bars.close()
     if not quiet:
-        click.echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
+        echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
                    f"of {result.config.steps} steps, positions to within "
                    f"{page.position_precision:.2g}, losses to a relative "
                    f"{page.loss_precision:.1g})")
@@ -441,19 +464,19 @@ def list_(what):
 
             for name in list_surfaces():
                 s = load_surface(name)
-                click.echo(f"{name:18} {s.title}: {s.formula}")
+                echo(f"{name:18} {s.title}: {s.formula}")
         elif what == "optimizers":
             from optviz.core.optim import OPTIMIZERS, load_plugins
 
             load_plugins()
             for name, spec in OPTIMIZERS.items():
                 origin = "" if spec.origin == "optviz" else f"  [{spec.origin}]"
-                click.echo(f"{name:10} {spec.summary}{origin}")
+                echo(f"{name:10} {spec.summary}{origin}")
         else:
             from optviz.input import library
 
             for name in library.names("configs"):
-                click.echo(name)
+                echo(name)
 
 
 @cli.command()
@@ -467,13 +490,13 @@ def describe(name):
 
         load_plugins()
         if name in OPTIMIZERS:
-            click.echo(describe_optimizer(name))
+            echo(describe_optimizer(name))
             return
         if name not in list_surfaces() and not name.endswith((".yaml", ".yml")):
             raise ConfigError(f"'{name}' is neither a surface nor an optimizer",
                               hint=did_you_mean(name, [*OPTIMIZERS, *list_surfaces()])
                               or "see 'optviz list surfaces' and 'optviz list optimizers'")
-        click.echo(describe_surface(load_surface(name)))
+        echo(describe_surface(load_surface(name)))
 
 
 def describe_surface(s) -> str:
@@ -516,6 +539,9 @@ def main():
     import signal
     import warnings
 
+    from optviz.render import matplotlib_folder
+
+    matplotlib_folder()  # before matplotlib is imported: no warnings on a read-only HOME
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, _interrupted)
 
@@ -534,6 +560,6 @@ def main():
         if not _STOPPED_BY:
             raise
         if _STOPPED_BY[-1] == signal.SIGINT:
-            click.echo("Aborted!", err=True)
+            echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(128 + _STOPPED_BY[-1])

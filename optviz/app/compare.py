@@ -46,14 +46,24 @@ def versions() -> dict[str, str]:
     return {**found, "sympy": sympy_version(), "python": python}
 
 
-def command_for(config: RunConfig) -> str:
-    where = config.file.as_posix() if config.file else "<config>"
-    return f"optviz compare {where} --out {config.output.as_posix()}"
+def command_for(config: RunConfig) -> str | None:
+    """The shell command that re-runs this comparison (from the same folder), every
+    word shell-quoted: a config file or output folder named ``x; rm -rf ~`` stays one
+    word. None for a config built in Python, which has no file to name."""
+    import shlex
+
+    if config.file is None:
+        return None
+    where = config.file.as_posix()
+    if where.startswith("-"):  # not an option to the shell's reader, nor to optviz's
+        where = "./" + where
+    return shlex.join(["optviz", "compare", where, f"--out={config.output.as_posix()}"])
 
 
 def summary_markdown(result: CompareResult) -> str:
     cfg = result.config
-    lines = [f"# {cfg.title}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
+    title = " ".join(cfg.title.split())  # one heading line
+    lines = [f"# {title}", "", f"Surface `{cfg.surface.name}`, {cfg.steps} steps, "
              f"{result.trajectories.shape[1]} runs per optimizer (starts x seeds).", ""]
     head = ["optimizer", "success rate", "median steps to tol", "median final gap",
             "median final loss", "diverged"]
@@ -64,8 +74,12 @@ def summary_markdown(result: CompareResult) -> str:
             return "–"
         return f"{v:.0%}" if pct else f"{v:.4g}"
 
+    def cell(text) -> str:
+        """Text as one table cell: a '|' or a line break would end the cell or row."""
+        return " ".join(str(text).replace("\\", "\\\\").replace("|", "\\|").split())
+
     for r in result.summary:
-        lines.append(f"| {r['label']} | {fmt(r['success_rate'], True)} | "
+        lines.append(f"| {cell(r['label'])} | {fmt(r['success_rate'], True)} | "
                      f"{fmt(r['median_steps_to_tol'])} | {fmt(r['median_final_gap'])} | "
                      f"{fmt(r['median_final_loss'])} | {fmt(r['diverged_rate'], True)} |")
     if cfg.tune is not None or result.tuning:
@@ -80,8 +94,16 @@ def summary_markdown(result: CompareResult) -> str:
                          f"points per optimizer; {TIE_RULE}.")
         for label, res in result.tuning.items():
             chosen = ", ".join(f"{p} = {v!r}" for p, v in res.chosen.items())
-            lines.append(f"- {label}: {chosen} ({res.points} points)")
-    lines += ["", "## Reproduce", "", "```", command_for(cfg), "```", ""]
+            lines.append(f"- {cell(label)}: {chosen} ({res.points} points)")
+    command = command_for(cfg)
+    if command is None:
+        lines += ["", "## Reproduce", "", "The config was given in Python, not as a file: "
+                  "save it as YAML and run `optviz compare` on that file.", ""]
+    else:
+        import re
+
+        fence = "`" * max(3, 1 + max(map(len, re.findall("`+", command)), default=0))
+        lines += ["", "## Reproduce", "", fence, command, fence, ""]
     lines += [", ".join(f"{k} {v}" for k, v in versions().items()), ""]
     return "\n".join(lines)
 

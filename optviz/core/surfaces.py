@@ -26,7 +26,7 @@ import numpy as np
 from optviz.errors import SurfaceError, did_you_mean
 from optviz.input import formula as formula_lang
 from optviz.input import library
-from optviz.input.text import MATH_HINT, mathtext_problem
+from optviz.input.text import MATH_HINT, clean_text, mathtext_problem
 from optviz.input.yamldoc import Document, load_document
 
 KEYS = ("name", "title", "formula", "domain", "levels", "start", "minima",
@@ -223,7 +223,7 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name:
         raise err("the name must be a non-empty string", "name")
-    title = str(data.get("title") or name)
+    title = clean_text(str(data.get("title") or name))  # no control characters
     problem = mathtext_problem(title)
     if problem:
         raise err(f"the title '{title}' has math matplotlib cannot typeset: {problem}",
@@ -239,8 +239,9 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
         minimum_value = _number(minimum_value, err, "minimum_value")
     return Surface(name=name, title=title, formula=data["formula"],
                    domain=domain, levels=levels, start=start, minima=minima,
-                   minimum_value=minimum_value, source=str(data.get("source") or ""),
-                   description=str(data.get("description") or ""), path=path)
+                   minimum_value=minimum_value,
+                   source=clean_text(str(data.get("source") or "")),
+                   description=clean_text(str(data.get("description") or "")), path=path)
 
 
 def _number(value: Any, err, key: str) -> float:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
-from optviz.input.text import MATH_HINT, mathtext_problem
+from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     title = data.get("title", f"{kind}: response to gradient signals")
     if not isinstance(title, str):
         raise doc.error(f"title must be text, got {title!r}", ("title",))
-    _drawable(title, doc, ("title",), "title")
+    title = _drawable(title, doc, ("title",), "title")
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     fixed = {k: v for k, v in resolved.items() if k != name}
     return ResponseConfig(title=str(title), optimizer=kind, conventions=conventions,
@@ -362,7 +362,7 @@ def config_from_document(doc: Document, *, stem: str,
     title = data.get("title", surface.title)
     if not isinstance(title, str):
         raise doc.error(f"title must be text, got {title!r}", ("title",))
-    _drawable(title, doc, ("title",) if "title" in data else ("surface",), "title")
+    title = _drawable(title, doc, ("title",) if "title" in data else ("surface",), "title")
     file = Path(doc.file) if doc.file and not doc.file.startswith("<") else None
     noise = _noise(data["noise"], doc) if data.get("noise") is not None else None
     starts = _starts(data["starts"], doc, surface) if data.get("starts") is not None else None
@@ -377,7 +377,7 @@ def config_from_document(doc: Document, *, stem: str,
     lesson = data.get("lesson", "")
     if not isinstance(lesson, str):
         raise doc.error("lesson must be one line of text", ("lesson",))
-    _drawable(lesson, doc, ("lesson",), "lesson")
+    lesson = _drawable(lesson, doc, ("lesson",), "lesson")
     web = _web(data["web"], doc) if data.get("web") is not None else WebConfig()
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
@@ -611,18 +611,25 @@ def _surface(spec: Any, doc: Document, base: Path | None) -> Surface:
         return load_surface(spec, base=base)
     except ConfigError as e:
         if e.file and e.file != doc.file:  # an error inside a surface file names that file
-            used = f"used by {doc.file}, line {doc.line(at)}"
+            used = f"used by {doc.file}, line {doc.line(at)}, key 'surface'"
             raise ConfigError(e.detail, file=e.file, line=e.line, key=e.key,
                               hint=f"{e.hint}; {used}" if e.hint else used) from None
         raise doc.locate(e, at) if not e.file else e from None
 
 
-def _drawable(text: str, doc: Document, at: tuple, what: str) -> None:
-    """Refuse text that matplotlib would fail to typeset (bad mathtext between $ signs)."""
+def _drawable(text: str, doc: Document, at: tuple, what: str) -> str:
+    """*text* to be drawn, without control characters or escape sequences (line breaks
+    kept: :func:`~optviz.input.text.clean_text`); text that matplotlib would fail to
+    typeset (bad mathtext between $ signs) is refused."""
+    text = clean_text(text)
+    if lone_surrogate(text):  # from a dict given in Python (the YAML reader refuses it)
+        raise doc.error(f"{what} holds a lone surrogate, which is not a character", at,
+                        hint="write the character itself")
     problem = mathtext_problem(text)
     if problem:
         raise doc.error(f"{what} '{text}' has math matplotlib cannot typeset: {problem}",
                         at, hint=MATH_HINT)
+    return text
 
 
 def _number(value: Any, doc: Document, at: tuple) -> float:
@@ -798,6 +805,17 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                                               conventions)
         except ConfigError as e:
             raise doc.locate(e, item_at) from None
+        for axis in axes:  # and so must the values between them (not so a whole number's)
+            inside = axis.lo + (axis.hi - axis.lo) * 0.382  # no whole number for whole ends
+            try:
+                optim.resolve_hyperparams(item["type"], {**given, axis.param: inside},
+                                          conventions)
+            except ConfigError as e:
+                raise doc.error(f"{axis.param} cannot be tuned: the values between "
+                                f"{axis.lo:g} and {axis.hi:g} are not all valid ({e.detail})",
+                                item_at + (axis.param,),
+                                hint=f"give {axis.param} one value, e.g. "
+                                     f"{axis.param}: {axis.lo:g}, and tune the others") from None
         label = item.get("label")
         if label is None:
             label = optim.default_label(item["type"], params, conventions)
@@ -805,10 +823,11 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
                 label += " lr=auto"
             elif axes:
                 label += " " + " ".join(f"{a.param}=tuned" for a in axes)
-        elif not isinstance(label, str) or not label.strip():
-            raise doc.error("label must be non-empty text", item_at + ("label",))
         else:
-            _drawable(label, doc, item_at + ("label",), "the label")
+            if isinstance(label, str):
+                label = _drawable(label, doc, item_at + ("label",), "the label")
+            if not isinstance(label, str) or not label.strip():
+                raise doc.error("label must be non-empty text", item_at + ("label",))
         if label in seen:
             raise doc.error(f"the label '{label}' is used twice (also optimizers[{seen[label]}])",
                             item_at + (("label",) if "label" in item else ()),

@@ -58,6 +58,8 @@ def shipped(kind: str, spec: str | Path) -> Path | None:
         return None
     if rel.parts[:1] == (kind,):
         rel = Path(*rel.parts[1:]) if len(rel.parts) > 1 else rel
+    if not rel.name:  # '.', '/': a folder, never a shipped file
+        return None
     cand = data_dir(kind) / (rel if is_path(rel) else rel.with_suffix(rel.suffix + ".yaml"))
     return cand if _probe(cand, "is_file") else None
 
@@ -89,8 +91,9 @@ def find(kind: str, spec: str | Path, base: Path | None = None) -> Path | None:
             if _probe(cand):
                 return cand
         return shipped(kind, spec)
-    local = [folder / rel for folder in folders
-             for rel in (spec.with_suffix(spec.suffix + ".yaml"), spec)]
+    # '.' or '/' has no name to add .yaml to: it can only be the folder itself
+    rels = (spec.with_suffix(spec.suffix + ".yaml"), spec) if spec.name else (spec,)
+    local = [folder / rel for folder in folders for rel in rels]
     for cand in local:
         if _probe(cand, "is_file") and is_kind(kind, cand):
             return cand

@@ -63,7 +63,11 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
         v = np.where(traj.diverged[k][:, None], np.nan, values[k])
         # a run that ended early keeps its last value (it stays where it stopped)
         v = _hold_last(v)
-        lo, med, hi = np.nanpercentile(v, [25, 50, 75], axis=0)
+        # the band where some run is still finite (where none is, NumPy would warn)
+        lo, med, hi = np.full((3, v.shape[1]), np.nan)
+        some = np.isfinite(v).any(axis=0)
+        if some.any():
+            lo[some], med[some], hi[some] = np.nanpercentile(v[:, some], [25, 50, 75], axis=0)
         lax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0)
         lax.plot(t, med, color=c, lw=1.8 * scale, ls=styles[k].linestyle())
         finite = v[np.isfinite(v)]

@@ -13,6 +13,16 @@ Every output goes to a temporary file beside its target and is renamed into
 place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
 written to the system's temporary folder. A run writes into a staging folder
 (:func:`optviz.outputs.staged`), so these temporary files live there too.
+
+Each writer is a context manager end to end: everything it makes (the
+temporary file, the GIF's palette file, ffmpeg's message file, the ffmpeg
+process, the feeder thread) is registered on its own ExitStack in the same
+step that makes it, with SIGINT and SIGTERM held back for that step (a Ctrl-C
+between ``Popen`` returning and its kill being registered would otherwise leave
+ffmpeg running; :func:`optviz.outputs._signals_held`). So an exception or a
+signal at any phase (starting either writer, mid-frame, while finishing, during
+the rename) unwinds whatever exists: no ffmpeg process and no ``.part`` file is
+left.
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.outputs import atomic_path
+from optviz.outputs import _signals_held, atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
 PIPE_BYTES = 1 << 20  # the frame pipe's buffer (widen_pipe)
@@ -66,42 +76,69 @@ def widen_pipe(pipe) -> None:
 
 
 class FfmpegWriter:
-    """Raw RGBA frames piped into an ffmpeg process that writes one file."""
+    """Raw RGBA frames piped into an ffmpeg process that writes one file.
+
+    A context manager (``with writer: writer.write_bytes(...)``): leaving the
+    block normally finishes the file, leaving it by an exception aborts it;
+    ``setup`` / ``finish`` / ``abort`` are the same steps by hand.
+    """
 
     def __init__(self, target: Path, size: tuple[int, int], fps: int):
         self.target, self.size, self.fps = Path(target), size, fps
-        self._atomic = self._proc = self._thread = self._log = None
+        self.tmp: Path | None = None
+        self._stack: contextlib.ExitStack | None = None  # what exists, to unwind
+        self._proc = self._thread = self._log = None
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: str | None = None
+
+    def __enter__(self) -> "FfmpegWriter":
+        self.setup()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
 
     def output_args(self) -> list[str]:
         raise NotImplementedError
 
-    def extra_inputs(self, tmp: Path) -> list[str]:
+    def extra_inputs(self, stack: contextlib.ExitStack, tmp: Path) -> list[str]:
+        """Further ffmpeg inputs; a file made for them is registered on *stack*."""
         return []
 
     def setup(self) -> None:
         w, h = self.size
         if w % 2 or h % 2:
             raise RenderError(f"frame size {w}x{h} must be even for H.264/yuv420p")
-        self._atomic = atomic_path(self.target)
-        self.tmp = self._atomic.__enter__()
-        cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgba",
-               "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
-               *self.extra_inputs(self.tmp), *self.output_args(), str(self.tmp)]
-        # ffmpeg's messages go to an unnamed file beside the output, not to a
-        # pipe: a pipe nobody reads until the end could fill and stall ffmpeg
-        self._log = tempfile.TemporaryFile(dir=self.tmp.parent)
+        self._stack = stack = contextlib.ExitStack()
         try:
-            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                          stderr=self._log)
-        except OSError as e:
+            with _signals_held():
+                self.tmp = stack.enter_context(atomic_path(self.target))
+            cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt",
+                   "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
+                   *self.extra_inputs(stack, self.tmp), *self.output_args(), str(self.tmp)]
+            # ffmpeg's messages go to an unnamed file beside the output, not to a
+            # pipe: a pipe nobody reads until the end could fill and stall ffmpeg
+            with _signals_held():
+                self._log = stack.enter_context(tempfile.TemporaryFile(dir=self.tmp.parent))
+            with _signals_held():
+                try:
+                    self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                                  stdout=subprocess.DEVNULL, stderr=self._log)
+                except OSError as e:
+                    raise RenderError(f"ffmpeg could not be started ({e.strerror or e}); "
+                                      "install imageio-ffmpeg") from None
+                stack.callback(self._stop_process)
+            widen_pipe(self._proc.stdin)
+            with _signals_held():
+                self._thread = threading.Thread(target=self._feed, daemon=True)
+                self._thread.start()
+                stack.callback(self._stop_feeder)
+        except BaseException:
             self.abort()
-            raise RenderError(f"ffmpeg could not be started ({e.strerror or e}); "
-                              "install imageio-ffmpeg") from None
-        widen_pipe(self._proc.stdin)
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
-        self._thread = threading.Thread(target=self._feed, daemon=True)
-        self._thread.start()
+            raise
 
     def write_bytes(self, data: memoryview) -> None:
         """Queue a frame (:func:`frame_bytes`); a feeder thread pipes it to
@@ -125,47 +162,58 @@ class FfmpegWriter:
             self._proc.stdin.close()
 
     def finish(self) -> Path:
-        self._queue.put(None)
-        self._thread.join()
-        code = self._proc.wait()
-        err = self._messages()
-        if code != 0:
-            self._fail(f"exited with status {code}", err)
-        if self._error is not None:
-            self._fail(self._error, err)
-        if not self.tmp.exists() or self.tmp.stat().st_size == 0:
-            self._fail("wrote no file", err)
-        self._log.close()
-        self._log = None
-        self._atomic.__exit__(None, None, None)
-        self._atomic = None
+        """Send the end of the frames, wait for ffmpeg and rename the file into place.
+        Any failure, a signal included, aborts (nothing is left) and is raised."""
+        try:
+            self._queue.put(None)
+            self._thread.join()
+            code = self._proc.wait()
+            err = self._messages()
+            if code != 0:
+                self._fail(f"exited with status {code}", err)
+            if self._error is not None:
+                self._fail(self._error, err)
+            if not self.tmp.exists() or self.tmp.stat().st_size == 0:
+                self._fail("wrote no file", err)
+            with _signals_held():  # unwind in order: the rename comes last
+                stack, self._stack = self._stack, None
+                stack.close()
+        except BaseException:
+            self.abort()
+            raise
         return self.target
 
     def abort(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
+        """Stop ffmpeg and remove everything this writer made (safe to call twice)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            with _signals_held():
+                # unwound as by an exception: atomic_path removes the temporary file
+                with contextlib.suppress(Exception):
+                    stack.__exit__(RenderError, RenderError("aborted"), None)
+
+    def _stop_process(self) -> None:
+        if self._proc.poll() is None:
             self._proc.kill()
-            self._proc.wait()
-        if self._thread is not None and self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                while True:  # drain so the feeder sees the end marker
-                    self._queue.get_nowait()
-            with contextlib.suppress(Exception):
-                self._queue.put_nowait(None)
-            self._thread.join(timeout=5)
-        if self._proc is not None:
-            with contextlib.suppress(Exception):
-                self._proc.stdin.close()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-        if self._atomic is not None:
-            with contextlib.suppress(RenderError, OSError):
-                self._atomic.__exit__(RenderError, RenderError("aborted"), None)
-            self._atomic = None
+        self._proc.wait()
+        with contextlib.suppress(Exception):
+            self._proc.stdin.close()
+
+    def _stop_feeder(self) -> None:
+        if not self._thread.is_alive():
+            return
+        if self._proc.poll() is None:  # first, so that a write blocked on the pipe fails
+            self._proc.kill()
+        with contextlib.suppress(queue.Empty):
+            while True:  # drain so the feeder sees the end marker
+                self._queue.get_nowait()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
+        self._thread.join(timeout=5)
 
     def _messages(self) -> str:
         """What ffmpeg printed (at most its last 64 KiB)."""
-        if self._log is None:
+        if self._log is None or self._log.closed:
             return ""
         end = self._log.seek(0, 2)
         self._log.seek(max(0, end - 65536))
@@ -207,30 +255,18 @@ class GifWriter(FfmpegWriter):
                  pinned: Sequence[tuple[int, int, int]] = ()):
         super().__init__(target, size, fps)
         self.samples, self.pinned = samples, pinned
-        self._palette_file: Path | None = None
 
-    def extra_inputs(self, tmp: Path) -> list[str]:
-        self._palette_file = tmp.with_name(tmp.name + ".palette.png")
-        global_palette(self.samples, self.pinned).save(self._palette_file)
-        return ["-i", str(self._palette_file)]
+    def extra_inputs(self, stack: contextlib.ExitStack, tmp: Path) -> list[str]:
+        palette = global_palette(self.samples, self.pinned)
+        path = tmp.with_name(tmp.name + ".palette.png")
+        with _signals_held():  # removed with the writer, however it ends
+            stack.callback(path.unlink, missing_ok=True)
+            palette.save(path)
+        return ["-i", str(path)]
 
     def output_args(self) -> list[str]:
         return ["-lavfi", "[0:v][1:v]paletteuse=dither=none:diff_mode=rectangle",
                 "-loop", "0", "-f", "gif"]
-
-    def finish(self) -> Path:
-        try:
-            return super().finish()
-        finally:
-            self._remove_palette()
-
-    def abort(self) -> None:
-        super().abort()
-        self._remove_palette()
-
-    def _remove_palette(self) -> None:
-        if self._palette_file is not None:
-            self._palette_file.unlink(missing_ok=True)
 
 
 def global_palette(samples: Sequence[np.ndarray], pinned: Sequence[tuple[int, int, int]]):
@@ -260,16 +296,25 @@ def global_palette(samples: Sequence[np.ndarray], pinned: Sequence[tuple[int, in
 
 class Writers:
     """Feed one frame stream to several writers; a writer that fails is dropped
-    (its error kept) and the others go on."""
+    (its error kept) and the others go on. A context manager over the writers':
+    an exception or a signal while starting any of them, between frames or while
+    finishing aborts every writer not yet finished."""
 
     def __init__(self, writers: dict[str, object]):
         self.writers = dict(writers)
         self.errors: dict[str, str] = {}
         self.files: list[Path] = []
+        self._stack = contextlib.ExitStack()  # each started writer's abort
 
     def __enter__(self) -> "Writers":
-        for fmt, w in list(self.writers.items()):
-            self._guard(fmt, w.setup)
+        try:
+            for fmt, w in list(self.writers.items()):
+                with _signals_held():
+                    self._stack.callback(w.abort)
+                self._guard(fmt, w.setup)
+        except BaseException:
+            self._abort_all()
+            raise
         return self
 
     def write_frame(self, rgba: np.ndarray) -> None:
@@ -284,15 +329,22 @@ class Writers:
             self.errors[fmt] = str(e)
             self.writers.pop(fmt).abort()
 
+    def _abort_all(self) -> None:
+        with _signals_held():
+            with contextlib.suppress(Exception):
+                self._stack.close()  # every abort; a finished writer's does nothing
+
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:  # Ctrl-C or a drawing error: nothing is left behind
-            for w in self.writers.values():
-                w.abort()
+            self._abort_all()
             return
-        for fmt, w in list(self.writers.items()):
-            path = self._guard(fmt, w.finish)
-            if path is not None:
-                self.files.append(path)
+        try:
+            for fmt, w in list(self.writers.items()):
+                path = self._guard(fmt, w.finish)
+                if path is not None:
+                    self.files.append(path)
+        finally:
+            self._abort_all()
 
 
 def open_writers(stem_path: Path, formats: Sequence[str], size: tuple[int, int], fps: int, *,

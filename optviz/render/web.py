@@ -380,16 +380,35 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
         "bytes": {"paths": len(paths), "exact": len(exact), "png": len(png)},
         "trajectories": int(sum(o["count"] for o in opts)),
     }
-    template = resources.files("optviz.render").joinpath("web.html").read_text("utf-8")
-    meta_text = json.dumps(meta, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
     import html
 
-    page = (template.replace("__OPTVIZ_TITLE__", html.escape(config.title))
-            .replace("__OPTVIZ_META__", meta_text)
-            .replace("__OPTVIZ_PNG__", _b64(png))
-            .replace("__OPTVIZ_PATHS__", _b64(paths))
-            .replace("__OPTVIZ_EXACT__", _b64(exact)))
+    template = resources.files("optviz.render").joinpath("web.html").read_text("utf-8")
+    page = fill_template(template, {"TITLE": html.escape(config.title, quote=True),
+                                    "META": script_json(meta), "PNG": _b64(png),
+                                    "PATHS": _b64(paths), "EXACT": _b64(exact)})
     return page, meta
+
+
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                   0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def script_json(value) -> str:
+    """*value* as JSON to embed in a ``<script>`` element: ``<``, ``>``, ``&``, U+2028
+    and U+2029 written as ``\\u`` escapes (JSON.parse reads them back as the same
+    text), so that a label holding ``</script>`` or ``<!--<script>`` cannot end the
+    element or switch the HTML parser into its escaped-script states."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":")).translate(_SCRIPT_ESCAPES)
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """Each ``__OPTVIZ_NAME__`` of *template* replaced by ``values[NAME]`` (already
+    escaped for its place) in one pass: a title or label that spells a placeholder
+    is text, never filled in again."""
+    import re
+
+    return re.sub(r"__OPTVIZ_([A-Z]+)__", lambda m: values.get(m.group(1), m.group(0)),
+                  template)
 
 
 def write_page(config: RunConfig, own: Trajectories, target: Path, *,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import shlex
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -56,7 +57,7 @@ def load_class(path: Any):
     if not _allowed(module):
         raise ConfigError(f"the config may not import {module!r}: only torch.optim and the "
                           "packages that register optviz optimizers are allowed", key="class",
-                          hint=f"run with --allow-import {module} if you trust it")
+                          hint=f"run with --allow-import {shlex.quote(module)} if you trust it")
     try:
         import torch
     except ImportError:
