@@ -180,7 +180,8 @@ def check(estimate: Estimate, budget: float | None = None,
         raise _refusal(estimate, part, f"too much work for one {estimate.command}: "
                        f"{part.what}: {part.product()} = {_num(part.work)} {part.unit}"
                        f"{total}, about {_bytes(estimate.memory)}; the budget is "
-                       f"{_num(budget)} point-steps (about 30 s)",
+                       f"{_num(budget)} point-steps"
+                       + (" (about 30 s)" if budget == WORK_BUDGET else ""),
                        f"or raise the budget: --budget {_round_up(estimate.work)} "
                        f"(budget= from Python)")
     return estimate
