@@ -50,6 +50,11 @@ class SurfaceError(ConfigError):
     """A surface file or formula is invalid or unsafe."""
 
 
+class BudgetError(ConfigError):
+    """A request whose work or memory, estimated before it starts, is past the budget
+    (:mod:`optviz.analysis.budget`)."""
+
+
 class RenderError(OptvizError):
     """Rendering or encoding failed (for example ffmpeg is missing)."""
 

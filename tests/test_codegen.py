@@ -1,9 +1,11 @@
 """The on-disk cache of derived surface code (optviz.core.codegen)."""
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -181,3 +183,212 @@ def test_a_cache_hit_does_not_import_sympy(cache):
                          text=True, check=True).stdout.split()
     assert out == ["False", repr(float(surface.grad(p)[0, 0])),
                    repr(float(surface.hess(p)[0, 1, 1]))]
+
+
+def test_a_cache_hit_of_any_shipped_surface_does_not_import_sympy(cache):
+    """The limits a hit enforces (sympy_checks_needed) still spare SymPy for them all."""
+    from optviz.core.surfaces import list_surfaces
+
+    for name in list_surfaces():
+        s = load_surface(name)
+        codegen.compiled(s.formula, lambda s=s: s._symbolic)
+    code = ("import sys, numpy as np\n"
+            "from optviz.core.surfaces import list_surfaces, load_surface\n"
+            "for n in list_surfaces():\n"
+            "    load_surface(n).grad(np.array([[0.5, -1.0]]))\n"
+            "print('sympy' in sys.modules)\n")
+    env = {**os.environ, "OPTVIZ_CACHE_DIR": str(cache)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["False"]
+
+
+# ------------------------------------------------------------ hostile cache entries
+# An attacker who can write the cache folder writes entries with a valid hash (or
+# not a file at all); a real `optviz run` must refuse each entry, derive the code
+# again and finish (exit 0), or refuse the formula as it would without the cache.
+OPTVIZ = str(Path(sys.executable).with_name("optviz"))
+PLAIN = "x**2 + y**2 + 1"
+GENUINE = ("def value(x, y):\n    return x**2 + y**2 + 1\n\n"
+           "def value_and_grad(x, y):\n    return [x**2 + y**2 + 1, 2*x, 2*y]\n\n"
+           "def hessian(x, y):\n    return [2, 0, 2]\n")
+
+
+def _config(folder: Path, formula: str) -> Path:
+    path = folder / "c.yaml"
+    path.write_text(f"surface: {{formula: '{formula}', domain: {{x: [-2, 2], y: [-2, 2]}}}}\n"
+                    "start: [1, 1]\nsteps: 3\noptimizers: [{type: sgd, lr: 0.1}]\n"
+                    "render: {formats: [png], size: [3, 2], dpi: 50}\n"
+                    f"output: {folder / 'out'}\n")
+    return path
+
+
+def _optviz(cache: Path, *args, timeout=60):
+    def limit_memory():  # a runaway allocation fails here instead of taking the machine
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    env = {**os.environ, "OPTVIZ_CACHE_DIR": str(cache)}
+    return subprocess.run([OPTVIZ, *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=limit_memory)
+
+
+def _forge(cache: Path, formula: str, source: str, names: dict, key=None) -> Path:
+    """Write an entry as an attacker would: right key and a recomputed hash."""
+    entry = {"key": key if key is not None else codegen.cache_key(formula),
+             "source": source, "names": names}
+    entry["sha256"] = codegen._digest(entry)
+    path = codegen.cache_path(formula, cache)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(json.dumps(entry))
+    os.chmod(path, 0o600)
+    return path
+
+
+def _first_loss(folder: Path) -> float:
+    import csv
+
+    with open(folder / "out" / "trajectories.csv", newline="") as fh:
+        return float(next(csv.DictReader(fh))["loss"])
+
+
+HOSTILE = {
+    # 9**9**9 in Python integers never finishes
+    "hang": (GENUINE.replace("return x**2 + y**2 + 1\n", "return 0*(9**9**9) + x**2 + y**2 + 1\n",
+                             1), {}),
+    # 'value' bound to a NumPy name, then shadowed by the function itself: recursion
+    "recursion": (GENUINE.replace("return x**2 + y**2 + 1\n", "return value(x, y)\n", 1),
+                  {"value": "sin"}),
+    # 8 PB of list
+    "allocation": (GENUINE.replace("return x**2 + y**2 + 1\n",
+                                   "return reduce(maximum, [x]*10**15)\n", 1),
+                   {"reduce": "functools.reduce", "maximum": "maximum"}),
+}
+
+
+def test_a_keyword_other_than_selects_default_is_refused():
+    """add(..., out=x) would write into the caller's points."""
+    src = GENUINE.replace("return x**2 + y**2 + 1\n", "return add(x**2, y**2 + 1, out=x)\n", 1)
+    with pytest.raises(ValueError, match="keyword"):
+        codegen._build(src, {"add": "add"})
+
+
+@pytest.mark.parametrize("kind", [*HOSTILE, "fifo", "nested", "huge"])
+def test_a_hostile_cache_entry_is_refused_and_rebuilt(tmp_path, kind):
+    cache = tmp_path / "cache"
+    cfg = _config(tmp_path, PLAIN)
+    path = codegen.cache_path(PLAIN, cache)
+    path.parent.mkdir(mode=0o700, parents=True)
+    if kind in HOSTILE:
+        _forge(cache, PLAIN, *HOSTILE[kind])
+    elif kind == "fifo":  # open() would wait for a writer forever
+        os.mkfifo(path, 0o600)
+    elif kind == "nested":  # json's parser recurses once per '['
+        path.write_text("[" * 100_000)
+        os.chmod(path, 0o600)
+    else:  # a sparse 3 GB file
+        with open(path, "wb") as fh:
+            fh.truncate(3 << 30)
+        os.chmod(path, 0o600)
+    r = _optviz(cache, "run", cfg, "-q")
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert _first_loss(tmp_path) == 3.0  # x**2 + y**2 + 1 at (1, 1): the true code ran
+    rebuilt = json.loads(path.read_text())  # the entry was written anew, sound
+    assert rebuilt["key"] == codegen.cache_key(PLAIN) and "9**9" not in rebuilt["source"]
+    assert codegen._build(rebuilt["source"], rebuilt["names"])[0](np.array(1.0),
+                                                                np.array(1.0)) == 3.0
+
+
+def test_an_entry_from_another_build_is_not_trusted(tmp_path):
+    """The key covers the generating code: an entry of an older build with the same
+    version strings (the key as it was before: no digest of the generator) and
+    different code is rebuilt, not used."""
+    from optviz import __version__
+
+    cache = tmp_path / "cache"
+    cfg = _config(tmp_path, PLAIN)
+    old_key = {"format": 1, "formula": PLAIN, "optviz": __version__,
+               "sympy": codegen.sympy_version(), "numpy": np.__version__}
+    stale = GENUINE.replace("return x**2 + y**2 + 1\n", "return x**2 + y**2 + 7\n", 1)
+    entry = {"key": old_key, "source": stale, "names": {}}
+    entry["sha256"] = codegen._digest(entry)
+    old_path = cache / "surfaces" / (hashlib.sha256(json.dumps(old_key, sort_keys=True)
+                                                    .encode()).hexdigest()[:32] + ".json")
+    new_path = codegen.cache_path(PLAIN, cache)
+    for path in {old_path, new_path}:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_text(json.dumps(entry))
+        os.chmod(path, 0o600)
+    r = _optviz(cache, "run", cfg, "-q")
+    assert r.returncode == 0, r.stderr
+    assert _first_loss(tmp_path) == 3.0  # not 9.0: the old entry's code did not run
+    assert "generator" in codegen.cache_key(PLAIN)
+
+
+# refused by the SymPy checks: a constant part SymPy folds (10**10**3), and a
+# gradient too large to differentiate again (a product of 39 sums: 8,852 operations)
+REFUSED = {"folded": ("(x - x + 10)**(x - x + 10)**(x - x + 3)", "is too large"),
+           "gradient": ("*".join(f"(x + {i}*y)" for i in range(1, 40)), "operations")}
+
+
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_a_cache_hit_enforces_the_formula_limits(tmp_path, kind):
+    formula, message = REFUSED[kind]
+    cfg = _config(tmp_path, formula)
+    r = _optviz(tmp_path / "empty-cache", "run", cfg, "-q")
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+    without = r.stderr
+    cache = tmp_path / "cache"  # a forged entry for the formula: harmless code, valid hash
+    _forge(cache, formula, GENUINE, {})
+    r = _optviz(cache, "run", cfg, "-q")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr == without
+    assert not (tmp_path / "out").exists()
+
+
+def _random_formula(rng, depth):
+    names = ["abs", "sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "atan", "sinh", "cosh"]
+    r = rng.random()
+    if depth == 0 or r < 0.2:
+        return rng.choice(["x", "y", str(rng.randint(1, 9)), "pi", f"{rng.random():.3f}",
+                           "(x - x + 2)"])
+    if r < 0.65:
+        op = rng.choice(["+", "-", "*", "/", "**"])
+        if op == "**":
+            exponent = rng.choice(["2", "3", "0.5", "-1", f"({_random_formula(rng, depth - 1)})"])
+            return f"({_random_formula(rng, depth - 1)})**{exponent}"
+        return f"({_random_formula(rng, depth - 1)} {op} {_random_formula(rng, depth - 1)})"
+    if r < 0.9:
+        return f"{rng.choice(names)}({_random_formula(rng, depth - 1)})"
+    return f"{rng.choice(['min', 'max'])}({_random_formula(rng, depth - 1)}, " \
+           f"{_random_formula(rng, depth - 1)})"
+
+
+def test_what_a_cache_hit_skips_sympy_for_passes_sympys_checks():
+    """sympy_checks_needed is False only where check_symbolic passes: over random
+    formulas (constant parts SymPy folds included) and products near the gradient
+    limit (the SymPy-free bound is at its loosest there)."""
+    import random
+
+    from optviz.errors import SurfaceError
+    from optviz.input import formula as F
+
+    rng = random.Random(19)
+    formulas = [_random_formula(rng, rng.randint(2, 6)) for _ in range(250)]
+    formulas += ["*".join(f"(x + {i}*y)" for i in range(1, n)) for n in range(2, 45, 3)]
+    formulas += ["*".join(f"sin(x + {i})" for i in range(1, n)) for n in range(2, 45, 3)]
+    skipped = refused = 0
+    for text in formulas:
+        try:
+            tree = F.validate(text)
+        except SurfaceError:
+            continue
+        try:
+            F.check_symbolic(tree)
+        except SurfaceError:
+            refused += 1
+            assert F.sympy_checks_needed(tree), text
+            continue
+        skipped += not F.sympy_checks_needed(tree)
+    assert skipped > 100 and refused > 5  # both sides were exercised

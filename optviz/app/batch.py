@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from optviz.analysis import budget as work
 from optviz.errors import ConfigError, OptvizError
 from optviz.input import library
 from optviz.input.config import ResponseConfig, RunConfig, load_config
@@ -95,7 +96,8 @@ def job_cost(config: RunConfig | ResponseConfig) -> float:
     return 2.0 + len(animated) * frames / 10
 
 
-def _render_one(path: Path, config: RunConfig | ResponseConfig | None = None) -> JobResult:
+def _render_one(path: Path, config: RunConfig | ResponseConfig | None = None,
+                budget: float | None = None) -> JobResult:
     """Worker: run one config (*config*, already loaded from *path*, else loaded
     here); user errors become a failed JobResult, never a crash."""
     from optviz.app.runner import run
@@ -104,7 +106,7 @@ def _render_one(path: Path, config: RunConfig | ResponseConfig | None = None) ->
     t0 = time.perf_counter()
     _BUSY = True
     try:
-        result = run(config if config is not None else path)
+        result = run(config if config is not None else path, budget=budget)
     except (KeyboardInterrupt, SystemExit):
         # the run has cleaned up (its folder is as it was, its ffmpeg is gone); a
         # worker that was told to stop takes no further job from the queue
@@ -200,7 +202,8 @@ def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
 
 
 def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool = False,
-          on_done: Callable[[JobResult], None] | None = None) -> list[JobResult]:
+          on_done: Callable[[JobResult], None] | None = None,
+          budget: float | None = None) -> list[JobResult]:
     """Render every config under *paths* in a pool of *jobs* processes.
 
     Configs whose outputs are newer than the config and its surface are skipped
@@ -220,6 +223,7 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     for path in configs:
         try:
             cfg = load_config(path)
+            work.check(work.of_config(cfg), budget)
         except OptvizError as e:
             done(JobResult(path, "failed", errors=[str(e)]))
             continue
@@ -231,7 +235,7 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
     if jobs == 1 or len(todo) <= 1:
         for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
-            done(_render_one(path, cfg))
+            done(_render_one(path, cfg, budget))
     else:
         # the longest jobs first, so no worker is left alone with a long one at the end
         todo.sort(key=lambda job: -job_cost(job[1]))
@@ -239,7 +243,7 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
         try:
             # the loaded config goes to the worker: nothing is parsed twice
-            futures = {pool.submit(_render_one, p, cfg): p for p, cfg in todo}
+            futures = {pool.submit(_render_one, p, cfg, budget): p for p, cfg in todo}
             for fut in as_completed(futures):
                 try:
                     done(fut.result())

@@ -97,9 +97,26 @@ ALLOW_IMPORT = click.option(
     "MODULE.Class}) from MODULE; torch.optim and plugin packages need no permission.")
 
 
+def _budget(ctx, param, value):
+    if value is not None:
+        from optviz.analysis import budget
+
+        if not value > 0:
+            raise click.BadParameter("must be a positive number of point-steps, e.g. 2e9")
+        budget.set_default(value)
+    return value
+
+
+BUDGET = click.option(
+    "--budget", type=float, metavar="N", expose_value=False, callback=_budget,
+    help="Allow a request of up to N point-steps of work (default 3e8, about 30 s); "
+    "the memory limit (3 GiB) holds whatever N.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="optviz")
 @ALLOW_IMPORT
+@BUDGET
 def cli():
     """See how gradient-descent optimizers move across 2-D test surfaces.
 
@@ -124,6 +141,7 @@ def cli():
 @click.option("--steps", type=int, help="Override the number of steps.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @ALLOW_IMPORT
+@BUDGET
 def run(config, out, formats, steps, quiet):
     """Simulate CONFIG and render its figures and data.
 
@@ -190,6 +208,7 @@ def summary_table(result) -> str:
 @click.option("--force", "-f", is_flag=True, help="Render even configs whose outputs are "
               "newer than the config and its surface.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
+@BUDGET
 def batch(paths, jobs, force, quiet):
     """Render every config in PATHS (YAML files, or folders searched recursively).
 
@@ -278,6 +297,7 @@ def _report(result, quiet: bool) -> None:
               help="--csv writes the CSV whatever its size, --no-csv never (default: up "
                    "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
+@BUDGET
 def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
     """Map an outcome over one or two hyperparameters of one optimizer.
 
@@ -306,6 +326,7 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
 @click.option("--quiet", "-q", is_flag=True)
+@BUDGET
 def compare(config, out, formats, quiet):
     """A fair comparison an article can cite: tune every optimizer under the config's
     declared protocol (tune:), run them all from every start (starts:) under every
@@ -341,6 +362,7 @@ def compare(config, out, formats, quiet):
               help="--csv writes the CSV whatever its size, --no-csv never (default: up "
                    "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
+@BUDGET
 def basins(config, resolution, out, formats, csv, quiet):
     """Map where each start point ends, for every optimizer of CONFIG."""
     from optviz.app.runner import run_basins
@@ -367,6 +389,7 @@ def basins(config, resolution, out, formats, csv, quiet):
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
 @click.option("--quiet", "-q", is_flag=True)
+@BUDGET
 def response(config, out, formats, quiet):
     """Plot an optimizer's steps for 1-D gradient signals (a response config)."""
     from optviz.app.runner import run_response
@@ -389,6 +412,7 @@ def response(config, out, formats, quiet):
 @click.option("--formats", help="Formats to write, e.g. png,gif.")
 @click.option("--quiet", "-q", is_flag=True)
 @click.pass_context
+@BUDGET
 def demo(ctx, name, list_, out, formats, quiet):
     """Run a teaching demo (configs/demos/NAME.yaml); --list shows them all."""
     from optviz.errors import ConfigError, did_you_mean
@@ -414,6 +438,7 @@ def demo(ctx, name, list_, out, formats, quiet):
               "(default: the config's 'output', else output/<config name>).")
 @click.option("--open", "open_", is_flag=True, help="Open the page in the web browser.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@BUDGET
 def web(config, out, open_, quiet):
     """Write CONFIG's interactive figure: one self-contained HTML page.
 

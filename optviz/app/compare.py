@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from optviz.analysis import budget as work
 from optviz.input.config import RunConfig, load_config
 
 
@@ -109,7 +110,7 @@ def summary_markdown(result: CompareResult) -> str:
 
 
 def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
-                progress=None) -> CompareResult:
+                progress=None, budget: float | None = None) -> CompareResult:
     """Tune, run every start under every seed, and write the report (see module doc).
     The report's files change all at once, as a run's do (:func:`optviz.outputs.staged`)."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
@@ -120,6 +121,7 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     if not isinstance(config, RunConfig):
         config = load_config(config)
     config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    work.check(work.of_compare(config), budget)
     config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
     traj = simulate_config(config, progress)
     rows = summarize(config, traj)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from optviz.analysis import budget as work
 from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
 from optviz.errors import OptvizError
@@ -206,7 +207,7 @@ def simulate_config(config: RunConfig, progress: Progress | None = None,
 
 def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         formats: Sequence[str] | str | None = None, steps: int | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None, budget: float | None = None) -> RunResult:
     """Simulate a config and write every requested output into its folder.
 
     Writes ``trajectories.csv``, ``run.json`` and ``<stem>.<format>`` for each
@@ -223,7 +224,8 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     config = _expand_output(config.with_overrides(steps=steps, formats=formats, output=out),
                             out)
     if isinstance(config, ResponseConfig):
-        return run_response(config)
+        return run_response(config, budget=budget)
+    work.check(work.of_run(config), budget)
     from optviz.analysis.compare import resolve_tuning
 
     config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
@@ -357,7 +359,7 @@ def write_web(config: RunConfig, trajectories: Trajectories, out_dir: Path, *,
 
 
 def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
-            progress: Progress | None = None):
+            progress: Progress | None = None, budget: float | None = None):
     """``optviz web``: the config's interactive page, ``<stem>-web.html``.
 
     Returns (RunResult, WebPage): the config's own run and what the page holds
@@ -371,6 +373,7 @@ def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
             raise ConfigError("a response config has no trajectories to show on a page",
                               file=str(config.file) if config.file else None)
     config = _expand_output(config.with_overrides(output=out), out)
+    work.check(work.of_web(config), budget)
     from optviz.analysis.compare import resolve_tuning
 
     config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"))
@@ -487,13 +490,14 @@ def response_note(config: ResponseConfig) -> str:
             "steps for the gradient signal fed in, t = 1, 2, ...")
 
 
-def run_response(config: ResponseConfig) -> AnalysisResult:
+def run_response(config: ResponseConfig, budget: float | None = None) -> AnalysisResult:
     """One figure per signal and ``response.csv`` (signal,label,t,g,step)."""
     from optviz.analysis.response import choose_signals, respond
     from optviz.render.analysis import response_figure
 
     config = _expand_output(config, None)
     signals = choose_signals(config.signals, config.file.parent if config.file else None)
+    work.check(work.of_response(config, [len(s) for s in signals.values()]), budget)
     name, values = config.vary
     labels = [f"{name}={v:g}" for v in values]
     result = AnalysisResult(config, {}, "response", values={label: {} for label in labels})
@@ -540,7 +544,7 @@ def _tables(stage, result: AnalysisResult, name: str, res, rows: int, csv: bool 
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
               optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
               out=None, formats=None, progress: Progress | None = None,
-              csv: bool | None = None) -> AnalysisResult:
+              csv: bool | None = None, budget: float | None = None) -> AnalysisResult:
     """``optviz sweep``: the outcome over one or two hyperparameters, in chunks.
 
     Writes the figure, ``sweep.npz`` and ``sweep.csv`` (*csv*: None writes it
@@ -551,6 +555,7 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
     if not isinstance(config, RunConfig):
         config = load_config(config)
     config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    work.check(work.of_sweep(config, x, y, optimizer), budget)
     res = sweep(config, parse_axis(x, "--x"), parse_axis(y, "--y") if y else None,
                 optimizer=optimizer, kind=outcome, tol=tol,
                 progress=_fraction(progress, "sweep"))
@@ -564,7 +569,7 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
                formats=None, progress: Progress | None = None,
-               csv: bool | None = None) -> AnalysisResult:
+               csv: bool | None = None, budget: float | None = None) -> AnalysisResult:
     """``optviz basins``: per optimizer, where each start of an R x R grid ends.
 
     Writes the figure, ``basins.npz`` and ``basins.csv`` (*csv* as in :func:`run_sweep`)."""
@@ -574,6 +579,7 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
     if not isinstance(config, RunConfig):
         config = load_config(config)
     config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    work.check(work.of_basins(config, resolution), budget)
     res = basins(config, resolution, progress=_fraction(progress, "basins"))
     result = AnalysisResult(config, res, "basins", values={
         opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],

@@ -213,10 +213,11 @@ def _from_mapping(data: Any, doc: Document, at: tuple, default_name: str,
         tree = formula_lang.validate(data["formula"])
         from optviz.core import codegen
 
-        if not codegen.is_cached(data["formula"]):
-            # the SymPy build checks the constant parts SymPy folds (x - x + 10); a
-            # formula in the cache was derived before, so it passed this already
-            formula_lang.to_sympy(tree)
+        # SymPy checks the constant parts it folds (x - x + 10) and the gradient's
+        # size; a cache hit spares SymPy, never the limits: it checks with SymPy
+        # whatever a SymPy-free test cannot rule out
+        if not codegen.is_cached(data["formula"]) or formula_lang.sympy_checks_needed(tree):
+            formula_lang.check_symbolic(tree, str(path) if path else None)
     except SurfaceError as e:
         raise doc.locate(e, at) from None
     domain = _domain(data["domain"], err)

@@ -101,6 +101,8 @@ class RunConfig:
     starts: "StartsSpec | None" = None  # many starts: a grid or random points
     tune: "TuneSpec | None" = None  # the declared tuning protocol
     web: WebConfig = field(default_factory=WebConfig)
+    #: the line of each key in the config's file (for errors found later: the budget)
+    lines: Mapping[tuple, int] = field(default_factory=dict, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (for run.json)."""
@@ -151,7 +153,9 @@ class RunConfig:
         doc = Document(file="command line", data={})
         cfg = self
         if steps is not None:
-            cfg = replace(cfg, steps=_steps(steps, doc, ("--steps",)))
+            lines = {k: v for k, v in cfg.lines.items() if k != ("steps",)}
+            cfg = replace(cfg, steps=_steps(steps, doc, ("--steps",)),
+                          lines={**lines, ("--steps",): 0})
         if formats is not None:
             if isinstance(formats, str):
                 formats = [f.strip() for f in formats.split(",") if f.strip()]
@@ -177,6 +181,7 @@ class ResponseConfig:
     output: Path = Path("output/response")
     file: Path | None = None
     stem: str = "response"
+    lines: Mapping[tuple, int] = field(default_factory=dict, compare=False, repr=False)
 
     def with_overrides(self, *, steps=None, formats=None, output=None) -> "ResponseConfig":
         cfg = self
@@ -284,7 +289,7 @@ def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
                           vary=(name, tuple(float(v) for v in values)),
                           signals=tuple(signals or SIGNALS), render=render,
                           output=Path(data.get("output", f"output/{stem}")), file=file,
-                          stem=stem)
+                          stem=stem, lines=doc.lines)
 
 
 def find_config(spec: str | Path) -> Path:
@@ -382,7 +387,7 @@ def config_from_document(doc: Document, *, stem: str,
     return RunConfig(title=title, surface=surface, start=start, steps=steps,
                      conventions=conventions, optimizers=optimizers, render=render,
                      output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
-                     starts=starts, tune=tune, web=web)
+                     starts=starts, tune=tune, web=web, lines=doc.lines)
 
 
 def _web(data: Any, doc: Document) -> WebConfig:

@@ -201,6 +201,97 @@ def _eval_const(node: ast.AST) -> float:
     raise ValueError("not a constant")
 
 
+#: Points where :func:`sympy_checks_needed` evaluates a formula's parts: scattered,
+#: irrational-looking, of several scales, so a part that varies varies here.
+PROBE_X = (0.3719, -1.4142, 2.7183, -0.0931, 11.3, -5.913, 0.7071, 173.9)
+PROBE_Y = (1.2345, 0.5509, -2.2361, 3.9124, -0.8317, 7.7071, -13.07, -0.0417)
+#: An upper bound on the gradient's size is trusted only this far below the limit.
+GRADIENT_MARGIN = 4
+_NUMERIC = {"abs": "abs", "sqrt": "sqrt", "exp": "exp", "log": "log", "sin": "sin",
+            "cos": "cos", "tan": "tan", "tanh": "tanh", "arctan": "arctan",
+            "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "min": "minimum",
+            "max": "maximum"}
+
+
+def sympy_checks_needed(tree: ast.Expression) -> bool:
+    """Whether the checks that need SymPy -- the constant parts SymPy folds
+    (:func:`to_sympy`) and the gradient's size (:func:`check_derivatives`) -- could
+    refuse this validated formula. False only when a test without SymPy rules it
+    out, so a formula whose derived code comes from the cache is held to the same
+    limits as one derived afresh (and the cache still spares SymPy for the others).
+
+    - SymPy refuses a part only when it is a constant; a part that takes different
+      values at the probe points is no constant, whatever SymPy does with it.
+      So: needed if any part holding x or y is constant (or nowhere finite) there.
+    - The gradient: an upper bound on its operations from the rules of
+      differentiation (product, quotient, chain) before any simplification;
+      needed unless that bound is :data:`GRADIENT_MARGIN` times under the limit.
+    """
+    import numpy as np
+
+    x, y = np.array(PROBE_X), np.array(PROBE_Y)
+    needed = False
+
+    def visit(node) -> tuple[np.ndarray, bool, int, int]:
+        """(values at the probes, holds a variable, operations, derivative's bound)."""
+        nonlocal needed
+        if isinstance(node, ast.Constant):
+            return np.full(x.shape, float(node.value)), False, 0, 0
+        if isinstance(node, ast.Name):
+            if node.id in VARIABLES:
+                return (x if node.id == "x" else y), True, 0, 0
+            return np.full(x.shape, CONSTANTS[node.id]), False, 0, 0
+        if isinstance(node, ast.UnaryOp):
+            v, var, ops, d = visit(node.operand)
+            out = (-v if isinstance(node.op, ast.USub) else v, var, ops + 1, d + 1)
+        elif isinstance(node, ast.BinOp):
+            (a, va, oa, da), (b, vb, ob, db) = visit(node.left), visit(node.right)
+            op = _BINOPS[type(node.op)]
+            value = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b,
+                     "/": lambda: a / b, "**": lambda: np.power(np.abs(a), b)}[op]()
+            if op in "+-":
+                d = da + db + 1
+            elif op == "*":  # da*b + a*db
+                d = da + ob + oa + db + 3
+            elif op == "/":  # (da*b - a*db)/b**2
+                d = da + ob + oa + db + ob + 5
+            elif not vb:  # c*a**(c-1)*da
+                d = oa + ob + da + 5
+            else:  # a**b*(db*log(a) + b*da/a)
+                d = 2 * oa + ob + db + oa + ob + da + oa + 8
+            out = (value, va or vb, oa + ob + 1, d)
+        else:  # a call of a whitelisted function
+            parts = [visit(a) for a in node.args]
+            fn = getattr(np, _NUMERIC[node.func.id])
+            value = fn(*(p[0] for p in parts))
+            ops = sum(p[2] for p in parts) + 1
+            # f'(a)*da: f' is the argument again under a few operations (exp: itself,
+            # sqrt: 1/(2*sqrt(a)), tan: tan(a)**2 + 1, ...); a kink (abs, min, max)
+            # brings sign, re/im parts or a Piecewise: counted four times over
+            kink = node.func.id in ("abs", "min", "max")
+            d = sum((4 * p[2] + 12 if kink else p[2] + 5) + p[3] for p in parts)
+            out = (value, any(p[1] for p in parts), ops, d)
+        value, var = out[0], out[1]
+        if var:
+            finite = value[np.isfinite(value)]
+            if finite.size == 0 or np.ptp(finite) <= 1e-9 * max(np.max(np.abs(finite)), 1e-300):
+                needed = True  # constant here: SymPy may fold it
+        return out
+
+    with np.errstate(all="ignore"):
+        _, _, _, bound = visit(tree.body)
+    # both partial derivatives, each within the bound
+    return needed or 2 * bound * GRADIENT_MARGIN > MAX_GRADIENT_OPS
+
+
+def check_symbolic(tree: ast.Expression, file: str | None = None) -> None:
+    """Every check that needs SymPy: the folded constants and the gradient's size."""
+    import sympy as sp
+
+    expr, (x, y) = to_sympy(tree)
+    check_derivatives([sp.diff(expr, v) for v in (x, y)], file)
+
+
 def to_sympy(tree: ast.Expression):
     """Build the SymPy expression of a validated tree (x and y are real symbols)."""
     import sympy as sp

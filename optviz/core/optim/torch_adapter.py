@@ -120,7 +120,131 @@ def resolve(given: Mapping[str, Any], conventions: str = "torch") -> dict[str, A
     if "lr" not in out and "lr" in sig and sig["lr"].default is not inspect.Parameter.empty:
         default = sig["lr"].default
         out["lr"] = float(default) if isinstance(default, (int, float)) else default
+    check_arguments(cls, given["class"], {k: v for k, v in out.items()
+                                          if k not in ("class", "schedule")})
     return out
+
+
+#: Classes that cannot run here whatever their arguments, and why.
+UNUSABLE = {
+    "SparseAdam": ("takes sparse gradients only, and a surface's gradients are dense",
+                   "use torch.optim.Adam"),
+}
+
+
+class _Enough(Exception):
+    """Raised by the trial closure: the trial step has seen enough evaluations."""
+
+
+def check_arguments(cls, path: str, kwargs: Mapping[str, Any]) -> None:
+    """Build *cls* on a dummy parameter and take one step with a dummy gradient, as
+    a run would; torch's own error becomes a ConfigError naming the argument.
+
+    An array argument (a sweep's (N, 1) column) is tried at its smallest and
+    largest value. A closure class's trial step is cut short after a few
+    evaluations, so a huge ``max_iter`` costs nothing here (the work budget
+    counts it)."""
+    import torch
+
+    if cls is torch.optim.Optimizer or cls.step is torch.optim.Optimizer.step:
+        raise ConfigError(f"{path} is the abstract base class of the torch optimizers "
+                          "(it has no step of its own)", key="class",
+                          hint="name a concrete optimizer such as torch.optim.Adam")
+    if cls.__name__ in UNUSABLE and cls.__module__.startswith("torch.optim"):
+        why, hint = UNUSABLE[cls.__name__]
+        raise ConfigError(f"{path} {why}", key="class", hint=hint)
+    arrays = {k: v for k, v in kwargs.items() if isinstance(v, np.ndarray)}
+    trials = [{k: (float(np.nanmin(v)) if k in arrays else v) for k, v in kwargs.items()}]
+    if arrays:
+        trials.append({k: (float(np.nanmax(v)) if k in arrays else v)
+                       for k, v in kwargs.items()})
+        for k, v in arrays.items():
+            if not np.isfinite(v).all():
+                raise ConfigError(f"{k} must be finite, got {v[~np.isfinite(v)][0]}", key=k)
+    for trial in trials:
+        problem = _trial_step(cls, trial)
+        if problem is None:
+            continue
+        # which argument: the first that fails on its own (the class's defaults
+        # for the rest), else the whole item
+        culprit = next((k for k in trial if _trial_step(cls, {k: trial[k]}) is not None), None)
+        shown = f"{culprit}={trial[culprit]!r}" if culprit else "these arguments"
+        raise ConfigError(f"{path} refuses {shown}: {problem}",
+                          key=culprit if culprit else "class",
+                          hint=f"see help({path}) for what each argument accepts")
+
+
+def _trial_step(cls, kwargs: Mapping[str, Any]) -> str | None:
+    """None if *cls* builds with *kwargs* and takes a step; else torch's message."""
+    import warnings
+
+    import torch
+
+    p = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    grad = torch.tensor([0.5, -0.25], dtype=torch.float64)
+    evaluations = [0]
+
+    def closure():
+        evaluations[0] += 1
+        if evaluations[0] > 3:
+            raise _Enough
+        p.grad = grad.clone()
+        return torch.tensor(1.0 + evaluations[0], dtype=torch.float64)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opt = cls([p], **kwargs)
+            if _needs_closure(cls):
+                opt.step(closure)
+            else:
+                p.grad = grad.clone()
+                opt.step()
+    except _Enough:
+        return None
+    except Exception as e:  # torch's checks raise ValueError, TypeError, RuntimeError,
+        # AssertionError (capturable on a CPU), ... : any of them means "not here"
+        text = " ".join(str(e).split()) or type(e).__name__
+        return text if len(text) <= 200 else text[:197] + "..."
+    return None
+
+
+def _needs_closure(cls) -> bool:
+    """Whether *cls*'s step takes a closure (LBFGS, or a step whose closure is required)."""
+    import torch
+
+    step = inspect.signature(cls.step).parameters.get("closure")
+    return issubclass(cls, torch.optim.LBFGS) or (
+        step is not None and step.default is inspect.Parameter.empty)
+
+
+def evaluations_per_step(resolved: Mapping[str, Any]) -> tuple[int, tuple[str, str] | None]:
+    """How many times one step of one run may evaluate the surface, and why (the key
+    that sets it and a phrase), for the work budget: 1 for a class without a
+    closure; LBFGS's ``max_eval`` (``max_iter`` * 5/4 by default; a strong-Wolfe
+    line search may overshoot it by its 25 evaluations); 2 for another closure class."""
+    import torch
+
+    cls = load_class(resolved["class"])
+    if not _needs_closure(cls):
+        return 1, None
+    if not issubclass(cls, torch.optim.LBFGS):
+        return 2, ("class", "a closure class, counted as 2 evaluations a step")
+    sig = _signature(cls)
+    max_iter = _largest(resolved.get("max_iter", sig["max_iter"].default))
+    max_eval = resolved.get("max_eval")
+    if max_eval is None:
+        evals, key = int(max_iter * 5 // 4), "max_iter"
+    else:
+        evals, key = int(_largest(max_eval)), "max_eval"
+    if resolved.get("line_search_fn") == "strong_wolfe":
+        evals += 25
+    given = resolved.get(key, max_iter)
+    return max(1, evals), (key, f"{key}: {_largest(given):g}")
+
+
+def _largest(value) -> float:
+    return float(np.max(value)) if isinstance(value, np.ndarray) else float(value)
 
 
 class TorchState(NamedTuple):
@@ -140,9 +264,7 @@ class _Runs:
                        for i in range(n)]
         per_run = [{k: (float(v[i, 0]) if isinstance(v, np.ndarray) else v)
                     for k, v in kwargs.items()} for i in range(n)]
-        step = inspect.signature(cls.step).parameters.get("closure")
-        self.closure = issubclass(cls, torch.optim.LBFGS) or (
-            step is not None and step.default is inspect.Parameter.empty)
+        self.closure = _needs_closure(cls)
         if self.closure:  # one optimizer per run (LBFGS flattens all its parameters)
             self.opts = [cls([p], **kw) for p, kw in zip(self.params, per_run)]
         else:
@@ -171,9 +293,19 @@ class _Runs:
                 p.grad = torch.tensor(grad[i], dtype=torch.float64)
             self.opts[0].step()
         for s in self.schedulers:
-            s.step()
+            _step_schedule(s)
         new = np.stack([p.detach().numpy().copy() for p in self.params])
         return new - params
+
+
+def _step_schedule(scheduler) -> None:
+    """Step torch's scheduler; past a OneCycleLR's total_steps torch raises, and
+    optviz keeps the last values instead, as its own onecycle does."""
+    try:
+        scheduler.step()
+    except ValueError as e:
+        if "Tried to step" not in str(e):
+            raise
 
 
 def torch_scheduler(opt, schedule):
