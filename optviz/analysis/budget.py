@@ -515,7 +515,8 @@ def of_basins(config, resolution: int) -> Estimate:
 def of_response(config, signal_lengths: Sequence[int] | None = None) -> Estimate:
     """``optviz response``: every vary value fed every signal, a line each. Without
     *signal_lengths*, a CSV signal counts as its largest allowed length."""
-    from optviz.analysis.response import MAX_SIGNAL_ROWS, SIGNAL_LENGTH, SIGNALS
+    from optviz.analysis.response import SIGNAL_LENGTH, SIGNALS
+    from optviz.input.table import MAX_ROWS as MAX_SIGNAL_ROWS
 
     name, values = config.vary
     if signal_lengths is None:
