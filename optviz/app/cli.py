@@ -390,9 +390,10 @@ def web(config, out, open_, quiet):
     bars = ProgressBars(not quiet)
     with user_errors():
         try:
-            result, page = run_web(config, out=out, progress=bars)
+            result = run_web(config, out=out, progress=bars)
         finally:
             bars.close()
+    page = result.page
     if not quiet:
         click.echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
                    f"of {result.config.steps} steps, positions to within "
