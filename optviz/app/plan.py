@@ -107,7 +107,7 @@ def plan(config: RunConfig | ResponseConfig, command: str = "run", **arguments) 
         if command not in ("run", "response"):
             raise ConfigError(f"a response config has no surface or trajectories for "
                               f"'optviz {command}'", file=where,
-                              hint="run it with 'optviz response' (or 'optviz run')")
+                              hint="run it with 'optviz response' or 'optviz run'")
         command = "response"
     elif command == "response":
         raise ConfigError("not a response config: it needs a 'response:' section",
