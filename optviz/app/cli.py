@@ -165,7 +165,7 @@ def summary_table(result) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Processes to use "
               "(default: the number of cores).")
 @click.option("--force", "-f", is_flag=True, help="Render even configs whose outputs are "
-              "newer than the config and its surface.")
+              "up to date (made from the same config, surface and signal files).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
 def batch(paths, jobs, force, quiet):
     """Render every config in PATHS (YAML files, or folders searched recursively).

@@ -12,7 +12,7 @@ deadlocks now and then on that command: benchmarks/probe_ffmpeg_shared_pipe.py.)
 Every output goes to a temporary file beside its target and is renamed into
 place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
 written to the system's temporary folder. A run writes into a staging folder
-(:func:`optviz.outputs.staged`), so these temporary files live there too.
+(:func:`optviz.outputs.output_folder`), so these temporary files live there too.
 """
 
 from __future__ import annotations
