@@ -606,7 +606,7 @@ def output_folder(out_dir: str | Path, *, products: Sequence[str], record: str,
                     os.replace(stage_dir / name, folder / name)
             os.replace(stage_dir / record, folder / record)
             done = True
-            stage.notes = _remove_stale(folder, shown, previous, names, records)
+            stage.notes = _remove_stale(folder, shown, previous, record, names, records)
     except OSError as e:
         where = str(e.filename) if e.filename else ""
         if stage_dir is not None:
@@ -669,12 +669,18 @@ def _remove_abandoned(folder: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _remove_stale(folder: Path, shown: Path, previous: Record | None, names: Sequence[str],
-                  records: Sequence[str]) -> list[str]:
+def _remove_stale(folder: Path, shown: Path, previous: Record | None, previous_name: str,
+                  names: Sequence[str], records: Sequence[str]) -> list[str]:
     """Remove what the previous record of this command lists and this run did not
-    write, when its content is still as recorded; the others are named in a note."""
+    write, when its content is still as recorded. A file another command's record
+    now lists (``optviz web`` rewrote a run's page) is left silently; the others
+    are named in a note."""
     if previous is None:
         return []
+    others: dict[str, set[tuple[str, int]]] = {}  # what the other commands' records list
+    for record in _records(folder, [r for r in records if r != previous_name]).values():
+        for name, entry in record.files.items():
+            others.setdefault(name, set()).add(entry)
     left = []
     for name, entry in previous.files.items():
         if name in names or name in records:
@@ -686,11 +692,15 @@ def _remove_stale(folder: Path, shown: Path, previous: Record | None, names: Seq
             continue
         if not stat.S_ISREG(info.st_mode):
             left.append(f"{name} ({_kind(info.st_mode)})")
-        elif digest(path) != entry:
-            left.append(f"{name} (changed since optviz wrote it)")
-        else:
+            continue
+        found = digest(path)
+        if found in others.get(name, ()):
+            continue  # another command's record lists it as it is: its file now
+        if found == entry:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+        else:
+            left.append(f"{name} (changed since optviz wrote it)")
     if not left:
         return []
     note = (f"note: left in {shown}: " + ", ".join(left) + "; the previous run wrote it but "

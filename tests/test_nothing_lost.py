@@ -397,3 +397,39 @@ def test_the_previous_record_is_read_with_input_limits(tmp_path, what):
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
     assert "run.json" in r.stderr and "not an optviz record" in r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["run.json"]
+
+
+# ---------------------------------------------------------------- commands sharing a folder
+def test_a_run_does_not_remove_a_file_another_command_now_owns(tmp_path):
+    """`optviz run` with the web format, then `optviz web` (rewrites the page,
+    web.json lists it), then `optviz run` without the web format: the page is
+    the web command's now and stays; a stale file the run's record alone lists
+    goes. A page edited by hand since is left and named in a note."""
+    from optviz.app.runner import run, run_web
+    from optviz.input.config import parse_config
+
+    cfg = parse_config(QUICK.format(steps=20, formats="png, svg, web")
+                       + "web: {lr_values: 2, main_values: 2, starts: 1, value_grid: 10}\n",
+                       "a.yaml")
+    run(cfg, out=tmp_path)
+    run_web(cfg, out=tmp_path)
+    result = run(cfg, out=tmp_path, formats="png")
+    assert result.notes == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a-web.html", "a.png", "run.json", "trajectories.csv", "web.json"]  # a.svg went
+    assert_whole_record(tmp_path, "web.json")
+
+    run(cfg, out=tmp_path, formats="png, web")
+    with open(tmp_path / "a-web.html", "a") as fh:
+        fh.write("<!-- my notes -->")
+    result = run(cfg, out=tmp_path, formats="png")
+    assert len(result.notes) == 1 and "a-web.html (changed since optviz wrote it)" in \
+        result.notes[0]
+    assert (tmp_path / "a-web.html").read_text().endswith("<!-- my notes -->")
+
+
+def assert_whole_record(folder, record):
+    """Every file *record* lists is there with the content it records."""
+    for e in json.loads((Path(folder) / record).read_text())["files"]:
+        data = (Path(folder) / e["name"]).read_bytes()
+        assert (len(data), hashlib.sha256(data).hexdigest()) == (e["bytes"], e["sha256"])
