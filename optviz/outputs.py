@@ -335,6 +335,10 @@ def read_record(path: str | Path) -> Record | None:
     except (ValueError, RecursionError):
         raise NotARecord("not JSON") from None
     if not isinstance(content, dict) or content.get("format") != RECORD_FORMAT:
+        versions = content.get("versions") if isinstance(content, dict) else None
+        if isinstance(versions, dict) and "optviz" in versions:
+            raise NotARecord("written by an older optviz, which recorded no file hashes: "
+                             "if these files are its outputs, delete them once")
         raise NotARecord(f"no \"format\": \"{RECORD_FORMAT}\" key")
     if content.get("format_version") != RECORD_VERSION:
         raise NotARecord(f"format version {content.get('format_version')!r}; this optviz "
@@ -455,19 +459,14 @@ class Stage:
     the swap (stale files that were left because optviz cannot vouch for them).
     """
 
-    def __init__(self, shown: Path, folder: Path, stage: Path, products: Sequence[str],
-                 record: str):
-        self.out_dir, self.folder, self.dir = shown, folder, stage
+    def __init__(self, shown: Path, stage: Path, products: Sequence[str], record: str):
+        self.out_dir, self.dir = shown, stage
         self.products, self.record = list(products), record
         self.notes: list[str] = []
         self.written: dict | None = None
 
     def path(self, name: str) -> Path:
         return self.dir / name
-
-    def final(self, staged: Path) -> Path:
-        """Where a staged file will be once swapped in."""
-        return self.out_dir / Path(staged).name
 
     def public(self, message: str) -> str:
         """A message with the staging folder's name replaced by the output folder's."""
@@ -560,8 +559,8 @@ def output_folder(out_dir: str | Path, *, products: Sequence[str], record: str,
     except (OSError, ValueError) as e:
         raise OutputError(f"cannot use the output folder {shown}: {e}") from None
     if folder.name.startswith(".optviz-"):
-        raise OutputError(f"cannot write to {shown}: names starting with '.optviz-' are "
-                          "optviz's own", )
+        raise OutputError(f"cannot write to {shown}: folder names starting with '.optviz-' "
+                          "are optviz's own (its staging folders); choose another name")
     names = list(dict.fromkeys([*products, record]))
     lock = FolderLock(folder, shown)
     created: list[Path] = []
@@ -584,7 +583,7 @@ def output_folder(out_dir: str | Path, *, products: Sequence[str], record: str,
             previous = None
         stage_dir = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=folder))
         (stage_dir / STAGE_MARK).touch()
-        stage = Stage(shown, folder, stage_dir, names, record)
+        stage = Stage(shown, stage_dir, names, record)
         try:
             yield stage
         except (OutputError, RenderError) as e:

@@ -433,3 +433,20 @@ def assert_whole_record(folder, record):
     for e in json.loads((Path(folder) / record).read_text())["files"]:
         data = (Path(folder) / e["name"]).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (e["bytes"], e["sha256"])
+
+
+def test_outputs_of_an_optviz_without_records_are_named_as_such(tmp_path):
+    """A folder written before records had hashes (run.json without the format
+    key): nothing is replaced, and the message says what the files are."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "c.png").write_bytes(b"\x89PNG old figure")
+    (out / "run.json").write_text(json.dumps(
+        {"config": {}, "versions": {"optviz": "0.1.0"}, "files": ["c.png", "run.json"]}))
+    (tmp_path / "c.yaml").write_text(QUICK.format(steps=20, formats="png"))
+    before = folder_bytes(out)
+    r = optviz("run", tmp_path / "c.yaml", "--out", out, "-q")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "c.png (no optviz record lists it as it is now)" in r.stderr
+    assert "run.json (not an optviz record: written by an older optviz" in r.stderr
+    assert folder_bytes(out) == before
