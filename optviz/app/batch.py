@@ -91,7 +91,10 @@ def output_folders(configs: Sequence[tuple[Path, RunConfig | ResponseConfig]]) -
 
     by_folder: dict[str, list[Path]] = {}
     for path, cfg in configs:
-        folder = os.path.realpath(resolve_output(cfg).output)
+        try:
+            folder = os.path.realpath(resolve_output(cfg).output)
+        except (OptvizError, OSError, ValueError):
+            continue  # an output that cannot be resolved fails in its own job
         by_folder.setdefault(folder, []).append(path)
     shared = [(folder, paths) for folder, paths in by_folder.items() if len(paths) > 1]
     if shared:
@@ -100,7 +103,8 @@ def output_folders(configs: Sequence[tuple[Path, RunConfig | ResponseConfig]]) -
         def shown(p: Path) -> str:
             return os.path.relpath(p, cwd) if p.is_absolute() else str(p)
 
-        detail = "; ".join(" and ".join(shown(p) for p in paths) + f" both write {shown(Path(f))}"
+        detail = "; ".join(" and ".join(shown(p) for p in paths)
+                           + f" {'both' if len(paths) == 2 else 'all'} write {shown(Path(f))}"
                            for f, paths in shared)
         raise ConfigError(f"nothing was rendered: {detail}",
                           hint="give each config its own 'output:' folder")
