@@ -11,7 +11,9 @@ optviz, and ``optviz --help``, stay instant)::
     run(config, out=None, formats=None, steps=None) -> RunResult
     run_sweep(config, "lr=1e-4:1:log:60", y=None) / sweep(config, Axis, Axis)
     run_basins(config, resolution) / basins(config, resolution)
-    run_web(config, out=None) -> (RunResult, WebPage)   the interactive page
+    run_web(config, out=None) -> RunResult (result.page: the WebPage)
+    run_compare(config, out=None) -> CompareResult
+    plan(config, command="run") -> Plan   every file a command writes
     respond(type, signal, vary=(name, values), **hyperparams)
 """
 
@@ -24,7 +26,9 @@ _API = {
     "make_optimizer": "core.optim", "OPTIMIZERS": "core.optim",
     "register_optimizer": "core.optim",
     "run": "app.runner", "RunResult": "app.runner", "run_sweep": "app.runner",
-    "run_basins": "app.runner", "run_web": "app.runner",
+    "run_basins": "app.runner", "run_web": "app.runner", "run_response": "app.runner",
+    "Result": "app.runner", "run_compare": "app.compare", "CompareResult": "app.compare",
+    "plan": "app.plan", "Plan": "app.plan",
     "sweep": "analysis.sweep", "parse_axis": "analysis.sweep", "basins": "analysis.basins",
     "respond": "analysis.response",
     "article_signals": "analysis.response",

@@ -105,7 +105,7 @@ def test_run_response_writes_a_figure_per_signal(tmp_path):
                        "render: {formats: [png], size: [4, 3], dpi: 40}\n", "mom.yaml")
     result = run(cfg, out=tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "mom-saturation.png", "mom-spikes.png", "response.csv"]
+        "mom-saturation.png", "mom-spikes.png", "response.csv", "response.json"]
     lines = (tmp_path / "response.csv").read_text().splitlines()
     assert lines[0] == "signal,label,t,g,step" and len(lines) == 1 + 2 * 2 * 300
     assert result.value["spikes"].shape == (2, 300)

@@ -7,6 +7,7 @@ from PIL import Image
 
 from optviz.app.cli import cli
 from optviz.app.runner import run, simulate_config
+from optviz.errors import RenderError
 from optviz.input.config import parse_config
 from optviz.render import encoders
 from optviz.render import frames as frames_mod
@@ -249,14 +250,18 @@ def test_trails_draw_what_halo_lines_and_markers_draw():
     np.testing.assert_array_equal(np.asarray(canvas.buffer_rgba()), fast)
 
 
-def test_missing_ffmpeg_still_writes_the_other_formats(tmp_path, monkeypatch):
+def test_missing_ffmpeg_fails_the_run_and_writes_nothing(tmp_path, monkeypatch):
+    """A run's outputs change all at once: with ffmpeg missing, neither the
+    animations nor the formats that need no ffmpeg are written, and the error
+    names both formats and says how to write the others."""
     monkeypatch.setattr(encoders, "ffmpeg_exe", lambda: str(tmp_path / "no-ffmpeg"))
     cfg = parse_config(CONFIG, "anim.yaml").with_overrides(output=tmp_path / "o")
-    result = run(cfg)
-    assert len(result.errors) == 2 and all("ffmpeg" in e for e in result.errors)
-    names = sorted(p.name for p in (tmp_path / "o").iterdir())
-    # no partial file; the HTML page needs no ffmpeg
-    assert names == ["anim.html", "anim.png", "run.json", "trajectories.csv"]
+    with pytest.raises(RenderError) as err:
+        run(cfg)
+    message = str(err.value)
+    assert "gif:" in message and "mp4:" in message and "ffmpeg" in message
+    assert "drop the format" in message and "is as it was" in message
+    assert not (tmp_path / "o").exists()  # the folder it made is gone again
 
 
 def test_interrupted_render_keeps_previous_outputs(tmp_path, monkeypatch):

@@ -240,8 +240,8 @@ def test_sigint_to_optviz_run_at_each_moment(tmp_path, moment):
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the run stages beside its output folder
-            parts = list(tmp_path.glob(".optviz-stage-*/.*.part.*"))
+        while time.monotonic() < deadline:  # the run stages inside its output folder
+            parts = list(out.glob(".optviz-stage-*/.*.part.*"))
             if parts and (moment == "first partial file"
                           or len(encoders_on(tmp_path)) == 2):
                 break

@@ -14,6 +14,7 @@ import pytest
 
 import optviz.analysis.sweep as sweep_mod
 import optviz.app.runner as runner
+import optviz.app.plan as plan_module
 from optviz.analysis.basins import basin_grid, basins, basins_chunk, start_grid
 from optviz.analysis.sweep import (Grid, chunk_count, chunk_rows, grid_chunk, parse_axis,
                                    run_product, run_rows, sweep)
@@ -136,9 +137,10 @@ def exact(text: str, value) -> bool:
 
 def test_basins_write_npz_always_and_csv_up_to_the_limit(tmp_path, monkeypatch):
     cfg = parse_config(NOISY + "render: {formats: [png], size: [4, 3], dpi: 40}\n")
-    monkeypatch.setattr(runner, "CSV_MAX_ROWS", 2 * 6 * 6)
+    monkeypatch.setattr(plan_module, "CSV_MAX_ROWS", 2 * 6 * 6)
     small = runner.run_basins(cfg, 6, out=tmp_path / "small")
-    assert {p.name for p in small.files} == {f"{cfg.stem}-basins.png", "basins.npz", "basins.csv"}
+    assert {p.name for p in small.files} == {f"{cfg.stem}-basins.png", "basins.npz", "basins.csv",
+                                              "basins.json"}
     assert small.notes == []
     with np.load(tmp_path / "small" / "basins.npz", allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
@@ -157,18 +159,22 @@ def test_basins_write_npz_always_and_csv_up_to_the_limit(tmp_path, monkeypatch):
         assert exact(row["final_loss"], arrays["final_loss"][k, i, j])
 
     big = runner.run_basins(cfg, 7, out=tmp_path / "big")  # 98 rows: over the limit
-    assert {p.name for p in big.files} == {f"{cfg.stem}-basins.png", "basins.npz"}
+    assert {p.name for p in big.files} == {f"{cfg.stem}-basins.png", "basins.npz", "basins.json"}
     assert not (tmp_path / "big" / "basins.csv").exists()
     assert big.notes == ["basins.csv not written: 98 rows (over 72); the same values are in "
                          "basins.npz (--csv writes the CSV too)"]
     asked = runner.run_basins(cfg, 7, out=tmp_path / "asked", csv=True)
     assert len(read_table(tmp_path / "asked" / "basins.csv")) == 98 and asked.notes == []
     never = runner.run_basins(cfg, 6, out=tmp_path / "never", csv=False)
-    assert {p.name for p in never.files} == {f"{cfg.stem}-basins.png", "basins.npz"}
+    assert {p.name for p in never.files} == {f"{cfg.stem}-basins.png", "basins.npz",
+                                             "basins.json"}
     assert not never.notes
-    again = runner.run_basins(cfg, 7, out=tmp_path / "small")  # an older basins.csv stays
-    assert again.notes[-1] == f"the basins.csv in {tmp_path / 'small'} is from an earlier run"
-    assert len(read_table(tmp_path / "small" / "basins.csv")) == 72
+    # the earlier, smaller run's basins.csv is listed, unchanged, in its record: the
+    # run that writes no CSV removes it (the folder holds one run)
+    again = runner.run_basins(cfg, 7, out=tmp_path / "small")
+    assert not (tmp_path / "small" / "basins.csv").exists()
+    assert again.notes == ["basins.csv not written: 98 rows (over 72); the same values are in "
+                           "basins.npz (--csv writes the CSV too)"]
 
 
 def test_sweep_npz_holds_the_csv_values(tmp_path, monkeypatch):
@@ -188,7 +194,7 @@ def test_sweep_npz_holds_the_csv_values(tmp_path, monkeypatch):
         assert exact(row["distance"], arrays["distance"][i, j])
         assert row["diverged"] == str(int(arrays["diverged"][i, j]))
     assert same(arrays["distance"], res.value.values)
-    monkeypatch.setattr(runner, "CSV_MAX_ROWS", 35)
+    monkeypatch.setattr(plan_module, "CSV_MAX_ROWS", 35)
     over = runner.run_sweep(cfg, "lr=1e-3:2:log:9", "momentum=0:0.99:4", out=tmp_path / "o")
     assert not (tmp_path / "o" / "sweep.csv").exists() and len(over.notes) == 1
 
@@ -202,10 +208,11 @@ def optviz_command() -> str:
 def test_cli_basins_no_csv_writes_the_npz_only(tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(NOISY + "render: {formats: [png], size: [4, 3], dpi: 40}\n")
-    for flag, names in (([], {"c-basins.png", "basins.npz", "basins.csv"}),
-                        (["--no-csv"], {"c-basins.png", "basins.npz"})):
+    for flag, names in (([], {"c-basins.png", "basins.npz", "basins.csv", "basins.json"}),
+                        (["--no-csv"], {"c-basins.png", "basins.npz", "basins.json"})):
         out = tmp_path / ("a" if not flag else "b")
         r = subprocess.run([optviz_command(), "basins", str(cfg), "-r", "5", "--out", str(out),
                             "-q", *flag], capture_output=True, text=True)
         assert r.returncode == 0, r.stderr
-        assert {p.name for p in out.iterdir()} == names and r.stderr == ""
+        assert {p.name for p in out.iterdir() if p.name != ".optviz.lock"} == names
+        assert r.stderr == ""

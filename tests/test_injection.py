@@ -58,15 +58,17 @@ def test_reproduce_command_is_shell_quoted_and_reruns_exactly(tmp_path):
     unescape = [lab.strip().replace("\\|", "|").replace("\0", "\\") for lab in labels]
     assert unescape == ["a | b", r"pipe|in\\|side"]  # as the YAML (single quotes) holds it
 
-    # paste the command into a shell, from the folder the comparison ran in
-    (out / "compare.json").unlink()
+    # paste the command into a shell, from the folder the comparison ran in (the
+    # report is replaced: its record is optviz's own, so the re-run may replace it)
+    before = (out / "compare.json").stat().st_ino
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"]}
     done = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert not list(tmp_path.rglob("INJECTED")), "the shell ran the folder name as a command"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["c.yaml", out_name])
-    assert strict_json((out / "compare.json").read_text()) == record  # the same comparison
+    assert (out / "compare.json").stat().st_ino != before  # written again ...
+    assert strict_json((out / "compare.json").read_text()) == record  # ... the same comparison
 
 
 def test_a_config_file_named_like_an_option_is_not_read_as_one(tmp_path):
@@ -76,12 +78,12 @@ def test_a_config_file_named_like_an_option_is_not_read_as_one(tmp_path):
     r = optviz("compare", "./-q.yaml", "-q", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     command = strict_json((tmp_path / "out" / "compare.json").read_text())["command"]
-    (tmp_path / "out" / "compare.json").unlink()
+    before = (tmp_path / "out" / "compare.json").stat().st_ino
     env = {**os.environ, "PATH": BIN + os.pathsep + os.environ["PATH"]}
     done = subprocess.run(["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "out" / "compare.json").exists()
+    assert (tmp_path / "out" / "compare.json").stat().st_ino != before  # written again
 
 
 # ----------------------------------------------------------------------------- pages

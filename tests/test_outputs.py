@@ -2,6 +2,7 @@
 a run's outputs change all at once, whatever stops it."""
 
 import csv
+import hashlib
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from optviz.app.cli import cli
 from optviz.app.runner import run, run_basins, run_response, run_sweep
 from optviz.errors import ConfigError, OptvizError
 from optviz.input.config import parse_config
-from optviz.outputs import csv_text, json_text, staged
+from optviz.outputs import csv_text, json_text, output_folder
 
 
 def strict_json(text):
@@ -107,7 +108,11 @@ def test_run_exports_equal_the_result_including_a_diverged_run(tmp_path):
         np.testing.assert_array_equal(got[:, 1:3], o.points)
         np.testing.assert_array_equal(got[:, 3], o.losses)
     record = strict_json((out / "run.json").read_text(encoding="utf-8"))
-    assert record["files"] == ["trajectories.csv", "exp.png", "run.json"]
+    assert [f["name"] for f in record["files"]] == ["trajectories.csv", "exp.png"]
+    for f in record["files"]:
+        data = (out / f["name"]).read_bytes()
+        assert f["bytes"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["format"] == "optviz-record" and record["format_version"] == 1
     for row in record["summary"]:
         o = result.by_label(row["label"])
         assert row["final_loss"] == o.final_loss and row["steps"] == o.steps
@@ -214,9 +219,9 @@ def test_an_interrupted_run_leaves_the_previous_outputs(tmp_path, monkeypatch):
     assert leftovers(tmp_path) == []
 
 
-def test_a_failed_format_is_listed_and_the_folder_holds_one_run(tmp_path, monkeypatch):
-    """ffmpeg missing: the PNG, CSV and run.json replace the old ones, the old GIF goes
-    (it belonged to the previous run) and run.json lists the error."""
+def test_a_failed_format_leaves_the_previous_run_whole(tmp_path, monkeypatch):
+    """ffmpeg missing: the run fails (RenderError, exit 2 from the CLI) and the
+    folder keeps the previous run, GIF included, byte for byte; nothing is left."""
     out = tmp_path / "out"
     run(parse_config(ANIM, "exp.yaml"), out=out)
     old = folder_bytes(out)
@@ -226,46 +231,58 @@ def test_a_failed_format_is_listed_and_the_folder_holds_one_run(tmp_path, monkey
     def missing():
         raise RenderError("ffmpeg is not available (test)")
     monkeypatch.setattr(encoders, "ffmpeg_exe", missing)
-    result = run(parse_config(ANIM.replace("steps: 30", "steps: 12"), "exp.yaml"), out=out)
-    assert sorted(p.name for p in out.iterdir()) == ["exp.png", "run.json", "trajectories.csv"]
-    assert result.errors == ["gif: ffmpeg is not available (test)"]
-    record = strict_json((out / "run.json").read_text(encoding="utf-8"))
-    assert record["errors"] == result.errors and "exp.gif" not in record["files"]
-    assert record["summary"][0]["steps"] == 12
-    assert (out / "exp.png").read_bytes() != old["exp.png"]
+    with pytest.raises(RenderError, match="gif: ffmpeg is not available"):
+        run(parse_config(ANIM.replace("steps: 30", "steps: 12"), "exp.yaml"), out=out)
+    assert folder_bytes(out) == old
     assert leftovers(tmp_path) == []
 
 
-def test_staged_swaps_nothing_when_the_block_fails(tmp_path):
+def test_output_folder_swaps_nothing_when_the_block_fails(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("old")
+    run(parse_config(RUN, "keep.yaml"), out=out)
+    before = folder_bytes(out)
     with pytest.raises(RuntimeError):
-        with staged(out) as stage:
-            stage.path("keep.txt").write_text("new")
+        with output_folder(out, products=["keep.png"], record="run.json",
+                           records=["run.json"]) as stage:
+            stage.path("keep.png").write_text("new")
             raise RuntimeError("boom")
-    assert (out / "keep.txt").read_text() == "old" and leftovers(tmp_path) == []
-    with staged(out, replaces=["stale.png", "../evil"]) as stage:
-        stage.path("keep.txt").write_text("new")
-        (out / "stale.png").write_text("x")
-    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
-    assert (out / "keep.txt").read_text() == "new"
+    assert folder_bytes(out) == before and leftovers(tmp_path) == []
+    # a block that writes a file the plan does not list is a bug: nothing is swapped
+    with pytest.raises(RuntimeError, match="the plan lists"):
+        with output_folder(out, products=["keep.png"], record="run.json",
+                           records=["run.json"]) as stage:
+            stage.path("keep.png").write_text("new")
+            stage.path("extra.png").write_text("new")
+            stage.write_record({"kind": "run"})
+    assert folder_bytes(out) == before and leftovers(tmp_path) == []
 
 
-def test_a_staging_folder_left_by_a_killed_process_is_removed_next_time(tmp_path):
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True).stdout.strip()
-    abandoned = tmp_path / f".optviz-stage-out-{gone}-abc123"
-    abandoned.mkdir()
-    (abandoned / ".x.part.gif").write_text("half")
-    alive = tmp_path / f".optviz-stage-out-{os.getpid()}-def456"  # a run in progress
-    alive.mkdir()
-    other = tmp_path / f".optviz-stage-outer-{gone}-abc123"  # another folder's
-    other.mkdir()
-    with staged(tmp_path / "out") as stage:
-        stage.path("a.csv").write_text("x\n")
-    assert not abandoned.exists() and alive.exists() and other.exists()
-    assert (tmp_path / "out" / "a.csv").read_text() == "x\n"
+def test_a_staging_folder_left_by_a_killed_run_is_removed_next_time(tmp_path):
+    """A run killed outright (SIGKILL: no clean-up at all) leaves its staging
+    folder; the next run into that folder takes the lock (no one holds it) and
+    removes it. A folder that only looks like one (no stage mark) stays."""
+    out = tmp_path / "out"
+    (tmp_path / "long.yaml").write_text(LONG.format(steps=3000))
+    proc = subprocess.Popen(optviz_cmd("run", tmp_path / "long.yaml", "--out", out, "-q"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        assert wait_for(lambda: list(out.glob(".optviz-stage-*/.*.part.gif"))), \
+            "the animation never started"
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert wait_for(lambda: processes_mentioning(str(tmp_path)) == [], timeout=30)
+    (abandoned,) = out.glob(".optviz-stage-*")
+    lookalike = out / ".optviz-stage-not-a-stage"
+    lookalike.mkdir()
+    (lookalike / "mine.txt").write_text("keep")
+    run(parse_config(RUN, "c.yaml"), out=out)
+    assert not abandoned.exists() and (lookalike / "mine.txt").read_text() == "keep"
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".optviz-stage-not-a-stage", "c.png", "run.json", "trajectories.csv"]
 
 
 # ---------------------------------------------------------------- output paths
@@ -393,7 +410,7 @@ def test_sigint_and_sigterm_mid_animation_leave_the_previous_run_and_no_temp_fil
     try:
         for sig, proc in procs.items():
             home = tmp_path / sig.name
-            started = wait_for(lambda: list(home.glob(".optviz-stage-*/.*.part.gif"))
+            started = wait_for(lambda: list(home.glob("out/.optviz-stage-*/.*.part.gif"))
                                and len(encoders_writing_to(home)) == 2)
             assert started, "the animation never started"
             os.kill(proc.pid, sig)
@@ -443,7 +460,7 @@ def test_batch_stops_on_ctrl_c_cancels_the_queue_and_leaves_no_process(tmp_path)
                             start_new_session=True)
     try:
         # both workers animating: their GIFs begun and their four encoders started
-        started = wait_for(lambda: len(list(tmp_path.glob("out/.optviz-stage-*/.*.part.gif")))
+        started = wait_for(lambda: len(list(tmp_path.glob("out/*/.optviz-stage-*/.*.part.gif")))
                            == 2 and len(encoders_writing_to(tmp_path)) == 4)
         assert started, "the two workers never started animating"
         busy = encoders_writing_to(tmp_path)  # the workers' ffmpeg processes

@@ -191,7 +191,8 @@ def test_page_is_self_contained(page):
 
 
 def test_default_config_page_is_under_5_mb(tmp_path):
-    result, info = run_web("default", out=tmp_path)
+    result = run_web("default", out=tmp_path)
+    info = result.page
     assert info.path.stat().st_size == info.bytes < 5_000_000
     meta = read_page(info.path)[0]
     assert meta["trajectories"] == info.trajectories > 5000
@@ -286,7 +287,8 @@ def test_noisy_runs_share_the_runs_noise_and_noisy_false_stays_exact(tmp_path):
             "optimizers: [{type: sgd, lr: 0.05}, {type: sgd, lr: 0.02, noisy: false}]\n"
             "web: {lr_values: 3, starts: 2, value_grid: 10}\n")
     cfg = parse_config(text, "noisy.yaml")
-    result, info = run_web(cfg, out=tmp_path)
+    result = run_web(cfg, out=tmp_path)
+    info = result.page
     meta, paths, own, grid, _ = read_page(info.path)
     from optviz.app.runner import simulate_config
 

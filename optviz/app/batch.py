@@ -16,7 +16,6 @@ from optviz.analysis import budget as work
 from optviz.errors import ConfigError, OptvizError
 from optviz.input import library
 from optviz.input.config import ResponseConfig, RunConfig, load_config
-from optviz.outputs import expand_path
 
 
 @dataclass
@@ -59,29 +58,57 @@ def collect_configs(paths: Iterable[str | Path]) -> list[Path]:
     return unique
 
 
-def expected_outputs(config: RunConfig | ResponseConfig) -> list[Path]:
-    """The files a run of *config* writes."""
-    out = expand_path(config.output)
-    if isinstance(config, ResponseConfig):
-        from optviz.analysis.response import choose_signals
-
-        names = choose_signals(config.signals, config.file.parent if config.file else None)
-        return ([out / f"{config.stem}-{name}.{fmt}" for name in names
-                 for fmt in config.render.formats] + [out / "response.csv"])
-    return ([out / f"{config.stem}.{fmt}" for fmt in config.render.formats]
-            + [out / "trajectories.csv", out / "run.json"])
-
-
 def is_up_to_date(config: RunConfig | ResponseConfig) -> bool:
-    """All outputs exist and are newer than the config and its surface file."""
-    surface = getattr(config, "surface", None)
-    sources = [p for p in (config.file, surface.path if surface else None) if p is not None]
+    """Whether the config's outputs were made from what it is now, by content:
+
+    its run's record (run.json, or response.json) is optviz's, made from a
+    config of the same content (hash) with the same input files (config,
+    surface, signal CSVs, by sha256) and the same optviz version, and every
+    planned file is there with the content the record lists. Modification
+    times play no part.
+    """
+    from optviz.app.plan import plan, resolve_output, same_inputs
+    from optviz.outputs import digest, read_record
+
     try:
-        newest_source = max(p.stat().st_mtime for p in sources) if sources else float("inf")
-        oldest_output = min(p.stat().st_mtime for p in expected_outputs(config))
-    except (OSError, ValueError, ConfigError):
+        the_plan = plan(resolve_output(config))
+        record = read_record(the_plan.out_dir / the_plan.record.name)
+    except (OptvizError, OSError, ValueError):
         return False
-    return oldest_output > newest_source
+    if record is None or record.kind != the_plan.command or \
+            record.config_sha256 != the_plan.config_sha256 or \
+            not same_inputs(record.inputs, the_plan.inputs):
+        return False
+    names = [p.name for p in the_plan.products[:-1]]
+    if set(record.files) != set(names):
+        return False
+    return all(digest(the_plan.out_dir / name) == record.files[name] for name in names)
+
+
+def output_folders(configs: Sequence[tuple[Path, RunConfig | ResponseConfig]]) -> None:
+    """Refuse configs that write the same folder (each would replace the other's
+    outputs), naming every pair, before anything is rendered."""
+    from optviz.app.plan import resolve_output
+
+    by_folder: dict[str, list[Path]] = {}
+    for path, cfg in configs:
+        try:
+            folder = os.path.realpath(resolve_output(cfg).output)
+        except (OptvizError, OSError, ValueError):
+            continue  # an output that cannot be resolved fails in its own job
+        by_folder.setdefault(folder, []).append(path)
+    shared = [(folder, paths) for folder, paths in by_folder.items() if len(paths) > 1]
+    if shared:
+        cwd = Path.cwd()
+
+        def shown(p: Path) -> str:
+            return os.path.relpath(p, cwd) if p.is_absolute() else str(p)
+
+        detail = "; ".join(" and ".join(shown(p) for p in paths)
+                           + f" {'both' if len(paths) == 2 else 'all'} write {shown(Path(f))}"
+                           for f, paths in shared)
+        raise ConfigError(f"nothing was rendered: {detail}",
+                          hint="give each config its own 'output:' folder")
 
 
 def job_cost(config: RunConfig | ResponseConfig) -> float:
@@ -206,8 +233,9 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
           budget: float | None = None) -> list[JobResult]:
     """Render every config under *paths* in a pool of *jobs* processes.
 
-    Configs whose outputs are newer than the config and its surface are skipped
-    unless *force*. *on_done* is called in this process as each job finishes.
+    Two configs that write the same folder stop the batch before anything is
+    rendered (ConfigError naming both). Configs whose outputs are up to date by
+    content (:func:`is_up_to_date`) are skipped unless *force*. *on_done* is called in this process as each job finishes.
     Ctrl-C (KeyboardInterrupt) or SIGTERM cancels what is queued, stops the
     workers (each run in progress leaves its folder as it was) and propagates.
     """
@@ -220,13 +248,16 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
         if on_done:
             on_done(r)
 
+    loaded = []
     for path in configs:
         try:
             cfg = load_config(path)
             work.check(work.of_config(cfg), budget)
+            loaded.append((path, cfg))
         except OptvizError as e:
             done(JobResult(path, "failed", errors=[str(e)]))
-            continue
+    output_folders(loaded)
+    for path, cfg in loaded:
         if not force and is_up_to_date(cfg):
             done(JobResult(path, "skipped"))
         else:

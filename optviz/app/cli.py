@@ -7,6 +7,7 @@ one "Error: ..." paragraph on stderr with exit status 2, never a traceback.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 
 import click
@@ -168,6 +169,7 @@ def run(config, out, formats, steps, quiet):
             echo(f"over {result.trajectories.shape[1]} runs (starts x seeds):")
             echo(comparison_table(result.comparison))
         echo(f"wrote {len(result.files)} files to {result.config.output}/")
+    _notes(result)
     for message in result.errors:
         echo(f"Error: {message}", err=True)
     if result.errors:
@@ -206,7 +208,7 @@ def summary_table(result) -> str:
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), help="Processes to use "
               "(default: the number of cores).")
 @click.option("--force", "-f", is_flag=True, help="Render even configs whose outputs are "
-              "newer than the config and its surface.")
+              "up to date (made from the same config, surface and signal files).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
 @BUDGET
 def batch(paths, jobs, force, quiet):
@@ -267,7 +269,8 @@ def batch(paths, jobs, force, quiet):
 
 
 def _notes(result) -> None:
-    """What the user should know even with --quiet (e.g. a CSV left out), on stderr."""
+    """What the user should know even with --quiet (a CSV left out, stale files left
+    in the folder), on stderr."""
     for note in result.notes:
         echo(f"note: {note}", err=True)
 
@@ -349,6 +352,7 @@ def compare(config, out, formats, quiet):
             chosen = ", ".join(f"{p}={v:.4g}" for p, v in res.chosen.items())
             echo(f"tuned {label}: {chosen} ({res.points} points, {res.runs} runs each)")
         echo(comparison_table(result.summary))
+    _notes(result)
     _report(result, quiet)
 
 
@@ -402,6 +406,7 @@ def response(config, out, formats, quiet):
             raise ConfigError("not a response config: it needs a 'response:' section",
                               file=str(config), hint="see configs/article/response-*.yaml")
         result = run_response(cfg.with_overrides(output=out, formats=formats))
+    _notes(result)
     _report(result, quiet)
 
 
@@ -453,9 +458,11 @@ def web(config, out, open_, quiet):
     bars = ProgressBars(not quiet)
     with user_errors():
         try:
-            result, page = run_web(config, out=out, progress=bars)
+            result = run_web(config, out=out, progress=bars)
         finally:
             bars.close()
+    page = result.page
+    _notes(result)
     if not quiet:
         echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
                    f"of {result.config.steps} steps, positions to within "
@@ -560,6 +567,20 @@ def _interrupted(signum, frame):
     raise KeyboardInterrupt
 
 
+class _TerminalLog(logging.Handler):
+    """The library's ``optviz`` logger (e.g. "waiting for another optviz ...") printed
+    through :func:`echo`, so what it quotes is cleaned like every other line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        echo(f"note: {record.getMessage()}", err=True)
+
+
+def _log_to_terminal() -> None:
+    log = logging.getLogger("optviz")
+    log.addHandler(_TerminalLog())
+    log.propagate = False
+
+
 def main():
     import signal
     import warnings
@@ -567,6 +588,7 @@ def main():
     from optviz.render import matplotlib_folder
 
     matplotlib_folder()  # before matplotlib is imported: no warnings on a read-only HOME
+    _log_to_terminal()
     signal.signal(signal.SIGTERM, _terminated)
     signal.signal(signal.SIGINT, _interrupted)
 

@@ -16,25 +16,35 @@ from pathlib import Path
 from typing import Any
 
 from optviz.analysis import budget as work
-from optviz.input.config import RunConfig, load_config
+from optviz.app.runner import Result
+from optviz.input.config import RunConfig
 
 
 @dataclass
-class CompareResult:
-    """What ``optviz compare`` made: the tuned config, trajectories, summary and files."""
+class CompareResult(Result):
+    """What ``optviz compare`` made: the tuned config, trajectories, summary and files.
+
+    A :class:`~optviz.app.runner.Result`: ``result[label]`` is the optimizer's
+    summary row (success rate, medians, runs), ``result.tuning[label]`` its
+    TuneResult when tuned.
+    """
 
     config: RunConfig
     trajectories: Any
     summary: list[dict]
     tuning: dict[str, Any]
     files: list[Path] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    plan: Any = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def per_label(self) -> dict[str, dict]:
+        return {r["label"]: r for r in self.summary}
 
     def row(self, label: str) -> dict:
         """The summary row of the optimizer labelled *label*."""
-        for r in self.summary:
-            if r["label"] == label:
-                return r
-        raise KeyError(label)
+        return self.by_label(label)
 
 
 def versions() -> dict[str, str]:
@@ -111,47 +121,46 @@ def summary_markdown(result: CompareResult) -> str:
 
 def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
                 progress=None, budget: float | None = None) -> CompareResult:
-    """Tune, run every start under every seed, and write the report (see module doc).
-    The report's files change all at once, as a run's do (:func:`optviz.outputs.staged`)."""
+    """Tune, run every start under every seed, and write the report (see module doc):
+    the files :func:`optviz.app.plan.plan` lists for ``compare``, ``compare.json``
+    (the record) last. They change all at once, as a run's do."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
-    from optviz.app.runner import _expand_output, _fraction, _save, simulate_config
-    from optviz.outputs import staged, write_csv, write_json, write_text
+    from optviz.app.plan import plan, resolve_output
+    from optviz.app.runner import _done, _executing, _fraction, _load, _save, simulate_config
+    from optviz.outputs import write_csv, write_text
     from optviz.render.compare import comparison_figure, tuning_figure
 
-    if not isinstance(config, RunConfig):
-        config = load_config(config)
-    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    config = _load(config)
+    config = resolve_output(config.with_overrides(output=out, formats=formats), out)
+    the_plan = plan(config, "compare")
     work.check(work.of_compare(config), budget)
-    config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
-    traj = simulate_config(config, progress)
-    rows = summarize(config, traj)
-    result = CompareResult(config, traj, rows, tuning)
-    size, dpi = config.render.size, config.render.dpi
-    with staged(config.output) as stage:
-        result.files += _save(comparison_figure(config, traj, rows, size=size, dpi=dpi),
-                              stage, f"{config.stem}-compare", config.render.formats)
+    with _executing(the_plan) as stage:
+        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
+        traj = simulate_config(config, progress)
+        rows = summarize(config, traj)
+        result = CompareResult(config, traj, rows, tuning)
+        size, dpi = config.render.size, config.render.dpi
+        _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), stage,
+              f"{config.stem}-compare", the_plan.formats("comparison-figure"))
         for i, (label, res) in enumerate(tuning.items(), 1):
-            result.files += _save(tuning_figure(res, title=label, dpi=dpi), stage,
-                                  f"{config.stem}-tune-{i}", config.render.formats)
+            _save(tuning_figure(res, title=label, dpi=dpi), stage, f"{config.stem}-tune-{i}",
+                  the_plan.formats("tuning-figure", str(i)))
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in rows])
         write_text(stage.path("summary.md"), summary_markdown(result))
-        names = ["summary.csv", "summary.md"]
-        if tuning:
+        if the_plan.made_by("tuning"):
             params = list(dict.fromkeys(p for res in tuning.values() for p in res.grid))
             table = [[label, *[res.grid[p][g] if p in res.grid else None for p in params],
                       res.scores[g], res.diverged[g], int(g == res.choice)]
                      for label, res in tuning.items() for g in range(res.points)]
             write_csv(stage.path("tuning.csv"), ["label", *params, "objective",
                                                  "diverged_fraction", "chosen"], table)
-            names.append("tuning.csv")
-        record = {"config": config.to_dict(), "versions": versions(),
-                  "command": command_for(config), "summary": rows,
-                  "tuning": {label: {"chosen": res.chosen, "points": res.points,
-                                     "runs": res.runs, "objective": res.spec.objective,
-                                     "worst": res.spec.worst}
-                             for label, res in tuning.items()}}
-        write_json(stage.path("compare.json"), record)
-        names.append("compare.json")
-        result.files += [config.output / name for name in names]
-    return result
+        stage.write_record({**the_plan.header(), "config": config.to_dict(),
+                            "versions": versions(), "command": command_for(config),
+                            "summary": rows,
+                            "tuning": {label: {"chosen": res.chosen, "points": res.points,
+                                               "runs": res.runs,
+                                               "objective": res.spec.objective,
+                                               "worst": res.spec.worst}
+                                       for label, res in tuning.items()}})
+    return _done(result, the_plan, stage)

@@ -1,4 +1,4 @@
-"""A run, end to end: config -> trajectories -> files. The CLI calls only this.
+"""A run, end to end: config -> plan -> trajectories -> files. The CLI calls only this.
 
 This module doubles as the example of library use::
 
@@ -6,6 +6,12 @@ This module doubles as the example of library use::
     cfg = optviz.load_config("configs/default.yaml")
     result = optviz.run(cfg, formats=["png"])
     result.trajectories.final_losses
+
+Every command takes the same road: :func:`optviz.app.plan.plan` lists the
+files it writes, :func:`_executing` locks the output folder and stages them,
+the command makes each planned file, writes its record last, and the files
+are swapped in together. Any failure on the way (an error, Ctrl-C, a full
+disk, a renderer that fails) raises and leaves the folder as it was.
 """
 
 from __future__ import annotations
@@ -20,19 +26,12 @@ from typing import Any
 import numpy as np
 
 from optviz.analysis import budget as work
+from optviz.app.plan import RECORDS, Plan, plan, resolve_output
 from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
-from optviz.errors import OptvizError
-from optviz.input.config import STATIC_FORMATS, ResponseConfig, RunConfig, load_config
-from optviz.outputs import (
-    expand_path,
-    previous_outputs,
-    staged,
-    write_csv,
-    write_json,
-    write_npz,
-    write_text,
-)
+from optviz.errors import ConfigError, RenderError
+from optviz.input.config import ResponseConfig, RunConfig, load_config
+from optviz.outputs import output_folder, write_csv, write_json, write_npz, write_text
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
@@ -40,7 +39,10 @@ Progress = Callable[[str, int, int], None]
 
 class Result:
     """What every optviz command returns: the resolved config, the values per
-    label, the files written and the errors of outputs that failed.
+    label, the files written (the record last), the plan they came from and
+    the notes of the swap (stale files left because optviz could not vouch
+    for them). ``errors`` is empty: a command whose output fails raises an
+    :class:`~optviz.errors.OptvizError` and changes nothing.
 
     ``result["adam"]`` (or ``result.by_label("adam")``) is one label's values;
     ``result.labels`` lists the labels. In Jupyter a result shows its figure.
@@ -49,6 +51,8 @@ class Result:
     config: Any
     files: list[Path]
     errors: list[str]
+    plan: Plan | None
+    notes: list[str]
 
     @property
     def per_label(self) -> dict[str, Any]:
@@ -134,6 +138,9 @@ class RunResult(Result):
     errors: list[str] = field(default_factory=list)
     comparison: list[dict] = field(default_factory=list)  # over many starts / seeds
     tuning: dict[str, Any] = field(default_factory=dict)  # label -> TuneResult
+    plan: Plan | None = None
+    notes: list[str] = field(default_factory=list)
+    page: Any = None  # ``optviz web``: the WebPage written (size, paths, precision)
 
     @property
     def per_label(self) -> dict[str, OptimizerOutcome]:
@@ -205,133 +212,120 @@ def simulate_config(config: RunConfig, progress: Progress | None = None,
                     observe=observe, progress=report)
 
 
-def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
-        formats: Sequence[str] | str | None = None, steps: int | None = None,
-        progress: Progress | None = None, budget: float | None = None) -> RunResult:
-    """Simulate a config and write every requested output into its folder.
+def _load(config) -> RunConfig | ResponseConfig:
+    if isinstance(config, (RunConfig, ResponseConfig)):
+        return config
+    return load_config(config)
 
-    Writes ``trajectories.csv``, ``run.json`` and ``<stem>.<format>`` for each
-    format. The outputs change all at once (:func:`optviz.outputs.staged`):
-    an error, Ctrl-C or SIGTERM leaves the previous run's files as they were.
-    If one renderer fails (say ffmpeg is missing) the other files still
-    replace the previous run's, the failure is listed in ``result.errors`` and
-    in run.json, and the previous run's file of that format is removed (the
-    folder holds one run). If the trajectories cannot be computed nothing is
-    written.
-    """
-    if not isinstance(config, (RunConfig, ResponseConfig)):
-        config = load_config(config)
-    config = _expand_output(config.with_overrides(steps=steps, formats=formats, output=out),
-                            out)
-    if isinstance(config, ResponseConfig):
-        return run_response(config, budget=budget)
-    work.check(work.of_run(config), budget)
-    from optviz.analysis.compare import resolve_tuning
 
-    config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
-    from optviz.core.overlays import OverlayRecorder, StepSizeRecorder, observers
+def _executing(the_plan: Plan):
+    """Lock the plan's folder and stage its files (:func:`optviz.outputs.output_folder`)."""
+    return output_folder(the_plan.out_dir, products=the_plan.names,
+                         record=the_plan.record.name, records=list(RECORDS.values()))
 
-    k_count = len(config.optimizers)
-    recorder = OverlayRecorder(k_count, config.steps) if config.render.overlays else None
-    sizes = StepSizeRecorder(k_count, config.steps) if config.render.step_panel else None
-    trajectories = simulate_config(config, progress, observe=observers(recorder, sizes))
-    result = RunResult(config=config, trajectories=trajectories)
-    result.tuning = tuning
-    out_dir = config.output
 
-    with staged(out_dir, replaces=previous_outputs(out_dir)) as stage:
-        write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
-        result.files.append(out_dir / "trajectories.csv")
-
-        static = [f for f in config.render.formats if f in STATIC_FORMATS]
-        if static and trajectories.shape[1] > 1:  # many starts or seeds: fans of runs
-            from optviz.analysis.compare import summarize
-            from optviz.render.compare import comparison_figure
-
-            result.comparison = summarize(config, trajectories)
-            from optviz.analysis.compare import SUMMARY_FIELDS
-
-            write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
-                      [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
-            result.files.append(out_dir / "summary.csv")
-            try:
-                result.files += _save(comparison_figure(
-                    config, trajectories, result.comparison, size=config.render.size,
-                    dpi=config.render.dpi), stage, config.stem, static)
-            except OptvizError as e:
-                result.errors.append(stage.public(str(e)))
-        animated = [f for f in config.render.formats
-                    if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
-        # with a 2-D animation, the PNG comes from the animation's drawing
-        # (its contours drawn once; byte-identical, tested)
-        png_from_animation = ("png" in static and bool(animated)
-                              and trajectories.shape[1] == 1 and config.render.view != "3d")
-
-        def static_figure(formats: Sequence[str], pixels=None) -> None:
-            from optviz.render.static import render_static, save_pixels
-
-            try:
-                if pixels is not None:
-                    files = [save_pixels(pixels, stage.dir / f"{config.stem}.png",
-                                         config.render.dpi)]
-                else:
-                    files = render_static(config.surface, trajectories, stage.dir,
-                                          config.stem, formats, **static_options(config))
-                result.files += [stage.final(p) for p in files]
-            except OptvizError as e:
-                result.errors.append(stage.public(str(e)))
-
-        if static and trajectories.shape[1] == 1:
-            formats = [f for f in static if not (png_from_animation and f == "png")]
-            if formats:
-                static_figure(formats)
-        if sizes is not None:
-            from optviz.render.schedule import step_size_figure
-
-            try:
-                result.files += _save(step_size_figure(
-                    [o.label for o in config.optimizers], sizes.data,
-                    title=f"{config.title or config.stem}: effective step size α_t·V_t",
-                    dpi=config.render.dpi), stage, f"{config.stem}-step-size", ["png"])
-            except OptvizError as e:
-                result.errors.append(stage.public(str(e)))
-        if config.render.lr_panel:
-            try:
-                result.files += [stage.final(p) for p in write_lr_figure(config, stage.dir)]
-            except OptvizError as e:
-                result.errors.append(stage.public(str(e)))
-        for fmt in [f for f in config.render.formats if f in PAGE_FORMATS]:
-            try:
-                page = write_web(config, trajectories, stage.dir, own_only=fmt == "html")
-                result.files.append(stage.final(page.path))
-            except OptvizError as e:
-                result.errors.append(stage.public(f"{fmt}: {e}"))
-        if animated:
-            try:
-                from optviz.render import render_animation
-            except ImportError:
-                result.errors.append("animated formats (" + ", ".join(animated) +
-                                     ") are not available in this version")
-                if png_from_animation:
-                    static_figure(["png"])
-            else:
-                report = (lambda done, total: progress("frames", done, total)) if progress \
-                    else None
-                on_still = ((lambda pixels: static_figure(["png"], pixels))
-                            if png_from_animation else None)
-                files, errors = render_animation(config, trajectories, stage.dir, animated,
-                                                 progress=report,
-                                                 overlays=recorder.data if recorder else None,
-                                                 on_still=on_still)
-                result.files += [stage.final(p) for p in files]
-                result.errors += [stage.public(e) for e in errors]
-
-        result.files.append(out_dir / "run.json")
-        write_json(stage.path("run.json"), run_record(result))
+def _done(result: Result, the_plan: Plan, stage) -> Result:
+    result.plan, result.files = the_plan, the_plan.files
+    result.notes = [*result.notes, *stage.notes]
     return result
 
 
-PAGE_FORMATS = ("web", "html")
+def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
+        formats: Sequence[str] | str | None = None, steps: int | None = None,
+        progress: Progress | None = None, budget: float | None = None) -> RunResult:
+    """Simulate a config and write every planned output into its folder.
+
+    Writes ``trajectories.csv``, ``<stem>.<format>`` for each format and
+    ``run.json`` (the record: the config, versions, summary and each file's
+    sha256), as :func:`optviz.app.plan.plan` lists them. The outputs change all
+    at once: an error in any of them (ffmpeg missing, a full disk), Ctrl-C or
+    SIGTERM raises and leaves the previous run's files as they were.
+    """
+    config = _load(config)
+    config = resolve_output(config.with_overrides(steps=steps, formats=formats, output=out),
+                            out)
+    if isinstance(config, ResponseConfig):
+        return run_response(config, budget=budget)
+    the_plan = plan(config, "run")
+    work.check(work.of_run(config), budget)
+    with _executing(the_plan) as stage:
+        from optviz.analysis.compare import resolve_tuning
+        from optviz.core.overlays import OverlayRecorder, StepSizeRecorder, observers
+
+        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
+        k_count = len(config.optimizers)
+        recorder = OverlayRecorder(k_count, config.steps) if config.render.overlays else None
+        sizes = StepSizeRecorder(k_count, config.steps) if config.render.step_panel else None
+        trajectories = simulate_config(config, progress, observe=observers(recorder, sizes))
+        result = RunResult(config=config, trajectories=trajectories, tuning=tuning)
+        _make_run(the_plan, stage, result, progress, recorder, sizes)
+        stage.write_record({**the_plan.header(), **run_record(result)})
+    return _done(result, the_plan, stage)
+
+
+def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, sizes) -> None:
+    """Make every planned file of a run in the stage; any failure raises."""
+    config, trajectories, stem = result.config, result.trajectories, result.config.stem
+    write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
+    if the_plan.made_by("summary"):  # many starts or seeds: fans of runs
+        from optviz.analysis.compare import SUMMARY_FIELDS, summarize
+        from optviz.render.compare import comparison_figure
+
+        result.comparison = summarize(config, trajectories)
+        write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
+                  [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
+        _save(comparison_figure(config, trajectories, result.comparison,
+                                size=config.render.size, dpi=config.render.dpi),
+              stage, stem, the_plan.formats("comparison-figure"))
+    still = the_plan.formats("figure")
+    animated = the_plan.formats("animation")
+    # with a 2-D animation, the PNG comes from the animation's drawing
+    # (its contours drawn once; byte-identical, tested)
+    png_from_animation = "png" in still and bool(animated) and config.render.view != "3d"
+
+    def static_figure(formats: Sequence[str], pixels=None) -> None:
+        from optviz.render.static import render_static, save_pixels
+
+        if pixels is not None:
+            save_pixels(pixels, stage.path(f"{stem}.png"), config.render.dpi)
+        else:
+            render_static(config.surface, trajectories, stage.dir, stem, formats,
+                          **static_options(config))
+
+    formats = [f for f in still if not (png_from_animation and f == "png")]
+    if formats:
+        static_figure(formats)
+    if the_plan.made_by("step-size-figure"):
+        from optviz.render.schedule import step_size_figure
+
+        _save(step_size_figure([o.label for o in config.optimizers], sizes.data,
+                               title=f"{config.title or stem}: effective step size α_t·V_t",
+                               dpi=config.render.dpi), stage, f"{stem}-step-size", ["png"])
+    if the_plan.made_by("lr-figure"):
+        write_lr_figure(config, stage.dir)
+    for product in the_plan.products:
+        if product.maker in ("web-page", "page"):
+            try:
+                write_web(config, trajectories, stage.path(product.name),
+                          own_only=product.maker == "page")
+            except RenderError as e:
+                raise RenderError(f"{product.name}: {e}") from None
+    if animated:
+        try:
+            from optviz.render import render_animation
+        except ImportError:
+            raise RenderError("animated formats (" + ", ".join(animated) +
+                              ") are not available in this version") from None
+        report = (lambda done, total: progress("frames", done, total)) if progress else None
+        on_still = ((lambda pixels: static_figure(["png"], pixels))
+                    if png_from_animation else None)
+        _, errors = render_animation(config, trajectories, stage.dir, animated,
+                                     progress=report,
+                                     overlays=recorder.data if recorder else None,
+                                     on_still=on_still)
+        if errors:
+            raise RenderError("; ".join(errors) + " (drop the format to write the others: "
+                              "--formats or render.formats)")
 
 
 def static_options(config: RunConfig) -> dict:
@@ -344,48 +338,42 @@ def static_options(config: RunConfig) -> dict:
                 note=figure_note(config), view_box=r.view_box)
 
 
-def web_path(config: RunConfig, out_dir: Path, own_only: bool = False) -> Path:
-    """``<stem>-web.html`` (the page with sliders) or ``<stem>.html`` (the run's own values)."""
-    return out_dir / (f"{config.stem}.html" if own_only else f"{config.stem}-web.html")
-
-
-def write_web(config: RunConfig, trajectories: Trajectories, out_dir: Path, *,
+def write_web(config: RunConfig, trajectories: Trajectories, target: Path, *,
               own_only: bool = False):
-    """Write the interactive page of a simulated config; returns a WebPage."""
+    """Write the interactive page of a simulated config to *target*; returns a WebPage."""
     from optviz.render.web import write_page
 
-    return write_page(config, trajectories, web_path(config, out_dir, own_only),
-                      own_only=own_only)
+    return write_page(config, trajectories, target, own_only=own_only)
 
 
 def run_web(config: RunConfig | str | Path, *, out: str | Path | None = None,
-            progress: Progress | None = None, budget: float | None = None):
-    """``optviz web``: the config's interactive page, ``<stem>-web.html``.
+            progress: Progress | None = None, budget: float | None = None) -> RunResult:
+    """``optviz web``: the config's interactive page, ``<stem>-web.html``, and ``web.json``.
 
-    Returns (RunResult, WebPage): the config's own run and what the page holds
-    (its size, trajectory count and precision).
+    Returns the config's own run as a RunResult; ``result.page`` is what the
+    page holds (its path, size, trajectory count and precision).
     """
+    config = _load(config)
     if not isinstance(config, RunConfig):
-        config = load_config(config)
-        if not isinstance(config, RunConfig):
-            from optviz.errors import ConfigError
-
-            raise ConfigError("a response config has no trajectories to show on a page",
-                              file=str(config.file) if config.file else None)
-    config = _expand_output(config.with_overrides(output=out), out)
+        raise ConfigError("a response config has no trajectories to show on a page",
+                          file=str(config.file) if config.file else None)
+    config = resolve_output(config.with_overrides(output=out), out)
+    the_plan = plan(config, "web")
     work.check(work.of_web(config), budget)
-    from optviz.analysis.compare import resolve_tuning
+    with _executing(the_plan) as stage:
+        from optviz.analysis.compare import resolve_tuning
+        from optviz.render.web import check_size
 
-    config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"))
-    from optviz.render.web import check_size
-
-    check_size(config)  # before the run: a grid too large fails at once
-    trajectories = simulate_config(config, progress)
-    with staged(config.output) as stage:
-        page = write_web(config, trajectories, stage.dir)
-        path = stage.final(page.path)
-    page = replace(page, path=path)
-    return RunResult(config=config, trajectories=trajectories, files=[path]), page
+        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
+        check_size(config)  # before the run: a grid too large fails at once
+        trajectories = simulate_config(config, progress)
+        (product,) = the_plan.made_by("web-page")
+        page = write_web(config, trajectories, stage.path(product.name))
+        result = RunResult(config=config, trajectories=trajectories, tuning=tuning,
+                           page=replace(page, path=the_plan.out_dir / product.name))
+        stage.write_record({**the_plan.header(), "config": config.to_dict(),
+                            "versions": versions()})
+    return _done(result, the_plan, stage)
 
 
 def versions() -> dict[str, str]:
@@ -399,7 +387,8 @@ def versions() -> dict[str, str]:
 
 
 def run_record(result: RunResult) -> dict[str, Any]:
-    """The content of run.json: resolved config, versions, per-optimizer summary.
+    """run.json's own content: resolved config, versions, per-optimizer summary
+    (the record adds its format key, the config's and inputs' hashes and the files).
 
     Strict JSON: a loss that is not finite is ``null`` with a ``..._reason``
     beside it (:func:`optviz.outputs.json_text`).
@@ -412,18 +401,7 @@ def run_record(result: RunResult) -> dict[str, Any]:
         **({"tuning": {label: {"chosen": r.chosen, "points": r.points, "runs": r.runs,
                                "objective": r.spec.objective}
                        for label, r in result.tuning.items()}} if result.tuning else {}),
-        "files": [p.name for p in result.files],
-        "errors": result.errors,
     }
-
-
-def _expand_output(config, out):
-    """The config with ``~`` and environment variables in its output folder expanded."""
-    given = out is not None
-    path = expand_path(config.output, file=None if given else
-                       (str(config.file) if config.file else None),
-                       key="--out" if given else "output")
-    return replace(config, output=path)
 
 
 # ------------------------------------------------------------------ analysis
@@ -446,7 +424,8 @@ class AnalysisResult(Result):
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # said to the user: e.g. a CSV not written
+    plan: Plan | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def per_label(self) -> dict[str, Any]:
@@ -472,12 +451,11 @@ def _fraction(progress: Progress | None, stage: str):
     return lambda frac: progress(stage, int(round(1000 * frac)), 1000)
 
 
-def _save(fig, stage, stem: str, formats) -> list[Path]:
+def _save(fig, stage, stem: str, formats: Sequence[str]) -> None:
+    """Save a figure into the stage as ``<stem>.<format>`` for each planned format."""
     from optviz.render import save_figure
 
-    files = save_figure(fig, stage.dir / stem, [f for f in formats if f in STATIC_FORMATS]
-                        or ["png"])
-    return [stage.final(p) for p in files]
+    save_figure(fig, stage.dir / stem, formats)
 
 
 def response_note(config: ResponseConfig) -> str:
@@ -490,55 +468,42 @@ def response_note(config: ResponseConfig) -> str:
             "steps for the gradient signal fed in, t = 1, 2, ...")
 
 
-def run_response(config: ResponseConfig, budget: float | None = None) -> AnalysisResult:
-    """One figure per signal and ``response.csv`` (signal,label,t,g,step)."""
+def _analysis_record(the_plan: Plan, config) -> dict[str, Any]:
+    return {**the_plan.header(), "config": config.to_dict(), "versions": versions()}
+
+
+def run_response(config: ResponseConfig | str | Path, *, out=None,
+                 formats=None, budget: float | None = None) -> AnalysisResult:
+    """One figure per signal, ``response.csv`` (signal,label,t,g,step) and ``response.json``."""
     from optviz.analysis.response import choose_signals, respond
     from optviz.render.analysis import response_figure
 
-    config = _expand_output(config, None)
-    signals = choose_signals(config.signals, config.file.parent if config.file else None)
-    work.check(work.of_response(config, [len(s) for s in signals.values()]), budget)
-    name, values = config.vary
-    labels = [f"{name}={v:g}" for v in values]
-    result = AnalysisResult(config, {}, "response", values={label: {} for label in labels})
-    rows = []
-    with staged(config.output) as stage:
-        for sig_name, signal in signals.items():
+    config = _load(config)
+    config = resolve_output(config.with_overrides(output=out, formats=formats), out)
+    the_plan = plan(config, "response")
+    with _executing(the_plan) as stage:
+        signals = choose_signals(config.signals, config.file.parent if config.file else None)
+        work.check(work.of_response(config, [len(s) for s in signals.values()]), budget)
+        name, values = config.vary
+        labels = [f"{name}={v:g}" for v in values]
+        result = AnalysisResult(config, {}, "response", values={label: {} for label in labels})
+        rows = []
+        for sig_name, signal in signals.items():  # named as the plan names them
             steps = respond(config.optimizer, signal, conventions=config.conventions,
                             vary=(name, values), **dict(config.params))
             result.value[sig_name] = steps
             fig = response_figure(sig_name, signal, steps, labels, title=config.title,
                                   size=config.render.size, dpi=config.render.dpi,
                                   note=response_note(config))
-            result.files += _save(fig, stage, f"{config.stem}-{sig_name}",
-                                  config.render.formats)
+            _save(fig, stage, f"{config.stem}-{sig_name}",
+                  the_plan.formats("response-figure", sig_name))
             for h, label in enumerate(labels):
                 result.values[label][sig_name] = steps[h]
                 rows += [(sig_name, label, t + 1, g, s)
                          for t, (g, s) in enumerate(zip(signal.tolist(), steps[h].tolist()))]
         write_csv(stage.path("response.csv"), ["signal", "label", "t", "g", "step"], rows)
-        result.files.append(config.output / "response.csv")
-    return result
-
-
-#: sweep.csv and basins.csv are written for tables of at most this many rows
-#: (about 60 MB) unless asked for (``csv=True``); every grid gets its ``.npz``.
-CSV_MAX_ROWS = 1_000_000
-
-
-def _tables(stage, result: AnalysisResult, name: str, res, rows: int, csv: bool | None) -> None:
-    """``<name>.npz`` always; ``<name>.csv`` if asked for, or by default when small."""
-    write_npz(stage.path(f"{name}.npz"), res.arrays())
-    result.files.append(result.config.output / f"{name}.npz")
-    if csv or (csv is None and rows <= CSV_MAX_ROWS):
-        write_csv(stage.path(f"{name}.csv"), res.columns(), res.rows())
-        result.files.append(result.config.output / f"{name}.csv")
-    elif csv is None:
-        result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
-                            f"the same values are in {name}.npz (--csv writes the CSV too)")
-    if csv is not True and (result.config.output / f"{name}.csv").exists() and \
-            result.config.output / f"{name}.csv" not in result.files:
-        result.notes.append(f"the {name}.csv in {result.config.output} is from an earlier run")
+        stage.write_record(_analysis_record(the_plan, config))
+    return _done(result, the_plan, stage)
 
 
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
@@ -548,23 +513,39 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
     """``optviz sweep``: the outcome over one or two hyperparameters, in chunks.
 
     Writes the figure, ``sweep.npz`` and ``sweep.csv`` (*csv*: None writes it
-    up to :data:`CSV_MAX_ROWS` rows, True always, False never)."""
+    up to :data:`optviz.app.plan.CSV_MAX_ROWS` rows, True always, False never)."""
     from optviz.analysis.sweep import parse_axis, sweep
     from optviz.render.analysis import sweep_figure
 
-    if not isinstance(config, RunConfig):
-        config = load_config(config)
-    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    config = _load(config)
+    config = resolve_output(config.with_overrides(output=out, formats=formats), out)
+    the_plan = plan(config, "sweep", x=x, y=y, optimizer=optimizer, outcome=outcome, tol=tol,
+                    csv=csv)
     work.check(work.of_sweep(config, x, y, optimizer), budget)
-    res = sweep(config, parse_axis(x, "--x"), parse_axis(y, "--y") if y else None,
-                optimizer=optimizer, kind=outcome, tol=tol,
-                progress=_fraction(progress, "sweep"))
-    result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
-    with staged(config.output) as stage:
-        result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
-                              stage, f"{config.stem}-sweep", config.render.formats)
-        _tables(stage, result, "sweep", res, res.values.size, csv)
-    return result
+    x_axis, y_axis = parse_axis(x, "--x"), parse_axis(y, "--y") if y else None
+    with _executing(the_plan) as stage:
+        res = sweep(config, x_axis, y_axis, optimizer=optimizer, kind=outcome, tol=tol,
+                    progress=_fraction(progress, "sweep"))
+        result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
+        _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
+              stage, f"{config.stem}-sweep", the_plan.formats("sweep-figure"))
+        _tables(the_plan, stage, result, "sweep", res)
+        stage.write_record(_analysis_record(the_plan, config))
+    return _done(result, the_plan, stage)
+
+
+def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res) -> None:
+    """``<name>.npz`` always; ``<name>.csv`` when the plan lists it (see
+    :func:`optviz.app.plan.csv_rows`), else a note saying why not."""
+    from optviz.app.plan import CSV_MAX_ROWS
+
+    write_npz(stage.path(f"{name}.npz"), res.arrays())
+    if the_plan.made_by(f"{name}-data"):
+        write_csv(stage.path(f"{name}.csv"), res.columns(), res.rows())
+    elif the_plan.arguments.get("csv") is None:
+        rows = the_plan.csv_rows
+        result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
+                            f"the same values are in {name}.npz (--csv writes the CSV too)")
 
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
@@ -576,17 +557,18 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
     from optviz.analysis.basins import basins
     from optviz.render.analysis import basins_figure
 
-    if not isinstance(config, RunConfig):
-        config = load_config(config)
-    config = _expand_output(config.with_overrides(output=out, formats=formats), out)
+    config = _load(config)
+    config = resolve_output(config.with_overrides(output=out, formats=formats), out)
+    the_plan = plan(config, "basins", resolution=resolution, csv=csv)
     work.check(work.of_basins(config, resolution), budget)
-    res = basins(config, resolution, progress=_fraction(progress, "basins"))
-    result = AnalysisResult(config, res, "basins", values={
-        opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
-                            res.fractions(k))
-        for k, opt in enumerate(config.optimizers)})
-    with staged(config.output) as stage:
-        result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
-                              stage, f"{config.stem}-basins", config.render.formats)
-        _tables(stage, result, "basins", res, res.labels.size, csv)
-    return result
+    with _executing(the_plan) as stage:
+        res = basins(config, resolution, progress=_fraction(progress, "basins"))
+        result = AnalysisResult(config, res, "basins", values={
+            opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
+                                res.fractions(k))
+            for k, opt in enumerate(config.optimizers)})
+        _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
+              stage, f"{config.stem}-basins", the_plan.formats("basins-figure"))
+        _tables(the_plan, stage, result, "basins", res)
+        stage.write_record(_analysis_record(the_plan, config))
+    return _done(result, the_plan, stage)

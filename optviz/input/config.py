@@ -306,15 +306,43 @@ def find_config(spec: str | Path) -> Path:
 def load_config(spec: str | Path | Mapping) -> RunConfig:
     """Load and validate a run config from a path, a shipped name or a mapping."""
     if isinstance(spec, Mapping):
-        return config_from_document(Document(file="<config>", data=dict(spec)), stem="run")
+        return parse_config(spec)
     path = find_config(spec)
     return config_from_document(load_document(path, "config file"), stem=path.stem,
                                 base=path.parent)
 
 
-def parse_config(text: str, file: str = "<config>") -> RunConfig:
-    """Validate a config given as YAML text."""
-    return config_from_document(parse_document(text, file), stem=Path(file).stem or "run")
+def parse_config(source: str | Path | Mapping, file: str | None = None) -> RunConfig:
+    """Validate a config given as YAML text, a path (a ``Path``, or one line of
+    text ending in .yaml or .yml) or a mapping.
+
+    *file* names the config (its files are ``<stem>.png`` ...). Without it, an
+    in-memory config is named from its title as a safe slug: ``title: "Adam vs
+    SGD"`` writes ``output/adam-vs-sgd/adam-vs-sgd.png``.
+    """
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                    and library.is_path(source.strip())):
+        return load_config(Path(str(source).strip()))
+    name = file if file is not None else "<config>"
+    doc = Document(file=name, data=dict(source)) if isinstance(source, Mapping) else \
+        parse_document(source, name)
+    if file is not None and not file.startswith("<"):
+        return config_from_document(doc, stem=Path(file).stem or "run")
+    config = config_from_document(doc, stem="run")
+    stem = slug(config.title) or ("response" if isinstance(config, ResponseConfig) else "run")
+    named = {"stem": stem}
+    if "output" not in doc.data:
+        named["output"] = Path(f"output/{stem}")
+    return replace(config, **named)
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """*text* as a file name: ASCII lower-case letters, digits and hyphens."""
+    import re
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:limit].rstrip("-")
 
 
 def config_from_document(doc: Document, *, stem: str,

@@ -12,14 +12,14 @@ deadlocks now and then on that command: benchmarks/probe_ffmpeg_shared_pipe.py.)
 Every output goes to a temporary file beside its target and is renamed into
 place only when complete (:func:`optviz.outputs.atomic_path`); nothing is
 written to the system's temporary folder. A run writes into a staging folder
-(:func:`optviz.outputs.staged`), so these temporary files live there too.
+(:func:`optviz.outputs.output_folder`), so these temporary files live there too.
 
 Each writer is a context manager end to end: everything it makes (the
 temporary file, the GIF's palette file, ffmpeg's message file, the ffmpeg
 process, the feeder thread) is registered on its own ExitStack in the same
 step that makes it, with SIGINT and SIGTERM held back for that step (a Ctrl-C
 between ``Popen`` returning and its kill being registered would otherwise leave
-ffmpeg running; :func:`optviz.outputs._signals_held`). So an exception or a
+ffmpeg running; :func:`optviz.outputs.signals_held`). So an exception or a
 signal at any phase (starting either writer, mid-frame, while finishing, during
 the rename) unwinds whatever exists: no ffmpeg process and no ``.part`` file is
 left.
@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from optviz.errors import RenderError
-from optviz.outputs import _signals_held, atomic_path
+from optviz.outputs import signals_held, atomic_path
 
 ANIMATED_FORMATS = ("gif", "mp4")  # "html" is the interactive page (optviz.render.web)
 PIPE_BYTES = 1 << 20  # the frame pipe's buffer (widen_pipe)
@@ -114,16 +114,16 @@ class FfmpegWriter:
             raise RenderError(f"frame size {w}x{h} must be even for H.264/yuv420p")
         self._stack = stack = contextlib.ExitStack()
         try:
-            with _signals_held():
+            with signals_held():
                 self.tmp = stack.enter_context(atomic_path(self.target))
             cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt",
                    "rgba", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "pipe:0",
                    *self.extra_inputs(stack, self.tmp), *self.output_args(), str(self.tmp)]
             # ffmpeg's messages go to an unnamed file beside the output, not to a
             # pipe: a pipe nobody reads until the end could fill and stall ffmpeg
-            with _signals_held():
+            with signals_held():
                 self._log = stack.enter_context(tempfile.TemporaryFile(dir=self.tmp.parent))
-            with _signals_held():
+            with signals_held():
                 try:
                     self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
                                                   stdout=subprocess.DEVNULL, stderr=self._log)
@@ -132,7 +132,7 @@ class FfmpegWriter:
                                       "install imageio-ffmpeg") from None
                 stack.callback(self._stop_process)
             widen_pipe(self._proc.stdin)
-            with _signals_held():
+            with signals_held():
                 self._thread = threading.Thread(target=self._feed, daemon=True)
                 self._thread.start()
                 stack.callback(self._stop_feeder)
@@ -175,7 +175,7 @@ class FfmpegWriter:
                 self._fail(self._error, err)
             if not self.tmp.exists() or self.tmp.stat().st_size == 0:
                 self._fail("wrote no file", err)
-            with _signals_held():  # unwind in order: the rename comes last
+            with signals_held():  # unwind in order: the rename comes last
                 stack, self._stack = self._stack, None
                 stack.close()
         except BaseException:
@@ -187,7 +187,7 @@ class FfmpegWriter:
         """Stop ffmpeg and remove everything this writer made (safe to call twice)."""
         stack, self._stack = self._stack, None
         if stack is not None:
-            with _signals_held():
+            with signals_held():
                 # unwound as by an exception: atomic_path removes the temporary file
                 with contextlib.suppress(Exception):
                     stack.__exit__(RenderError, RenderError("aborted"), None)
@@ -259,7 +259,7 @@ class GifWriter(FfmpegWriter):
     def extra_inputs(self, stack: contextlib.ExitStack, tmp: Path) -> list[str]:
         palette = global_palette(self.samples, self.pinned)
         path = tmp.with_name(tmp.name + ".palette.png")
-        with _signals_held():  # removed with the writer, however it ends
+        with signals_held():  # removed with the writer, however it ends
             stack.callback(path.unlink, missing_ok=True)
             palette.save(path)
         return ["-i", str(path)]
@@ -309,7 +309,7 @@ class Writers:
     def __enter__(self) -> "Writers":
         try:
             for fmt, w in list(self.writers.items()):
-                with _signals_held():
+                with signals_held():
                     self._stack.callback(w.abort)
                 self._guard(fmt, w.setup)
         except BaseException:
@@ -330,7 +330,7 @@ class Writers:
             self.writers.pop(fmt).abort()
 
     def _abort_all(self) -> None:
-        with _signals_held():
+        with signals_held():
             with contextlib.suppress(Exception):
                 self._stack.close()  # every abort; a finished writer's does nothing
 

@@ -28,7 +28,7 @@ web: {lr_values: 5, lr_decades: 1, main_values: 3, starts: 4, value_grid: 40}
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
     cfg = parse_config(CONFIG, "browser.yaml")
-    _, info = run_web(cfg, out=out)
+    info = run_web(cfg, out=out).page
     return cfg, info.path
 
 
@@ -213,7 +213,7 @@ def test_screenshots_fit_the_window(site, watched, tmp_path, width, height):
 
 
 def test_the_default_configs_page_is_small_and_quick(tmp_path, watched):
-    _, info = run_web("default", out=tmp_path)
+    info = run_web("default", out=tmp_path).page
     assert info.bytes < 5_000_000
     page = watched().open(info.path)
     # readiness, not a timing assertion: the page reports how long decoding took
