@@ -254,7 +254,7 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
             try:
                 result.files += _save(comparison_figure(
                     config, trajectories, result.comparison, size=config.render.size,
-                    dpi=config.render.dpi), stage, config.stem, static)
+                    dpi=config.render.dpi), stage, config.stem, static, config.render.svg_text)
             except OptvizError as e:
                 result.errors.append(stage.public(str(e)))
         animated = [f for f in config.render.formats
@@ -338,7 +338,7 @@ def static_options(config: RunConfig) -> dict:
     r = config.render
     return dict(title=config.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
                 view=r.view, camera=r.camera, entries=legend_heads(config),
-                note=figure_note(config), view_box=r.view_box)
+                note=figure_note(config), view_box=r.view_box, svg_text=r.svg_text)
 
 
 def web_path(config: RunConfig, out_dir: Path, own_only: bool = False) -> Path:
@@ -467,11 +467,11 @@ def _fraction(progress: Progress | None, stage: str):
     return lambda frac: progress(stage, int(round(1000 * frac)), 1000)
 
 
-def _save(fig, stage, stem: str, formats) -> list[Path]:
+def _save(fig, stage, stem: str, formats, svg_text: str = "text") -> list[Path]:
     from optviz.render import save_figure
 
     files = save_figure(fig, stage.dir / stem, [f for f in formats if f in STATIC_FORMATS]
-                        or ["png"])
+                        or ["png"], svg_text=svg_text)
     return [stage.final(p) for p in files]
 
 
@@ -505,7 +505,7 @@ def run_response(config: ResponseConfig) -> AnalysisResult:
                                   size=config.render.size, dpi=config.render.dpi,
                                   note=response_note(config))
             result.files += _save(fig, stage, f"{config.stem}-{sig_name}",
-                                  config.render.formats)
+                                  config.render.formats, config.render.svg_text)
             for h, label in enumerate(labels):
                 result.values[label][sig_name] = steps[h]
                 rows += [(sig_name, label, t + 1, g, s)
@@ -538,7 +538,8 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
                         res.diverged.ravel().tolist()))
     with staged(config.output) as stage:
         result.files += _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
-                              stage, f"{config.stem}-sweep", config.render.formats)
+                              stage, f"{config.stem}-sweep", config.render.formats,
+                              config.render.svg_text)
         write_csv(stage.path("sweep.csv"), head, rows)
         result.files.append(config.output / "sweep.csv")
     return result
@@ -566,7 +567,8 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
                     res.losses[k].ravel().tolist())
     with staged(config.output) as stage:
         result.files += _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
-                              stage, f"{config.stem}-basins", config.render.formats)
+                              stage, f"{config.stem}-basins", config.render.formats,
+                              config.render.svg_text)
         write_csv(stage.path("basins.csv"), ["label", "x", "y", "ends_at", "final_loss"], rows)
         result.files.append(config.output / "basins.csv")
     return result

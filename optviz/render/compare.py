@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from optviz.render.contour import draw_start, draw_surface, layout_axes, looks, new_figure
+from optviz.render.fonts import styled
 
 FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
 LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)
@@ -24,6 +25,7 @@ def gap_or_loss(config, traj):
     return traj.losses - fstar, "f − f*  (f* = %.6g)" % fstar
 
 
+@styled
 def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     """The contour with every optimizer's fan of runs and its representative path, and
     a loss panel with each optimizer's median over the runs and its inter-quartile band."""
@@ -109,6 +111,7 @@ def _hold_last(v: np.ndarray) -> np.ndarray:
     return np.take_along_axis(v, np.maximum.accumulate(idx, axis=1), axis=1)
 
 
+@styled
 def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
     """The aggregate objective over an optimizer's grid, the choice marked; diverged
     (all runs) points drawn as such; one axis: a curve, two: a heat map, more: the

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from optviz.render.fonts import check_text, styled
 from optviz.render.labels import number
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every
@@ -617,6 +618,7 @@ class Scene:
     heading: object
 
 
+@styled
 def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
             entries: Sequence[str] | None = None, note: str = "", view: str = "paths",
             extra_handles=()) -> Scene:
@@ -650,6 +652,7 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     if note:
         fig.text(layout.plot[0], 0.1 * scale / fig.get_size_inches()[1], note,
                  fontsize=8 * scale, color="#555555", va="bottom")
+    check_text(fig)
     return Scene(fig, ax, lax, legend, looks_, shown, scale, heading)
 
 
@@ -680,6 +683,7 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, shown
     return artists
 
 
+@styled
 def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
                 entries: Sequence[str] | None = None, note: str = "", view: str = "paths"):
     """The complete static figure: surface, every path, start, minima, legend,

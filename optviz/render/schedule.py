@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from optviz.render.contour import colours, new_figure
+from optviz.render.fonts import styled
 
 
+@styled
 def lr_figure(labels, lrs, *, title: str, size=(9, 4), dpi=100):
     """One step line per optimizer; a log axis when the lr spans more than a decade."""
     fig = new_figure(size, dpi)
@@ -28,6 +30,7 @@ def lr_figure(labels, lrs, *, title: str, size=(9, 4), dpi=100):
     return fig
 
 
+@styled
 def step_size_figure(labels, sizes, *, title: str, size=(11, 5.5), dpi=100):
     """Each optimizer's effective per-coordinate learning rate α_t·V_t over the steps,
     one panel per coordinate, log scale (``render.step_panel``). *sizes*: (K, T, 2)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optviz.render.contour import START_COLOUR, legend_text, looks, new_figure
+from optviz.render.fonts import check_text, styled
 
 # hypsometric tints, low to high: a landscape (valley green to ridge sand and rock)
 LANDSCAPE = ("#2f6f73", "#6fa58c", "#b9cf9a", "#e9dfae", "#d2b282", "#a98a6d", "#e9e4dc")
@@ -44,6 +45,7 @@ def _visible(points: np.ndarray, surface) -> np.ndarray:
 class Animator3D:
     """Same interface as the 2-D Animator: ``draw(step)`` returns the RGBA buffer."""
 
+    @styled
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
                  camera: Camera = Camera(), entries=None, note=""):
         from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap
@@ -130,6 +132,7 @@ class Animator3D:
             fig.text(0.02, 0.012, note, fontsize=8 * scale, color="#555555")
         self.counter = fig.text(0.66, 0.95, "", ha="right", fontsize=11 * scale,
                                 color="#333333", family="DejaVu Sans Mono")
+        check_text(fig)
         self.size = fig.canvas.get_width_height()
         self.blit = camera.rotate == 0
         self.moving = [*self.lines, *self.heads]
