@@ -1,8 +1,11 @@
 """Static figures: real files with the right size and every optimizer's colour."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,12 +158,12 @@ def test_contour_labels_go_to_the_roundest_levels():
     assert labelled_levels([]) == []
 
 
-def test_twelve_optimizers_differ_in_colour_or_style_and_none_looks_like_a_marker():
+def test_twenty_optimizers_differ_in_colour_or_style_and_none_looks_like_a_marker():
     from optviz.render.contour import BACKGROUND, START_COLOUR, looks
 
-    got = looks(12)
-    assert len({(g.colour, g.dashes, g.marker) for g in got}) == 12
-    assert len({g.colour for g in got}) == 6 and {g.dashes for g in got[6:]} != {None}
+    got = looks(20)
+    assert len({(g.colour, g.dashes, g.marker) for g in got}) == 20
+    assert len({g.colour for g in got}) == 7 and {g.dashes for g in got[7:]} != {None}
     banned = {"#000000", "#ffffff", *BACKGROUND}  # start, minima and background colours
     assert START_COLOUR == "black"
     assert not banned & {g.colour.lower() for g in got}
@@ -356,3 +359,127 @@ def test_basin_minima_labels_are_rounded_and_panels_fill_the_page():
     assert covered > 0.45  # five square panels take nearly half the page
     gaps = sorted({round(b.x0, 3) for b in boxes})
     assert max(np.diff(gaps)) < boxes[0].width + 0.06  # columns close together
+
+
+# ------------------------------------------------------------ many optimizers
+KINDS20 = ["sgd", "momentum", "nesterov", "nag", "adagrad", "rmsprop", "adam", "adamax", "nadam",
+           "adamw", "adadelta", "radam", "amsgrad", "lion", "adan", "adopt", "signsgd", "signum",
+           "amsbound", "adabound"]
+
+
+def many(n, panel=False, size=(12, 8), schedule="", title=None):
+    """A config of the first *n* optimizers of KINDS20 (each with *schedule*),
+    simulated: (config, trajectories)."""
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+
+    extra = f", schedule: {schedule}" if schedule else ""
+    lines = "".join(f"  - {{type: {k}, lr: 0.05{extra}}}\n" for k in KINDS20[:n])
+    cfg = parse_config(f"title: {title or f'{n} optimizers'}\nsurface: himmelblau\nsteps: 30\n"
+                       f"optimizers:\n{lines}render: {{size: [{size[0]}, {size[1]}], dpi: 40, "
+                       f"loss_panel: {str(panel).lower()}}}\n", "many.yaml")
+    return cfg, simulate_config(cfg)
+
+
+def draw_many(cfg, tr):
+    from optviz.render.labels import figure_note, legend_heads
+
+    r = cfg.render
+    return make_figure(cfg.surface, tr, title=cfg.title, size=r.size, dpi=r.dpi,
+                       loss_panel=r.loss_panel, entries=legend_heads(cfg), note=figure_note(cfg))
+
+
+def boxes_apart(a, b) -> bool:
+    return a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0
+
+
+@pytest.mark.parametrize("panel", [False, True], ids=["plain", "loss_panel"])
+@pytest.mark.parametrize("n", [5, 12, 13, 20])
+def test_up_to_twenty_optimizers_fit_the_default_size_with_any_panel(n, panel):
+    """At 12 x 8 in: no error (13 with a loss panel raised LinAlgError), the plot
+    spans at least half the figure's width or height (the figure grows taller
+    when the legend needs it), and legend, plot (its title and tick labels
+    included), loss panel and figure edge never overlap."""
+    cfg, tr = many(n, panel, title=f"A long title for {n} optimizers, running on")
+    fig, ax = draw_many(cfg, tr)
+    w, h = fig.get_size_inches()
+    assert w == 12 and 8 <= h <= 8 * 2.5
+    if n == 5:
+        assert h == 8  # no growth where the legend fits
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    plot, whole = ax.get_window_extent(), fig.bbox
+    assert max(plot.width / whole.width, plot.height / whole.height) >= 0.5
+    [legend] = fig.legends
+    lbox = legend.get_window_extent(renderer)
+    assert whole.x0 <= lbox.x0 and lbox.x1 <= whole.x1 + 1 and 0 <= lbox.y0
+    parts = [ax.get_tightbbox(renderer), lbox]
+    if panel:
+        [lax] = [a for a in fig.axes if a is not ax]
+        parts.append(lax.get_tightbbox(renderer))
+    for a, b in [(0, 1), (0, 2), (1, 2)][: len(parts) * 2 - 3]:
+        assert boxes_apart(parts[a], parts[b]), (n, panel, a, b, parts[a], parts[b])
+
+
+def test_long_schedules_keep_the_legend_short():
+    """Five onecycle schedules raised LinAlgError (the legend printed the
+    schedule's repr, 15 lines each); now each entry takes at most label,
+    three settings lines and the final loss, and the figure keeps its size."""
+    cfg, tr = many(5, schedule="{type: onecycle, max_lr: 0.1, total_steps: 30, "
+                               "cycle_momentum: false}")
+    fig, ax = draw_many(cfg, tr)
+    assert tuple(fig.get_size_inches()) == (12, 8)
+    [legend] = fig.legends
+    entries = [t.get_text() for t in legend.get_texts()][:5]
+    assert all("onecycle(max_lr=0.1" in e and "Schedule(" not in e for e in entries)
+    assert max(e.count("\n") for e in entries) <= 3
+    assert all(len(line) <= 48 for e in entries for line in e.split("\n")[:-1])
+
+
+def test_shortened_keeps_short_text_and_ellipsises_long_text():
+    from optviz.render.labels import shortened
+
+    assert shortened("adam lr=0.1", 34, 3) == "adam lr=0.1"
+    long = " ".join(f"p{i}=0.{i}" for i in range(40))
+    out = shortened(long, 34, 3, "  ")
+    lines = out.split("\n")
+    assert len(lines) == 3 and lines[-1].endswith("…") and lines[1].startswith("  ")
+    assert out.replace("\n  ", " ").replace(" …", "") in long
+    assert shortened("x" * 80, 34, 2).endswith("…") and len(shortened("x" * 80, 34, 2)) <= 48
+
+
+def test_a_legend_that_cannot_fit_names_render_size_and_a_size_that_fits():
+    from optviz.errors import RenderError
+
+    cfg, tr = many(20, panel=True, size=(5, 3.5))
+    with pytest.raises(RenderError, match=r"render\.size") as info:
+        draw_many(cfg, tr)
+    hint = re.search(r"render\.size: \[([\d.]+), ([\d.]+)\]", str(info.value))
+    assert hint, str(info.value)
+    bigger = (float(hint.group(1)), float(hint.group(2)))
+    cfg2, tr2 = many(20, panel=True, size=bigger)
+    fig, _ = draw_many(cfg2, tr2)  # the size it suggests does fit
+    assert fig.get_size_inches()[0] == bigger[0]
+
+
+def test_the_cli_draws_thirteen_optimizers_with_a_loss_panel(tmp_path):
+    """The installed command: 13 optimizers with loss_panel (a traceback before)
+    write a figure taller than asked; 20 in a 5 x 3.5 in figure give a clean
+    error naming render.size."""
+    import shutil
+
+    exe = shutil.which("optviz", path=str(Path(sys.executable).parent))
+    lines = "".join(f"  - {{type: {k}, lr: 0.05}}\n" for k in KINDS20[:13])
+    cfg = tmp_path / "thirteen.yaml"
+    cfg.write_text(f"title: Thirteen\nsurface: himmelblau\nsteps: 20\noptimizers:\n{lines}"
+                   "render: {formats: [png], loss_panel: true, dpi: 40}\n")
+    r = subprocess.run([exe, "run", cfg, "--out", tmp_path / "out", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    w, h = Image.open(tmp_path / "out" / "thirteen.png").size
+    assert w == 480 and h > 320
+    small = tmp_path / "small.yaml"
+    small.write_text(cfg.read_text().replace("dpi: 40", "dpi: 40, size: [5, 3.5]"))
+    r = subprocess.run([exe, "run", small, "--out", tmp_path / "small", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "render.size" in r.stderr and "Traceback" not in r.stderr
