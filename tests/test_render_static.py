@@ -483,3 +483,28 @@ def test_the_cli_draws_thirteen_optimizers_with_a_loss_panel(tmp_path):
     r = subprocess.run([exe, "run", small, "--out", tmp_path / "small", "-q"],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "render.size" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_lr_and_step_size_figures_tell_twenty_optimizers_apart():
+    """The lr and step-size figures draw each optimizer in its colour and dash
+    pattern (colours repeat after seven), and the lr figure's legend of 20
+    stays inside the figure (under the plot: it grows taller)."""
+    from optviz.render.schedule import lr_figure, step_size_figure
+
+    labels = [f"{k} lr=0.05" for k in KINDS20]
+    lrs = [np.full(30, 0.05 * (1 + k / 10)) for k in range(20)]
+    fig = lr_figure(labels, lrs, title="twenty", size=(9, 4), dpi=40)
+    ax = fig.axes[0]
+    styles = {(line.get_color(), str(line._unscaled_dash_pattern)) for line in ax.lines}
+    assert len(ax.lines) == 20 and len(styles) == 20
+    fig.canvas.draw()
+    [legend] = fig.legends
+    box, whole = legend.get_window_extent(), fig.bbox
+    assert box.y0 >= 0 and box.x1 <= whole.x1 and box.y1 < ax.get_window_extent().y0
+    assert fig.get_size_inches()[1] > 4
+    few = lr_figure(labels[:3], lrs[:3], title="three", size=(9, 4), dpi=40)
+    assert tuple(few.get_size_inches()) == (9, 4) and few.axes[0].get_legend() is not None
+    sizes = np.full((20, 30, 2), 0.01) * np.arange(1, 21)[:, None, None]
+    fig = step_size_figure(labels, sizes, title="twenty", size=(11, 5.5), dpi=40)
+    lines = fig.axes[0].lines
+    assert len({(line.get_color(), str(line._unscaled_dash_pattern)) for line in lines}) == 20
