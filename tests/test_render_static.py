@@ -508,3 +508,27 @@ def test_lr_and_step_size_figures_tell_twenty_optimizers_apart():
     fig = step_size_figure(labels, sizes, title="twenty", size=(11, 5.5), dpi=40)
     lines = fig.axes[0].lines
     assert len({(line.get_color(), str(line._unscaled_dash_pattern)) for line in lines}) == 20
+
+
+def test_the_3d_view_grows_to_hold_a_legend_of_twenty():
+    """The 3-D figure's legend of 20 ran off its foot; the figure now grows
+    taller (the plot keeps its size in inches), and a short legend changes
+    nothing."""
+    from optviz.render.view3d import Animator3D, Camera
+
+    cfg, tr = many(20, size=(12, 8))
+    from optviz.render.labels import legend_heads
+
+    anim = Animator3D(cfg.surface, tr, title=cfg.title, size=(12, 8), dpi=40,
+                      camera=Camera(35, -60, 0), entries=legend_heads(cfg))
+    fig = anim.still(tr.shape[2])
+    w, h = fig.get_size_inches()
+    assert w == 12 and h > 8 and anim.size == (480, round(h * 40))
+    fig.canvas.draw()
+    [legend] = fig.legends
+    box = legend.get_window_extent()
+    assert box.y0 >= 0 and box.y1 <= fig.bbox.y1
+    assert fig.axes[0].get_position().height * h == pytest.approx(0.88 * 8)
+    cfg, tr = many(3)
+    small = Animator3D(cfg.surface, tr, size=(12, 8), dpi=40, camera=Camera(35, -60, 0))
+    assert tuple(small.fig.get_size_inches()) == (12, 8)
