@@ -304,6 +304,7 @@ def test_fonts_installed_after_matplotlibs_cache_are_found(monkeypatch):
     stale = [e for e in fm.ttflist if e.name not in cjk]
     monkeypatch.setattr(fm, "ttflist", stale)
     fonts._chain.cache_clear()
+    fonts._register_system_fonts.cache_clear()
     try:
         assert set(cjk) <= set(fonts.families())
     finally:
@@ -326,7 +327,7 @@ def test_a_package_font_is_found_at_run_time(tmp_path, monkeypatch):
     monkeypatch.setattr(fonts, "PACKAGE_FONTS", {"fake_font_pkg": "fonts/Stand-in.ttf"})
     fm = font_manager.fontManager
     monkeypatch.setattr(fm, "ttflist", list(fm.ttflist))
-    fonts._register_new_fonts()
+    fonts._register_package_fonts()
     assert str(pkg / "fonts" / "Stand-in.ttf") in {e.fname for e in fm.ttflist}
 
 
@@ -377,3 +378,24 @@ def test_render_svg_text_paths_outlines_the_text(tmp_path):
         counts[mode] = [("".join(t.itertext())) for t in root.iter(f"{ns}text")]
         assert b"/Type3" not in (tmp_path / mode / f"{mode}.pdf").read_bytes()
     assert "Outlines" in counts["text"] and counts["paths"] == []
+
+
+def test_truetype_outlines_are_told_from_cff_by_the_font_header(tmp_path):
+    """Against fontTools (a 'glyf' table) for every installed font, and for a
+    CFF font's header and a collection whose first font is CFF."""
+    from fontTools.ttLib import TTFont
+    from matplotlib import font_manager
+
+    for path in sorted({e.fname for e in font_manager.fontManager.ttflist}):
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            assert fonts._truetype_outlines(path) == ("glyf" in font), path
+    cff = tmp_path / "cff.otf"
+    cff.write_bytes(b"OTTO" + bytes(8))
+    ttc = tmp_path / "cff.ttc"
+    ttc.write_bytes(b"ttcf" + b"\x00\x01\x00\x00" + (16).to_bytes(4, "big") + bytes(4) + b"OTTO")
+    tt = tmp_path / "tt.ttc"
+    tt.write_bytes(b"ttcf" + b"\x00\x01\x00\x00" + (16).to_bytes(4, "big") + bytes(4)
+                   + b"\x00\x01\x00\x00")
+    assert not fonts._truetype_outlines(str(cff)) and not fonts._truetype_outlines(str(ttc))
+    assert fonts._truetype_outlines(str(tt))
+    assert not fonts._truetype_outlines(str(tmp_path / "absent.ttf"))

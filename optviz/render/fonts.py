@@ -113,15 +113,23 @@ def styled(fn):
 
 @functools.lru_cache(maxsize=1)
 def _chain() -> tuple[str, ...]:
+    _register_package_fonts()
+    found = _cjk_present()
+    if not found and _register_system_fonts():  # a stale font cache hides them?
+        found = _cjk_present()
+    return (BASE_FAMILY, *found)
+
+
+def _cjk_present() -> list[str]:
+    """The families of :data:`CJK_FAMILIES` matplotlib knows, TrueType outlines first."""
     from matplotlib import font_manager
 
-    _register_new_fonts()
     present = {}
     for entry in font_manager.fontManager.ttflist:
         present.setdefault(entry.name, entry.fname)
     found = [name for name in CJK_FAMILIES if name in present]
     found.sort(key=lambda name: not _truetype_outlines(present[name]))  # stable
-    return (BASE_FAMILY, *found)
+    return found
 
 
 def families() -> list[str]:
@@ -130,21 +138,13 @@ def families() -> list[str]:
     return list(dict.fromkeys([*_chain(), *_added]))
 
 
-def _register_new_fonts() -> None:
-    """Tell matplotlib about the fonts of :data:`PACKAGE_FONTS` that are
-    installed, and about system fonts installed after its font cache was
-    written (it reads the cache and never looks again: a font installed later
-    is otherwise unseen until the cache is deleted)."""
+def _register(paths: Iterable[Path]) -> int:
+    """Add the font files matplotlib does not know yet; returns how many."""
     from matplotlib import font_manager
 
     fm = font_manager.fontManager
     known = {entry.fname for entry in fm.ttflist}
-    paths = []
-    for module, name in PACKAGE_FONTS.items():
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.submodule_search_locations:
-            paths += [Path(p) / name for p in spec.submodule_search_locations]
-    paths += [Path(p) for p in font_manager.findSystemFonts(fontext="ttf")]
+    added = 0
     for path in paths:
         if str(path) not in known and path.is_file():
             try:
@@ -152,16 +152,46 @@ def _register_new_fonts() -> None:
             except Exception:  # noqa: BLE001 - an unreadable font file is skipped
                 continue
             known.add(str(path))
+            added += 1
+    return added
+
+
+def _register_package_fonts() -> int:
+    """The fonts of the packages of :data:`PACKAGE_FONTS` that are installed
+    (found without importing them)."""
+    paths = []
+    for module, name in PACKAGE_FONTS.items():
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.submodule_search_locations:
+            paths += [Path(p) / name for p in spec.submodule_search_locations]
+    return _register(paths)
+
+
+@functools.lru_cache(maxsize=1)
+def _register_system_fonts() -> int:
+    """The system's fonts that matplotlib's font cache lacks: it reads the
+    cache and never looks again, so a font installed after it was written is
+    unseen until the cache is deleted. Done once, and only when a CJK font
+    or a character's font is missing (about 20 ms for fc-list, plus each font
+    added)."""
+    from matplotlib import font_manager
+
+    return _register(Path(p) for p in font_manager.findSystemFonts(fontext="ttf"))
 
 
 def _truetype_outlines(path: str) -> bool:
-    from fontTools.ttLib import TTFont
-
+    """Whether the (first) font of *path* has TrueType outlines: its sfnt
+    version is 0x00010000 or 'true' ('OTTO' is CFF); a collection ('ttcf')
+    points to its first font's header."""
     try:
-        with TTFont(path, fontNumber=0, lazy=True) as font:
-            return "glyf" in font
-    except Exception:  # noqa: BLE001 - unreadable: rank it last
+        with open(path, "rb") as fh:
+            tag = fh.read(12)
+            if tag[:4] == b"ttcf":
+                fh.seek(int.from_bytes(tag[8:12], "big"))
+                tag = fh.read(4)
+    except OSError:
         return False
+    return tag[:4] in (b"\x00\x01\x00\x00", b"true")
 
 
 @functools.lru_cache(maxsize=None)
@@ -217,16 +247,19 @@ def check_text(fig) -> str:
     from matplotlib.text import Text
 
     texts = [t for t in fig.findobj(Text) if not t.get_text().isascii()]
-    missing = "".join(dict.fromkeys(c for t in texts for c in uncovered(t.get_text())))
+    short = [t for t in texts
+             if uncovered(t.get_text(), t.get_fontproperties().get_family())]
+    if not short:
+        return ""
+    if _register_system_fonts():  # fonts the stale cache hid, CJK ones too
+        _chain.cache_clear()
+    missing = "".join(dict.fromkeys(c for t in short for c in uncovered(t.get_text())))
     if missing:
-        extra = [f for f in _family_for(missing) if f not in _added]
-        if extra:
-            _added.extend(extra)
-            chain = families()
-            for t in texts:
-                if uncovered(t.get_text(), t.get_fontproperties().get_family()):
-                    t.set_fontfamily(chain)
-            missing = uncovered(missing)
+        _added.extend(f for f in _family_for(missing) if f not in _added)
+        missing = uncovered(missing)
+    chain = families()
+    for t in short:
+        t.set_fontfamily(chain)
     new = "".join(c for c in missing if c not in _warned)
     if new:
         _warned.update(new)
