@@ -88,7 +88,7 @@ def cjk():
 
     from optviz.render import fonts
 
-    with mock.patch.object(fonts, "_chain", lambda: (fonts.BASE_FAMILY, CJK_FONT)):
+    with mock.patch.object(fonts, "families", lambda: [fonts.BASE_FAMILY, CJK_FONT]):
         return _static(*_run("title: 优化器的轨迹 · 最適化アルゴリズム · Траектории\n"
                              "surface: wobbly\nsteps: 60\noptimizers:\n"
                              "  - {type: adam, lr: 0.25, label: 亚当 アダム Адам}\n"

@@ -496,12 +496,14 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False, t
     def size(ncol):
         if ncol not in sizes:
             leg = _legend(fig, handles, scale, ncol)
+            check_text(leg)  # CJK labels measured in their fonts
             ext = leg.get_window_extent(renderer)
             leg.remove()
             sizes[ncol] = (ext.width / dpi, ext.height / dpi)
         return sizes[ncol]
 
     heading = fig.text(0, 0, title, fontsize=15 * scale, fontweight="bold")
+    check_text(heading)
     ext = heading.get_window_extent(renderer)
     heading.remove()
     title_w = ext.width / dpi
@@ -517,6 +519,7 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False, t
         fig.set_size_inches(W, H)
     layout = Layout(*chosen, height=H)
     leg = _legend(fig, handles, scale, layout.ncol)
+    check_text(leg)
     leg.set_bbox_to_anchor(layout.legend_at, transform=fig.transFigure)
     return layout, leg
 

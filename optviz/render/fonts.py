@@ -1,9 +1,9 @@
 """Text in every script, and vector files a publisher takes.
 
 Every figure's text is set in DejaVu Sans (matplotlib's own font: Latin,
-Greek, Cyrillic, the math signs), and whatever it lacks is taken from the
-next font of a fallback chain (matplotlib's font fallback, a list in
-``font.family``): the CJK fonts present on this machine (:data:`CJK_FAMILIES`,
+Greek, Cyrillic, the math signs), and a text with characters it lacks takes
+them from the next font of a fallback chain (matplotlib's font fallback, a
+list of families): the CJK fonts present on this machine (:data:`CJK_FAMILIES`,
 in that order), the fonts of the packages in :data:`PACKAGE_FONTS` if one is
 installed (``pip install 'optviz[cjk]'``), then any installed font that has
 characters a figure still lacks. Characters no installed font has give one
@@ -67,7 +67,7 @@ _added: list[str] = []  # families found for characters the chain lacked
 
 
 def _rc() -> dict:
-    return {"font.family": families(), "pdf.fonttype": 42, "ps.fonttype": 42,
+    return {"font.family": [BASE_FAMILY], "pdf.fonttype": 42, "ps.fonttype": 42,
             "svg.fonttype": "none"}
 
 
@@ -81,9 +81,11 @@ class _NoWeightNotes(logging.Filter):
 
 @contextmanager
 def text_style(svg_text: str = "text"):
-    """Inside: new text gets the fallback chain; PDF fonts are Type 42; SVG
-    text stays text (*svg_text* "paths": outlines); matplotlib's per-glyph
-    warnings are silenced (:func:`check_text` says it once)."""
+    """Inside: new text is set in DejaVu Sans (:func:`check_text` gives the
+    texts that need it the fallback chain: a figure in plain Latin never loads
+    a CJK font); PDF fonts are Type 42; SVG text stays text (*svg_text*
+    "paths": outlines); matplotlib's per-glyph warnings are silenced
+    (:func:`check_text` says it once)."""
     import matplotlib
 
     rc = _rc()
@@ -239,14 +241,15 @@ def _family_for(chars: str) -> list[str]:
     return picked
 
 
-def check_text(fig) -> str:
-    """Give every text of *fig* a font for each of its characters where one is
-    installed (adding the families found for scripts the chain lacks), and
-    warn once, in one line, about the characters no installed font has.
-    Returns those characters."""
+def check_text(artist) -> str:
+    """Give every text of *artist* (a figure, a legend, a text) that needs it
+    the fallback chain (:func:`families`, with the families found for scripts
+    the chain lacks), so that each character has a font where one is
+    installed, and warn once, in one line, about the characters no installed
+    font has. Returns those characters. Call it before measuring text."""
     from matplotlib.text import Text
 
-    texts = [t for t in fig.findobj(Text) if not t.get_text().isascii()]
+    texts = [t for t in artist.findobj(Text) if not t.get_text().isascii()]
     short = [t for t in texts
              if uncovered(t.get_text(), t.get_fontproperties().get_family())]
     if not short:

@@ -127,6 +127,7 @@ class Animator3D:
                                   mec="#222222", label="known minimum"))
         legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.69, 0.9),
                             frameon=False, fontsize=10 * scale, labelspacing=0.8 * scale)
+        check_text(legend)  # CJK labels measured in their fonts
         heading = fig.text(0.02, 0.95, title or surface.title, fontsize=15 * scale,
                            fontweight="bold")
         self.counter = fig.text(0.66, 0.95, "", ha="right", fontsize=11 * scale,
