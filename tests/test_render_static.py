@@ -532,3 +532,33 @@ def test_the_3d_view_grows_to_hold_a_legend_of_twenty():
     cfg, tr = many(3)
     small = Animator3D(cfg.surface, tr, size=(12, 8), dpi=40, camera=Camera(35, -60, 0))
     assert tuple(small.fig.get_size_inches()) == (12, 8)
+
+
+def test_the_comparison_figure_lays_out_twenty_optimizers_like_the_run_figure():
+    """Fans of 20 optimizers (starts): the legend ran off the figure after 7;
+    it is laid out as the run figure's (plot, panel and legend apart, the
+    plot at least half the figure)."""
+    from optviz.analysis.compare import summarize
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+    from optviz.render.compare import comparison_figure
+
+    lines = "".join(f"  - {{type: {k}, lr: 0.02}}\n" for k in KINDS20)
+    cfg = parse_config(f"title: Fans\nsurface: himmelblau\nstarts: {{grid: 2}}\nsteps: 20\n"
+                       f"optimizers:\n{lines}", "fans.yaml")
+    tr = simulate_config(cfg)
+    fig = comparison_figure(cfg, tr, summarize(cfg, tr), size=(12, 8), dpi=40)
+    w, h = fig.get_size_inches()
+    assert w == 12 and 8 < h <= 20
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax, lax = fig.axes
+    [legend] = fig.legends
+    lbox = legend.get_window_extent(renderer)
+    assert lbox.y0 >= 0 and lbox.x1 <= fig.bbox.x1 + 1
+    assert len(legend.get_texts()) == 21
+    plot = ax.get_window_extent()
+    assert max(plot.width / fig.bbox.width, plot.height / fig.bbox.height) >= 0.5
+    boxes = [ax.get_tightbbox(renderer), lax.get_tightbbox(renderer), lbox]
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        assert boxes_apart(boxes[a], boxes[b]), (a, b)
