@@ -562,3 +562,22 @@ def test_the_comparison_figure_lays_out_twenty_optimizers_like_the_run_figure():
     boxes = [ax.get_tightbbox(renderer), lax.get_tightbbox(renderer), lbox]
     for a, b in [(0, 1), (0, 2), (1, 2)]:
         assert boxes_apart(boxes[a], boxes[b]), (a, b)
+
+
+def test_the_step_counter_never_covers_the_x_label():
+    """A narrow plot (4 x 3 in with a loss panel) and a title reaching its
+    right corner: the counter went under the plot onto the x label ("s×ep")."""
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+    from optviz.render.frames import make_animator
+
+    cfg = parse_config("title: Column at 4 x 3 in\nsurface: rosenbrock\nsteps: 80\n"
+                       "optimizers:\n  - {type: newton}\n  - {type: adam, lr: 0.05}\n"
+                       "  - {type: momentum, lr: 0.001}\n"
+                       "render: {size: [4, 3], dpi: 100, loss_panel: true}\n", "c.yaml")
+    anim = make_animator(cfg, simulate_config(cfg))
+    anim.draw(80)
+    renderer = anim.fig.canvas.get_renderer()
+    label = anim.ax.xaxis.label.get_window_extent(renderer)
+    for text in [*anim.counter.fixed, *anim.counter.texts]:
+        assert boxes_apart(text.get_window_extent(renderer), label), text.get_text()

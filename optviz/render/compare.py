@@ -106,7 +106,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     lax.grid(alpha=0.3)
     for spine in ("top", "right"):
         lax.spines[spine].set_visible(False)
-    fig.text(layout.plot[0], 0.1 * scale / fig.get_size_inches()[1],
+    fig.text(0.01, 0.1 * scale / fig.get_size_inches()[1],
              figure_note(config) + f" · {n_count} runs per optimizer",
              fontsize=7.5 * scale, color="#444444")
     return fig

@@ -451,8 +451,9 @@ class Layout:
     """Where things go, in figure fractions: the plot, the loss panel (or
     None), the legend's upper left corner and its column count; *kind*:
     "beside" (legend, and panel, right of the plot), "below" (legend under
-    the plot, and under the panel beside it) or "stacked" (plot on top; panel
-    and legend side by side under it); *height*: the figure's height in
+    the plot, and under the panel beside it), "stacked" (plot on top; panel
+    and legend side by side under it) or "column" (plot, panel and legend one
+    under the other); *height*: the figure's height in
     inches (grown past the size asked for when the legend needs the room)."""
 
     plot: tuple[float, float, float, float]
@@ -469,6 +470,9 @@ MIN_PLOT_SHARE = 0.5
 #: the limits a config's render.size has (input/config.py)
 MAX_GROWTH = 2.5
 MAX_INCHES, MAX_PIXELS = 40.0, 8000
+#: the loss panel's share of the figure's height when it goes under the plot
+#: in a narrow figure ("column" layout)
+COLUMN_PANEL = 0.22
 
 
 def _legend(fig, handles, scale, ncol):
@@ -482,8 +486,8 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False, t
     """The layout that gives the plot the most room, its aspect kept (equal axes
     where :func:`equal_aspect`): the legend beside the plot (one or two
     columns) or below it (as many columns as fit); with a loss panel, panel
-    and legend beside the plot, panel beside and legend under both, or both
-    under it. The plot spans at least :data:`MIN_PLOT_SHARE` of the figure's
+    and legend beside the plot, panel beside and legend under both, both
+    under it side by side, or one under the other. The plot spans at least :data:`MIN_PLOT_SHARE` of the figure's
     width or height: where no layout gives it that, the figure grows taller
     (up to :data:`MAX_GROWTH` times). The loss panel starts under a *title*
     too long for the plot's width. Returns (Layout, the legend), *fig* grown
@@ -597,6 +601,9 @@ def _choose(W, H, size, box, scale, loss_panel, note, title_w, count):
     elif lw <= avail_w:  # plot and panel side by side, the legend under both
         pw, ph = fit(avail_w - max(0.3 * W, 0.35 * avail_w) - room - gap, avail_h - lh - xlab)
         options.append((pw * ph * 0.96, "below", widest, pw, ph))
+    if loss_panel and lw <= avail_w:  # a narrow figure: plot, panel, legend in a column
+        pw, ph = fit(avail_w, avail_h - COLUMN_PANEL * H - 2 * xlab - 0.3 * scale - lh)
+        options.append((pw * ph * 0.9, "column", widest, pw, ph))
     options = [o for o in options if o[3] > 0 and o[4] > 0
                and max(o[3] / W, o[4] / H) >= MIN_PLOT_SHARE]
     if not options:
@@ -624,6 +631,12 @@ def _choose(W, H, size, box, scale, loss_panel, note, title_w, count):
         if loss_panel:
             panel_x = px + pw + gap + room
             loss = (panel_x, py, W - right - panel_x, ph - drop)
+    elif kind == "column":
+        px = left + max(0.0, avail_w - pw) / 2
+        py = H - top - ph
+        panel_top = py - xlab - 0.3 * scale
+        loss = (left + room, panel_top - COLUMN_PANEL * H, avail_w - room, COLUMN_PANEL * H)
+        legend_x, legend_y = left, loss[1] - xlab
     else:  # stacked
         px = left + max(0.0, avail_w - pw) / 2
         py = H - top - ph

@@ -97,7 +97,11 @@ class Animator:
         caption_width = len(StepCounter.text(self.total, self.total)) * pitch * fig.dpi
         room = ax.bbox.x1 - caption_width - 12 * scale * fig.dpi / 72  # where the title ends
         crowded = heading.get_window_extent(renderer).x1 > room
-        below = crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
+        # under the plot, on the x label's line, where it clears the label
+        label_x0 = ax.xaxis.label.get_window_extent(renderer).x0
+        below = (crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
+                 and ax.bbox.x1 - caption_width > label_x0 + caption_width / len(
+                     StepCounter.text(self.total, self.total)))
         self.title_fitted = crowded and not below
         if self.title_fitted:
             fit_text(heading, room, renderer)
