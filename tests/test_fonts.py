@@ -399,3 +399,36 @@ def test_truetype_outlines_are_told_from_cff_by_the_font_header(tmp_path):
     assert not fonts._truetype_outlines(str(cff)) and not fonts._truetype_outlines(str(ttc))
     assert fonts._truetype_outlines(str(tt))
     assert not fonts._truetype_outlines(str(tmp_path / "absent.ttf"))
+
+
+def test_animation_frames_draw_cjk_with_real_glyphs():
+    """The GIF and MP4 frames come from the animator's figure: its title and
+    legend take the CJK font too, and a frame's title differs from the same
+    title drawn without the fallback (boxes)."""
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+    from optviz.render.frames import make_animator
+
+    need_cjk_font()
+    cfg = parse_config(f'title: "{TITLE}"\nsurface: wobbly\nsteps: 10\noptimizers:\n'
+                       f'  - {{type: adam, lr: 0.25, label: "{LABELS[0]}"}}\n'
+                       "render: {size: [6, 4], dpi: 60}\n", "a.yaml")
+    anim = make_animator(cfg, simulate_config(cfg))
+    frame = anim.draw(5).copy()
+    title = title_of(anim.fig)
+    chosen = chosen_fonts(TITLE, title.get_fontproperties())
+    assert all(ord(c) in chosen[c][0].get_charmap() and chosen[c][1] != 0
+               and "LastResort" not in chosen[c][0].fname for c in CHINESE + JAPANESE)
+    [legend] = anim.fig.legends
+    label = next(t for t in legend.get_texts() if LABELS[0] in t.get_text())
+    assert set(label.get_fontproperties().get_family()) & set(fonts.CJK_FAMILIES)
+    box = title.get_window_extent(anim.fig.canvas.get_renderer())
+    h = frame.shape[0]
+    rows = slice(int(h - box.y1), int(h - box.y0) + 1)
+    cols = slice(int(box.x0), int(box.x1) + 1)
+    title.set_fontfamily([fonts.BASE_FAMILY])  # the same title in boxes
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=fonts.GLYPH_WARNING)
+        anim.fig.canvas.draw()
+    boxes = np.asarray(anim.fig.canvas.buffer_rgba())
+    assert not np.array_equal(frame[rows, cols], boxes[rows, cols])
