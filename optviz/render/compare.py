@@ -59,7 +59,8 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
                           loss_panel=True, note=True, title=config.title)
     if planned is None:
         raise RenderError(too_small(size, dpi, make_handles, surface.domain, loss_panel=True,
-                                    note=True, title=config.title, count=k_count))
+                                    note=True, title=config.title, count=k_count,
+                                    panel_optional=False))
     layout, _ = planned
     ax = layout_axes(fig, surface, rect=layout.plot)
     draw_surface(ax, surface, scale=scale)

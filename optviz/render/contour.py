@@ -533,9 +533,11 @@ def figure_scale(size) -> float:
     return min(size[0] / 12, size[1] / 8) ** 0.5
 
 
-def too_small(size, dpi, make_handles, box, *, loss_panel, note, title, count) -> str:
+def too_small(size, dpi, make_handles, box, *, loss_panel, note, title, count,
+              panel_optional=True) -> str:
     """Why no layout fits a figure of *size*, and a render.size that fits
-    (*make_handles*: the legend's handles at a given scale)."""
+    (*make_handles*: the legend's handles at a given scale); that dropping
+    the loss panel fits, where it is *panel_optional* (render.loss_panel)."""
     def fits(trial, panel=loss_panel):
         fig = new_figure(trial, dpi)
         scale = figure_scale(trial)
@@ -551,7 +553,7 @@ def too_small(size, dpi, make_handles, box, *, loss_panel, note, title, count) -
         if fits(trial):
             hints.append(f"render.size: [{trial[0]:g}, {trial[1]:g}]")
             break
-    if loss_panel and fits(size, panel=False):
+    if loss_panel and panel_optional and fits(size, panel=False):
         hints.append("render.loss_panel: false")
     hints.append("fewer optimizers in one figure")
     top = min(MAX_PIXELS / dpi, MAX_INCHES, MAX_GROWTH * h)
