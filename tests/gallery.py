@@ -8,7 +8,13 @@ tests/baseline/, and ``python tests/make_baseline.py`` rewrites those.
 from __future__ import annotations
 
 SIZE, DPI = (5.0, 3.5), 50  # 250 x 175 pixels: small files, every element still there
+#: many optimizers: the default size (their legend needs it; the figure grows
+#: taller) at a low dpi, 360 x 240 pixels before it grows
+MANY_SIZE, MANY_DPI = (12.0, 8.0), 30
 TOLERANCE = 2.0  # compare_images' RMS difference (0-255 scale) that still passes
+#: the CJK figure is drawn with this font only (CI installs it: .ci/run), so
+#: that its reference does not depend on which CJK fonts a machine has
+CJK_FONT = "Droid Sans Fallback"
 
 
 def _run(text: str):
@@ -40,6 +46,54 @@ def many_optimizers():
     lines = "".join(f"  - {{type: {k}, lr: 0.05}}\n" for k in kinds)
     return _static(*_run(f"title: Nine optimizers\nsurface: himmelblau\nsteps: 40\n"
                          f"optimizers:\n{lines}"))
+
+
+KINDS = ["sgd", "momentum", "nesterov", "nag", "adagrad", "rmsprop", "adam", "adamax", "nadam",
+         "adamw", "adadelta", "radam", "amsgrad", "lion", "adan", "adopt", "signsgd", "signum",
+         "amsbound", "adabound"]
+
+
+def _many(n: int, panel: bool):
+    lines = "".join(f"  - {{type: {k}, lr: 0.02}}\n" for k in KINDS[:n])
+    cfg, tr = _run(f"title: {n} optimizers\nsurface: himmelblau\nsteps: 40\n"
+                   f"optimizers:\n{lines}")
+    from optviz.render.contour import make_figure
+    from optviz.render.labels import figure_note, legend_heads
+
+    fig, _ = make_figure(cfg.surface, tr, title=cfg.title, size=MANY_SIZE, dpi=MANY_DPI,
+                         entries=legend_heads(cfg), note=figure_note(cfg), loss_panel=panel)
+    return fig
+
+
+def many_12():
+    return _many(12, False)
+
+
+def many_12_loss():
+    return _many(12, True)
+
+
+def many_20():
+    return _many(20, False)
+
+
+def many_20_loss():
+    return _many(20, True)
+
+
+def cjk():
+    """Chinese, Japanese and Russian in the title and the legend, with a loss
+    panel, in :data:`CJK_FONT` (the chain pinned to DejaVu Sans and it)."""
+    from unittest import mock
+
+    from optviz.render import fonts
+
+    with mock.patch.object(fonts, "families", lambda: [fonts.BASE_FAMILY, CJK_FONT]):
+        return _static(*_run("title: 优化器的轨迹 · 最適化アルゴリズム · Траектории\n"
+                             "surface: wobbly\nsteps: 60\noptimizers:\n"
+                             "  - {type: adam, lr: 0.25, label: 亚当 アダム Адам}\n"
+                             "  - {type: sgd, lr: 0.05, label: 随机梯度下降 確率的勾配降下法}\n"),
+                       loss_panel=True)
 
 
 def loss_panel():
@@ -122,10 +176,15 @@ def demo():
 
 
 GALLERY = {f.__name__: f for f in (contour, many_optimizers, loss_panel, overlays, view3d,
-                                   sweep_1d, sweep_2d, basins, response, demo)}
+                                   sweep_1d, sweep_2d, basins, response, demo, many_12,
+                                   many_12_loss, many_20, many_20_loss, cjk)}
 
 
 def save(fig, path) -> None:
-    fig.savefig(path, format="png", dpi=fig.dpi, facecolor="white",
-                metadata={"Software": None})
+    """As optviz saves a figure (its fonts and vector settings), at the
+    highest PNG compression (the references' pixels are what is compared)."""
+    from optviz.render.fonts import text_style
 
+    with text_style():
+        fig.savefig(path, format="png", dpi=fig.dpi, facecolor="white",
+                    metadata={"Software": None}, pil_kwargs={"compress_level": 9})

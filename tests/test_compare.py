@@ -281,7 +281,8 @@ def test_run_with_many_starts_writes_fans_and_the_summary(tmp_path):
     assert {int(r["run"]) for r in rows} == set(range(30))
     from PIL import Image
 
-    assert Image.open(tmp_path / "o" / "m.png").size == (160, 120)
+    w, h = Image.open(tmp_path / "o" / "m.png").size
+    assert w == 160 and h >= 120  # taller where the legend and panel need it
 
 
 # ------------------------------------------------------------------ the step-size panel

@@ -1,8 +1,11 @@
 """Static figures: real files with the right size and every optimizer's colour."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -155,12 +158,12 @@ def test_contour_labels_go_to_the_roundest_levels():
     assert labelled_levels([]) == []
 
 
-def test_twelve_optimizers_differ_in_colour_or_style_and_none_looks_like_a_marker():
+def test_twenty_optimizers_differ_in_colour_or_style_and_none_looks_like_a_marker():
     from optviz.render.contour import BACKGROUND, START_COLOUR, looks
 
-    got = looks(12)
-    assert len({(g.colour, g.dashes, g.marker) for g in got}) == 12
-    assert len({g.colour for g in got}) == 6 and {g.dashes for g in got[6:]} != {None}
+    got = looks(20)
+    assert len({(g.colour, g.dashes, g.marker) for g in got}) == 20
+    assert len({g.colour for g in got}) == 7 and {g.dashes for g in got[7:]} != {None}
     banned = {"#000000", "#ffffff", *BACKGROUND}  # start, minima and background colours
     assert START_COLOUR == "black"
     assert not banned & {g.colour.lower() for g in got}
@@ -356,3 +359,225 @@ def test_basin_minima_labels_are_rounded_and_panels_fill_the_page():
     assert covered > 0.45  # five square panels take nearly half the page
     gaps = sorted({round(b.x0, 3) for b in boxes})
     assert max(np.diff(gaps)) < boxes[0].width + 0.06  # columns close together
+
+
+# ------------------------------------------------------------ many optimizers
+KINDS20 = ["sgd", "momentum", "nesterov", "nag", "adagrad", "rmsprop", "adam", "adamax", "nadam",
+           "adamw", "adadelta", "radam", "amsgrad", "lion", "adan", "adopt", "signsgd", "signum",
+           "amsbound", "adabound"]
+
+
+def many(n, panel=False, size=(12, 8), schedule="", title=None):
+    """A config of the first *n* optimizers of KINDS20 (each with *schedule*),
+    simulated: (config, trajectories)."""
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+
+    extra = f", schedule: {schedule}" if schedule else ""
+    lines = "".join(f"  - {{type: {k}, lr: 0.05{extra}}}\n" for k in KINDS20[:n])
+    cfg = parse_config(f"title: {title or f'{n} optimizers'}\nsurface: himmelblau\nsteps: 30\n"
+                       f"optimizers:\n{lines}render: {{size: [{size[0]}, {size[1]}], dpi: 40, "
+                       f"loss_panel: {str(panel).lower()}}}\n", "many.yaml")
+    return cfg, simulate_config(cfg)
+
+
+def draw_many(cfg, tr):
+    from optviz.render.labels import figure_note, legend_heads
+
+    r = cfg.render
+    return make_figure(cfg.surface, tr, title=cfg.title, size=r.size, dpi=r.dpi,
+                       loss_panel=r.loss_panel, entries=legend_heads(cfg), note=figure_note(cfg))
+
+
+def boxes_apart(a, b) -> bool:
+    return a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0
+
+
+@pytest.mark.parametrize("panel", [False, True], ids=["plain", "loss_panel"])
+@pytest.mark.parametrize("n", [5, 12, 13, 20])
+def test_up_to_twenty_optimizers_fit_the_default_size_with_any_panel(n, panel):
+    """At 12 x 8 in: no error (13 with a loss panel raised LinAlgError), the plot
+    spans at least half the figure's width or height (the figure grows taller
+    when the legend needs it), and legend, plot (its title and tick labels
+    included), loss panel and figure edge never overlap."""
+    cfg, tr = many(n, panel, title=f"A long title for {n} optimizers, running on")
+    fig, ax = draw_many(cfg, tr)
+    w, h = fig.get_size_inches()
+    assert w == 12 and 8 <= h <= 8 * 2.5
+    if n == 5:
+        assert h == 8  # no growth where the legend fits
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    plot, whole = ax.get_window_extent(), fig.bbox
+    assert max(plot.width / whole.width, plot.height / whole.height) >= 0.5
+    [legend] = fig.legends
+    lbox = legend.get_window_extent(renderer)
+    assert whole.x0 <= lbox.x0 and lbox.x1 <= whole.x1 + 1 and 0 <= lbox.y0
+    parts = [ax.get_tightbbox(renderer), lbox]
+    if panel:
+        [lax] = [a for a in fig.axes if a is not ax]
+        parts.append(lax.get_tightbbox(renderer))
+    for a, b in [(0, 1), (0, 2), (1, 2)][: len(parts) * 2 - 3]:
+        assert boxes_apart(parts[a], parts[b]), (n, panel, a, b, parts[a], parts[b])
+
+
+def test_long_schedules_keep_the_legend_short():
+    """Five onecycle schedules raised LinAlgError (the legend printed the
+    schedule's repr, 15 lines each); now each entry takes at most label,
+    three settings lines and the final loss, and the figure keeps its size."""
+    cfg, tr = many(5, schedule="{type: onecycle, max_lr: 0.1, total_steps: 30, "
+                               "cycle_momentum: false}")
+    fig, ax = draw_many(cfg, tr)
+    assert tuple(fig.get_size_inches()) == (12, 8)
+    [legend] = fig.legends
+    entries = [t.get_text() for t in legend.get_texts()][:5]
+    assert all("onecycle(max_lr=0.1" in e and "Schedule(" not in e for e in entries)
+    assert max(e.count("\n") for e in entries) <= 3
+    assert all(len(line) <= 48 for e in entries for line in e.split("\n")[:-1])
+
+
+def test_shortened_keeps_short_text_and_ellipsises_long_text():
+    from optviz.render.labels import shortened
+
+    assert shortened("adam lr=0.1", 34, 3) == "adam lr=0.1"
+    long = " ".join(f"p{i}=0.{i}" for i in range(40))
+    out = shortened(long, 34, 3, "  ")
+    lines = out.split("\n")
+    assert len(lines) == 3 and lines[-1].endswith("…") and lines[1].startswith("  ")
+    assert out.replace("\n  ", " ").replace(" …", "") in long
+    assert shortened("x" * 80, 34, 2).endswith("…") and len(shortened("x" * 80, 34, 2)) <= 48
+
+
+def test_a_legend_that_cannot_fit_names_render_size_and_a_size_that_fits():
+    from optviz.errors import RenderError
+
+    cfg, tr = many(20, panel=True, size=(5, 3.5))
+    with pytest.raises(RenderError, match=r"render\.size") as info:
+        draw_many(cfg, tr)
+    hint = re.search(r"render\.size: \[([\d.]+), ([\d.]+)\]", str(info.value))
+    assert hint, str(info.value)
+    bigger = (float(hint.group(1)), float(hint.group(2)))
+    cfg2, tr2 = many(20, panel=True, size=bigger)
+    fig, _ = draw_many(cfg2, tr2)  # the size it suggests does fit
+    assert fig.get_size_inches()[0] == bigger[0]
+
+
+def test_the_cli_draws_thirteen_optimizers_with_a_loss_panel(tmp_path):
+    """The installed command: 13 optimizers with loss_panel (a traceback before)
+    write a figure taller than asked; 20 in a 5 x 3.5 in figure give a clean
+    error naming render.size."""
+    import shutil
+
+    exe = shutil.which("optviz", path=str(Path(sys.executable).parent))
+    lines = "".join(f"  - {{type: {k}, lr: 0.05}}\n" for k in KINDS20[:13])
+    cfg = tmp_path / "thirteen.yaml"
+    cfg.write_text(f"title: Thirteen\nsurface: himmelblau\nsteps: 20\noptimizers:\n{lines}"
+                   "render: {formats: [png], loss_panel: true, dpi: 40}\n")
+    r = subprocess.run([exe, "run", cfg, "--out", tmp_path / "out", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    w, h = Image.open(tmp_path / "out" / "thirteen.png").size
+    assert w == 480 and h > 320
+    small = tmp_path / "small.yaml"
+    small.write_text(cfg.read_text().replace("dpi: 40", "dpi: 40, size: [5, 3.5]"))
+    r = subprocess.run([exe, "run", small, "--out", tmp_path / "small", "-q"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0 and "render.size" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_lr_and_step_size_figures_tell_twenty_optimizers_apart():
+    """The lr and step-size figures draw each optimizer in its colour and dash
+    pattern (colours repeat after seven), and the lr figure's legend of 20
+    stays inside the figure (under the plot: it grows taller)."""
+    from optviz.render.schedule import lr_figure, step_size_figure
+
+    labels = [f"{k} lr=0.05" for k in KINDS20]
+    lrs = [np.full(30, 0.05 * (1 + k / 10)) for k in range(20)]
+    fig = lr_figure(labels, lrs, title="twenty", size=(9, 4), dpi=40)
+    ax = fig.axes[0]
+    styles = {(line.get_color(), str(line._unscaled_dash_pattern)) for line in ax.lines}
+    assert len(ax.lines) == 20 and len(styles) == 20
+    fig.canvas.draw()
+    [legend] = fig.legends
+    box, whole = legend.get_window_extent(), fig.bbox
+    assert box.y0 >= 0 and box.x1 <= whole.x1 and box.y1 < ax.get_window_extent().y0
+    assert fig.get_size_inches()[1] > 4
+    few = lr_figure(labels[:3], lrs[:3], title="three", size=(9, 4), dpi=40)
+    assert tuple(few.get_size_inches()) == (9, 4) and few.axes[0].get_legend() is not None
+    sizes = np.full((20, 30, 2), 0.01) * np.arange(1, 21)[:, None, None]
+    fig = step_size_figure(labels, sizes, title="twenty", size=(11, 5.5), dpi=40)
+    lines = fig.axes[0].lines
+    assert len({(line.get_color(), str(line._unscaled_dash_pattern)) for line in lines}) == 20
+
+
+def test_the_3d_view_grows_to_hold_a_legend_of_twenty():
+    """The 3-D figure's legend of 20 ran off its foot; the figure now grows
+    taller (the plot keeps its size in inches), and a short legend changes
+    nothing."""
+    from optviz.render.view3d import Animator3D, Camera
+
+    cfg, tr = many(20, size=(12, 8))
+    from optviz.render.labels import legend_heads
+
+    anim = Animator3D(cfg.surface, tr, title=cfg.title, size=(12, 8), dpi=40,
+                      camera=Camera(35, -60, 0), entries=legend_heads(cfg))
+    fig = anim.still(tr.shape[2])
+    w, h = fig.get_size_inches()
+    assert w == 12 and h > 8 and anim.size == (480, round(h * 40))
+    fig.canvas.draw()
+    [legend] = fig.legends
+    box = legend.get_window_extent()
+    assert box.y0 >= 0 and box.y1 <= fig.bbox.y1
+    assert fig.axes[0].get_position().height * h == pytest.approx(0.88 * 8)
+    cfg, tr = many(3)
+    small = Animator3D(cfg.surface, tr, size=(12, 8), dpi=40, camera=Camera(35, -60, 0))
+    assert tuple(small.fig.get_size_inches()) == (12, 8)
+
+
+def test_the_comparison_figure_lays_out_twenty_optimizers_like_the_run_figure():
+    """Fans of 20 optimizers (starts): the legend ran off the figure after 7;
+    it is laid out as the run figure's (plot, panel and legend apart, the
+    plot at least half the figure)."""
+    from optviz.analysis.compare import summarize
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+    from optviz.render.compare import comparison_figure
+
+    lines = "".join(f"  - {{type: {k}, lr: 0.02}}\n" for k in KINDS20)
+    cfg = parse_config(f"title: Fans\nsurface: himmelblau\nstarts: {{grid: 2}}\nsteps: 20\n"
+                       f"optimizers:\n{lines}", "fans.yaml")
+    tr = simulate_config(cfg)
+    fig = comparison_figure(cfg, tr, summarize(cfg, tr), size=(12, 8), dpi=40)
+    w, h = fig.get_size_inches()
+    assert w == 12 and 8 < h <= 20
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax, lax = fig.axes
+    [legend] = fig.legends
+    lbox = legend.get_window_extent(renderer)
+    assert lbox.y0 >= 0 and lbox.x1 <= fig.bbox.x1 + 1
+    assert len(legend.get_texts()) == 21
+    plot = ax.get_window_extent()
+    assert max(plot.width / fig.bbox.width, plot.height / fig.bbox.height) >= 0.5
+    boxes = [ax.get_tightbbox(renderer), lax.get_tightbbox(renderer), lbox]
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        assert boxes_apart(boxes[a], boxes[b]), (a, b)
+
+
+def test_the_step_counter_never_covers_the_x_label():
+    """A narrow plot (4 x 3 in with a loss panel) and a title reaching its
+    right corner: the counter went under the plot onto the x label ("s×ep")."""
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import parse_config
+    from optviz.render.frames import make_animator
+
+    cfg = parse_config("title: Column at 4 x 3 in\nsurface: rosenbrock\nsteps: 80\n"
+                       "optimizers:\n  - {type: newton}\n  - {type: adam, lr: 0.05}\n"
+                       "  - {type: momentum, lr: 0.001}\n"
+                       "render: {size: [4, 3], dpi: 100, loss_panel: true}\n", "c.yaml")
+    anim = make_animator(cfg, simulate_config(cfg))
+    anim.draw(80)
+    renderer = anim.fig.canvas.get_renderer()
+    label = anim.ax.xaxis.label.get_window_extent(renderer)
+    for text in [*anim.counter.fixed, *anim.counter.texts]:
+        assert boxes_apart(text.get_window_extent(renderer), label), text.get_text()

@@ -141,10 +141,11 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
         result = CompareResult(config, traj, rows, tuning)
         size, dpi = config.render.size, config.render.dpi
         _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), stage,
-              f"{config.stem}-compare", the_plan.formats("comparison-figure"))
+              f"{config.stem}-compare", the_plan.formats("comparison-figure"),
+              config.render.svg_text)
         for i, (label, res) in enumerate(tuning.items(), 1):
             _save(tuning_figure(res, title=label, dpi=dpi), stage, f"{config.stem}-tune-{i}",
-                  the_plan.formats("tuning-figure", str(i)))
+                  the_plan.formats("tuning-figure", str(i)), config.render.svg_text)
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in rows])
         write_text(stage.path("summary.md"), summary_markdown(result))

@@ -276,7 +276,7 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
                   [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
         _save(comparison_figure(config, trajectories, result.comparison,
                                 size=config.render.size, dpi=config.render.dpi),
-              stage, stem, the_plan.formats("comparison-figure"))
+              stage, stem, the_plan.formats("comparison-figure"), config.render.svg_text)
     still = the_plan.formats("figure")
     animated = the_plan.formats("animation")
     # with a 2-D animation, the PNG comes from the animation's drawing
@@ -335,7 +335,7 @@ def static_options(config: RunConfig) -> dict:
     r = config.render
     return dict(title=config.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
                 view=r.view, camera=r.camera, entries=legend_heads(config),
-                note=figure_note(config), view_box=r.view_box)
+                note=figure_note(config), view_box=r.view_box, svg_text=r.svg_text)
 
 
 def write_web(config: RunConfig, trajectories: Trajectories, target: Path, *,
@@ -451,11 +451,12 @@ def _fraction(progress: Progress | None, stage: str):
     return lambda frac: progress(stage, int(round(1000 * frac)), 1000)
 
 
-def _save(fig, stage, stem: str, formats: Sequence[str]) -> None:
-    """Save a figure into the stage as ``<stem>.<format>`` for each planned format."""
+def _save(fig, stage, stem: str, formats: Sequence[str], svg_text: str = "text") -> None:
+    """Save a figure into the stage as ``<stem>.<format>`` for each planned format
+    (*svg_text*: ``render.svg_text``, SVG text as text or as paths)."""
     from optviz.render import save_figure
 
-    save_figure(fig, stage.dir / stem, formats)
+    save_figure(fig, stage.dir / stem, formats, svg_text=svg_text)
 
 
 def response_note(config: ResponseConfig) -> str:
@@ -496,7 +497,7 @@ def run_response(config: ResponseConfig | str | Path, *, out=None,
                                   size=config.render.size, dpi=config.render.dpi,
                                   note=response_note(config))
             _save(fig, stage, f"{config.stem}-{sig_name}",
-                  the_plan.formats("response-figure", sig_name))
+                  the_plan.formats("response-figure", sig_name), config.render.svg_text)
             for h, label in enumerate(labels):
                 result.values[label][sig_name] = steps[h]
                 rows += [(sig_name, label, t + 1, g, s)
@@ -528,7 +529,8 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
                     progress=_fraction(progress, "sweep"))
         result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
         _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
-              stage, f"{config.stem}-sweep", the_plan.formats("sweep-figure"))
+              stage, f"{config.stem}-sweep", the_plan.formats("sweep-figure"),
+              config.render.svg_text)
         _tables(the_plan, stage, result, "sweep", res)
         stage.write_record(_analysis_record(the_plan, config))
     return _done(result, the_plan, stage)
@@ -568,7 +570,8 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
                                 res.fractions(k))
             for k, opt in enumerate(config.optimizers)})
         _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
-              stage, f"{config.stem}-basins", the_plan.formats("basins-figure"))
+              stage, f"{config.stem}-basins", the_plan.formats("basins-figure"),
+              config.render.svg_text)
         _tables(the_plan, stage, result, "basins", res)
         stage.write_record(_analysis_record(the_plan, config))
     return _done(result, the_plan, stage)

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune", "web")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera", "lr_panel", "step_panel", "view_box")
+               "camera", "lr_panel", "step_panel", "view_box", "svg_text")
 VIEW_BOXES = ("domain", "paths")
+SVG_TEXT = ("text", "paths")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
 WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
@@ -68,6 +69,7 @@ class RenderConfig:
     view: str = "2d"  # or "3d"
     camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
     view_box: str = "paths"  # the domain grown to hold the paths, or "domain"
+    svg_text: str = "text"  # SVG text as text naming its fonts, or "paths" (outlines)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,8 @@ class RunConfig:
                        "step_panel": self.render.step_panel,
                        "overlays": list(self.render.overlays), "view": self.render.view,
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera)),
-                       "view_box": self.render.view_box},
+                       "view_box": self.render.view_box,
+                       "svg_text": self.render.svg_text},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
             "noise": ({**self.noise._asdict(),
@@ -780,10 +783,15 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         raise doc.error(f"view_box must be one of {', '.join(VIEW_BOXES)}, got {view_box!r}",
                         at + ("view_box",), hint=did_you_mean(str(view_box), VIEW_BOXES)
                         or "domain: the surface's domain; paths: grown to hold the paths")
+    svg_text = data.get("svg_text", default.svg_text)
+    if svg_text not in SVG_TEXT:
+        raise doc.error(f"svg_text must be one of {', '.join(SVG_TEXT)}, got {svg_text!r}",
+                        at + ("svg_text",), hint=did_you_mean(str(svg_text), SVG_TEXT)
+                        or "text: text naming its fonts; paths: outlines, no fonts needed")
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
                         view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel,
-                        view_box=view_box)
+                        view_box=view_box, svg_text=svg_text)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

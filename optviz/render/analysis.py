@@ -6,12 +6,14 @@ import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm, Normalize
 
 from optviz.render.contour import OKABE_ITO, colours, new_figure
+from optviz.render.fonts import styled
 from optviz.render.labels import number
 
 DIVERGED_COLOUR = "#222222"
 UNCONVERGED_COLOUR = "#e4e4e4"
 
 
+@styled
 def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *, title: str,
                     size=(12, 6), dpi=100, note: str = ""):
     """The signal (top) and the steps −Δθ_t for each hyperparameter value
@@ -59,6 +61,7 @@ def _heading(config_title: str, *parts: str) -> str:
     return f"{config_title.rstrip(': ')} — " + ", ".join(p for p in parts if p)
 
 
+@styled
 def sweep_figure(result, *, size=(12, 8), dpi=100):
     """A curve (one parameter) or a heat map (two); diverged points, and for
     steps_to_tol the runs that never got within tol, drawn as such; the best
@@ -173,6 +176,7 @@ def rounded(value: float, span: float) -> str:
     return number(round(float(value), decimals) + 0.0, exact=True)
 
 
+@styled
 def basins_figure(result, *, size=(12, 8), dpi=100):
     """One map per optimizer: each start coloured by the minimum its run
     reaches; the panels as large as the page allows, with small gaps."""

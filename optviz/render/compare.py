@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from optviz.render.contour import draw_start, draw_surface, layout_axes, looks, new_figure
+from optviz.render.contour import (
+    draw_start,
+    draw_surface,
+    figure_scale,
+    layout_axes,
+    looks,
+    new_figure,
+    plan_layout,
+    too_small,
+)
+from optviz.render.fonts import styled
 
 FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
 LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)
@@ -24,20 +34,36 @@ def gap_or_loss(config, traj):
     return traj.losses - fstar, "f − f*  (f* = %.6g)" % fstar
 
 
+@styled
 def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     """The contour with every optimizer's fan of runs and its representative path, and
     a loss panel with each optimizer's median over the runs and its inter-quartile band."""
     from matplotlib import patheffects as pe
-    from matplotlib.lines import Line2D
+
+    from optviz.errors import RenderError
+    from optviz.render.labels import figure_note
 
     surface = config.surface
     fig = new_figure(size, dpi)
-    scale = min(size[0] / 12, size[1] / 8) ** 0.5
-    ax = layout_axes(fig, surface, loss_panel=True)
-    draw_surface(ax, surface, scale=scale)
+    scale = figure_scale(size)
     k_count, n_count, steps = traj.shape
     styles = looks(k_count)
     cols = [s.colour for s in styles]
+
+    def make_handles(scale):
+        return _legend_handles(summary, styles, scale)
+
+    # laid out as the run's figure: legend and panel beside or under the plot,
+    # the figure taller where 20 optimizers' legend needs it
+    planned = plan_layout(fig, make_handles(scale), surface.domain, scale=scale,
+                          loss_panel=True, note=True, title=config.title)
+    if planned is None:
+        raise RenderError(too_small(size, dpi, make_handles, surface.domain, loss_panel=True,
+                                    note=True, title=config.title, count=k_count,
+                                    panel_optional=False))
+    layout, _ = planned
+    ax = layout_axes(fig, surface, rect=layout.plot)
+    draw_surface(ax, surface, scale=scale)
     alpha = fan_alpha(n_count)
     for k, c in enumerate(cols):
         for n in range(1, n_count):
@@ -55,7 +81,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     draw_start(ax, traj.points[0, 0, 0], scale)
     ax.set_title(config.title, fontsize=15 * scale, loc="left", pad=10, fontweight="bold")
 
-    lax = fig.add_axes((0.64, 0.50, 0.33, 0.41))
+    lax = fig.add_axes(layout.loss)
     values, ylabel = gap_or_loss(config, traj)
     t = np.arange(steps + 1)
     positive = True
@@ -85,8 +111,19 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     lax.grid(alpha=0.3)
     for spine in ("top", "right"):
         lax.spines[spine].set_visible(False)
+    fig.text(0.01, 0.1 * scale / fig.get_size_inches()[1],
+             figure_note(config) + f" · {n_count} runs per optimizer",
+             fontsize=7.5 * scale, color="#444444")
+    return fig
+
+
+def _legend_handles(summary, styles, scale):
+    """Per optimizer: its label, success rate, median steps to tol and share
+    of diverged runs; then the start of the bold path."""
+    from matplotlib.lines import Line2D
+
     handles = []
-    for k, (c, row) in enumerate(zip(cols, summary)):
+    for k, row in enumerate(summary):
         text = row["label"]
         if row.get("success_rate") is not None:
             steps_txt = ("never" if row["median_steps_to_tol"] is None
@@ -94,17 +131,12 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
             text += (f"\nsuccess {row['success_rate']:.0%}, median steps to tol {steps_txt}")
         if row.get("diverged_rate"):
             text += f"\ndiverged in {row['diverged_rate']:.0%} of runs (left out of the band)"
-        handles.append(Line2D([], [], color=c, lw=LEAD_WIDTH * scale, ls=styles[k].linestyle(),
-                              marker=styles[k].marker, mec="white", label=text))
+        handles.append(Line2D([], [], color=styles[k].colour, lw=LEAD_WIDTH * scale,
+                              ls=styles[k].linestyle(), marker=styles[k].marker, mec="white",
+                              label=text))
     handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
                           label="start of the bold path (run 0)"))
-    lax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.16), frameon=False,
-               fontsize=9 * scale, labelspacing=0.8)
-    from optviz.render.labels import figure_note
-
-    fig.text(0.01, 0.01, figure_note(config) + f" · {n_count} runs per optimizer",
-             fontsize=7.5 * scale, color="#444444")
-    return fig
+    return handles
 
 
 def _hold_last(v: np.ndarray) -> np.ndarray:
@@ -113,6 +145,7 @@ def _hold_last(v: np.ndarray) -> np.ndarray:
     return np.take_along_axis(v, np.maximum.accumulate(idx, axis=1), axis=1)
 
 
+@styled
 def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
     """The aggregate objective over an optimizer's grid, the choice marked; diverged
     (all runs) points drawn as such; one axis: a curve, two: a heat map, more: the

@@ -16,53 +16,26 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from optviz.render.fonts import check_text, styled
 from optviz.render.labels import number
+from optviz.render.styles import (  # noqa: F401 - colours, looks: used by the other renderers
+    BACKGROUND,
+    CONTOUR_ALPHA,
+    CONTOUR_LINE,
+    LEVEL_LABEL,
+    OKABE_ITO,
+    START_COLOUR,
+    Look,
+    colours,
+    looks,
+)
 
-# Okabe & Ito (2008), "Color Universal Design": distinguishable with every
-# common colour-vision deficiency.
-OKABE_ITO = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
-             "#F0E442")
-# Paths use six of them: black is the start marker's, yellow vanishes on the
-# light background. Past six, the colours come back dashed, then dotted, each
-# round with its own head marker (so 18 paths differ in colour or style).
-PATH_COLOURS = OKABE_ITO[:6]
-DASHES = (None, (3.2, 1.6), (0.1, 1.9))  # in line widths: solid, dashed, dotted
-HEAD_MARKERS = ("o", "s", "D")
-START_COLOUR = "black"
-BACKGROUND = ("#fbfbfc", "#c3c8d1")  # the filled contours' light ramp, low to high
-CONTOUR_LINE = "#4d5563"
 PATH_Z, HEAD_Z, START_Z = 6, 7, 8  # above contour labels (blitted frames stay exact)
 HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
 DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 MAX_LABELLED_LEVELS = 12
 EXIT_MARKERS = {"right": ">", "left": "<", "top": "^", "bottom": "v"}
 VIEW_BOXES = ("domain", "paths")
-
-
-@dataclass(frozen=True)
-class Look:
-    """How one optimizer's path is drawn: colour, dash pattern (in line widths,
-    None for solid) and head marker."""
-
-    colour: str
-    dashes: tuple[float, float] | None = None
-    marker: str = "o"
-
-    def linestyle(self):
-        return "-" if self.dashes is None else (0, self.dashes)
-
-
-def looks(k: int) -> list[Look]:
-    """One distinct look per optimizer: six colours, then the same colours
-    dashed, then dotted (then the cycle repeats)."""
-    n = len(PATH_COLOURS)
-    return [Look(PATH_COLOURS[i % n], DASHES[(i // n) % len(DASHES)],
-                 HEAD_MARKERS[(i // n) % len(HEAD_MARKERS)]) for i in range(k)]
-
-
-def colours(k: int) -> list[str]:
-    """Each optimizer's colour (six colours, repeating with a new line style)."""
-    return [look.colour for look in looks(k)]
 
 
 def new_figure(size=(12.0, 8.0), dpi=100):
@@ -229,9 +202,9 @@ def _draw_levels(ax, X, Y, Z, levels, scale):
     cmap = LinearSegmentedColormap.from_list("optviz", BACKGROUND)
     ax.contourf(X, Y, Z, levels=levels, cmap=cmap, extend="both", zorder=0)
     lines = ax.contour(X, Y, Z, levels=levels, colors=CONTOUR_LINE, linewidths=0.5 * scale,
-                       alpha=0.55, zorder=1)
+                       alpha=CONTOUR_ALPHA, zorder=1)
     ax.clabel(lines, labelled_levels(lines.levels), inline=True, fontsize=7 * scale,
-              fmt="%g", colors="#3a404b")
+              fmt="%g", colors=LEVEL_LABEL)
     return lines
 
 
@@ -478,13 +451,28 @@ class Layout:
     """Where things go, in figure fractions: the plot, the loss panel (or
     None), the legend's upper left corner and its column count; *kind*:
     "beside" (legend, and panel, right of the plot), "below" (legend under
-    the plot) or "stacked" (plot on top; panel and legend side by side under it)."""
+    the plot, and under the panel beside it), "stacked" (plot on top; panel
+    and legend side by side under it) or "column" (plot, panel and legend one
+    under the other); *height*: the figure's height in
+    inches (grown past the size asked for when the legend needs the room)."""
 
     plot: tuple[float, float, float, float]
     loss: tuple[float, float, float, float] | None
     legend_at: tuple[float, float]
     ncol: int
     kind: str
+    height: float = 0.0
+
+
+#: the plot spans at least this share of the figure's width or height
+MIN_PLOT_SHARE = 0.5
+#: a figure grows to at most this many times the height asked for, within
+#: the limits a config's render.size has (input/config.py)
+MAX_GROWTH = 2.5
+MAX_INCHES, MAX_PIXELS = 40.0, 8000
+#: the loss panel's share of the figure's height when it goes under the plot
+#: in a narrow figure ("column" layout)
+COLUMN_PANEL = 0.22
 
 
 def _legend(fig, handles, scale, ncol):
@@ -494,13 +482,89 @@ def _legend(fig, handles, scale, ncol):
                       columnspacing=1.2)
 
 
-def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
+def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False, title=""):
     """The layout that gives the plot the most room, its aspect kept (equal axes
     where :func:`equal_aspect`): the legend beside the plot (one or two
     columns) or below it (as many columns as fit); with a loss panel, panel
-    and legend beside the plot or both under it. Returns (Layout, the legend)."""
-    W, H = fig.get_size_inches()
+    and legend beside the plot, panel beside and legend under both, both
+    under it side by side, or one under the other. The plot spans at least :data:`MIN_PLOT_SHARE` of the figure's
+    width or height: where no layout gives it that, the figure grows taller
+    (up to :data:`MAX_GROWTH` times). The loss panel starts under a *title*
+    too long for the plot's width. Returns (Layout, the legend), *fig* grown
+    to the layout's height, or None where no layout fits (:func:`too_small`)."""
+    W, H0 = fig.get_size_inches()
+    dpi = fig.dpi
     renderer = fig.canvas.get_renderer()
+    sizes = {}
+
+    def size(ncol):
+        if ncol not in sizes:
+            leg = _legend(fig, handles, scale, ncol)
+            check_text(leg)  # CJK labels measured in their fonts
+            ext = leg.get_window_extent(renderer)
+            leg.remove()
+            sizes[ncol] = (ext.width / dpi, ext.height / dpi)
+        return sizes[ncol]
+
+    heading = fig.text(0, 0, title, fontsize=15 * scale, fontweight="bold")
+    check_text(heading)
+    ext = heading.get_window_extent(renderer)
+    heading.remove()
+    title_w = ext.width / dpi
+    H, top_h = H0, min(MAX_PIXELS / dpi, MAX_INCHES, MAX_GROWTH * H0)
+    while True:
+        chosen = _choose(W, H, size, box, scale, loss_panel, note, title_w, len(handles))
+        if chosen is not None:
+            break
+        if H >= top_h - 1e-9:
+            return None
+        H = min(top_h, 2 * np.ceil((H + 0.25 * scale) * dpi / 2) / dpi)
+    if H != H0:
+        fig.set_size_inches(W, H)
+    layout = Layout(*chosen, height=H)
+    leg = _legend(fig, handles, scale, layout.ncol)
+    check_text(leg)
+    leg.set_bbox_to_anchor(layout.legend_at, transform=fig.transFigure)
+    return layout, leg
+
+
+def figure_scale(size) -> float:
+    """Font and marker scale: 1 at 12 x 8 in."""
+    return min(size[0] / 12, size[1] / 8) ** 0.5
+
+
+def too_small(size, dpi, make_handles, box, *, loss_panel, note, title, count,
+              panel_optional=True) -> str:
+    """Why no layout fits a figure of *size*, and a render.size that fits
+    (*make_handles*: the legend's handles at a given scale); that dropping
+    the loss panel fits, where it is *panel_optional* (render.loss_panel)."""
+    def fits(trial, panel=loss_panel):
+        fig = new_figure(trial, dpi)
+        scale = figure_scale(trial)
+        return plan_layout(fig, make_handles(scale), box, scale=scale, loss_panel=panel,
+                           note=note, title=title) is not None
+
+    w, h = size
+    hints = []
+    for f in (1.25, 1.5, 1.75, 2.0, 2.5, 3.0):
+        trial = (np.ceil(w * f * 4) / 4, np.ceil(h * f * 4) / 4)
+        if max(trial) > MAX_INCHES or max(trial) * dpi > MAX_PIXELS:
+            break
+        if fits(trial):
+            hints.append(f"render.size: [{trial[0]:g}, {trial[1]:g}]")
+            break
+    if loss_panel and panel_optional and fits(size, panel=False):
+        hints.append("render.loss_panel: false")
+    hints.append("fewer optimizers in one figure")
+    top = min(MAX_PIXELS / dpi, MAX_INCHES, MAX_GROWTH * h)
+    return (f"{count} optimizers' legend leaves the contour plot less than half of a "
+            f"{w:g} x {h:g} in figure (render.size), even grown to {top:.3g} in tall; "
+            f"try {', or '.join(hints)}")
+
+
+def _choose(W, H, size, box, scale, loss_panel, note, title_w, count):
+    """The best layout of a W x H in figure as Layout fields, or None where
+    none leaves the plot its share (see :func:`plan_layout`)."""
     left, right = 0.8 * scale, 0.2 * scale
     top, bottom = 0.62 * scale, 0.55 * scale + (0.22 * scale if note else 0.0)
     gap, xlab = 0.3 * scale, 0.55 * scale  # plot to legend; room for an x axis' labels
@@ -516,17 +580,8 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
             return w, h
         return (w, w * ratio) if w * ratio <= h else (h / ratio, h)
 
-    sizes = {}
-
-    def size(ncol):
-        if ncol not in sizes:
-            leg = _legend(fig, handles, scale, ncol)
-            ext = leg.get_window_extent(renderer)
-            leg.remove()
-            sizes[ncol] = (ext.width / fig.dpi, ext.height / fig.dpi)
-        return sizes[ncol]
-
     options = []  # (plot area, kind, ncol, plot w, plot h)
+    widest = max(1, min(count, int(avail_w // (size(1)[0] + 0.15))))
     for ncol in (1, 2):
         lw, lh = size(ncol)
         if loss_panel:
@@ -541,16 +596,25 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
         elif lh <= avail_h + 0.4 * scale:
             pw, ph = fit(avail_w - lw - gap, avail_h)
             options.append((pw * ph, "beside", ncol, pw, ph))
+    lw, lh = size(widest)
     if not loss_panel:
-        ncol = max(1, min(len(handles), int(avail_w // (size(1)[0] + 0.15))))
-        pw, ph = fit(avail_w, avail_h - size(ncol)[1] - xlab)
-        options.append((pw * ph * 0.97, "below", ncol, pw, ph))  # beside wins ties
-    if not options:  # a tall legend and a loss panel: the panel takes what is left
-        pw, ph = fit(avail_w - max(size(2)[0], 0.3 * W) - room - gap, avail_h)
-        options.append((pw * ph, "beside", 2, pw, ph))
+        pw, ph = fit(avail_w, avail_h - lh - xlab)
+        options.append((pw * ph * 0.97, "below", widest, pw, ph))  # beside wins ties
+    elif lw <= avail_w:  # plot and panel side by side, the legend under both
+        pw, ph = fit(avail_w - max(0.3 * W, 0.35 * avail_w) - room - gap, avail_h - lh - xlab)
+        options.append((pw * ph * 0.96, "below", widest, pw, ph))
+    if loss_panel and lw <= avail_w:  # a narrow figure: plot, panel, legend in a column
+        pw, ph = fit(avail_w, avail_h - COLUMN_PANEL * H - 2 * xlab - 0.3 * scale - lh)
+        options.append((pw * ph * 0.9, "column", widest, pw, ph))
+    options = [o for o in options if o[3] > 0 and o[4] > 0
+               and max(o[3] / W, o[4] / H) >= MIN_PLOT_SHARE]
+    if not options:
+        return None
     _, kind, ncol, pw, ph = max(options, key=lambda o: o[0])
     lw, lh = size(ncol)
     loss = None
+    # a title running past the plot pushes the panel beside it down a line
+    drop = 0.42 * scale if title_w > pw + gap + room else 0.0
     if kind == "beside":
         col = max(lw, 0.3 * W) if loss_panel else lw
         extra = room if loss_panel else 0.0
@@ -558,13 +622,23 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
         py = H - top - ph
         legend_x, legend_y = px + pw + gap, H - top
         if loss_panel:
-            panel_h = max(0.3 * H, avail_h - lh - xlab)
-            loss = (legend_x + room, H - top - panel_h, W - right - legend_x - room, panel_h)
-            legend_y = H - top - panel_h - xlab
+            panel_h = max(0.3 * H, avail_h - lh - xlab) - drop
+            loss = (legend_x + room, H - top - drop - panel_h, W - right - legend_x - room,
+                    panel_h)
+            legend_y = H - top - drop - panel_h - xlab
     elif kind == "below":
+        px = left + (max(0.0, avail_w - pw) / 2 if not loss_panel else 0.0)
+        py = H - top - ph
+        legend_x, legend_y = (left if loss_panel else px), py - xlab
+        if loss_panel:
+            panel_x = px + pw + gap + room
+            loss = (panel_x, py, W - right - panel_x, ph - drop)
+    elif kind == "column":
         px = left + max(0.0, avail_w - pw) / 2
         py = H - top - ph
-        legend_x, legend_y = px, py - xlab
+        panel_top = py - xlab - 0.3 * scale
+        loss = (left + room, panel_top - COLUMN_PANEL * H, avail_w - room, COLUMN_PANEL * H)
+        legend_x, legend_y = left, loss[1] - xlab
     else:  # stacked
         px = left + max(0.0, avail_w - pw) / 2
         py = H - top - ph
@@ -572,13 +646,9 @@ def plan_layout(fig, handles, box, *, scale=1.0, loss_panel=False, note=False):
         panel_w = avail_w - lw - gap - room
         loss = (left + room, bottom, panel_w, row_top - bottom)
         legend_x, legend_y = left + room + panel_w + gap, row_top
-    layout = Layout((px / W, py / H, pw / W, ph / H),
-                    None if loss is None else (loss[0] / W, loss[1] / H, loss[2] / W,
-                                               loss[3] / H),
-                    (legend_x / W, legend_y / H), ncol, kind)
-    leg = _legend(fig, handles, scale, layout.ncol)
-    leg.set_bbox_to_anchor(layout.legend_at, transform=fig.transFigure)
-    return layout, leg
+    return ((px / W, py / H, pw / W, ph / H),
+            None if loss is None else (loss[0] / W, loss[1] / H, loss[2] / W, loss[3] / H),
+            (legend_x / W, legend_y / H), ncol, kind)
 
 
 def layout_axes(fig, surface, loss_panel: bool = False, *, rect=None, box=None):
@@ -617,6 +687,7 @@ class Scene:
     heading: object
 
 
+@styled
 def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
             entries: Sequence[str] | None = None, note: str = "", view: str = "paths",
             extra_handles=()) -> Scene:
@@ -624,8 +695,10 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     view box, start, minima, the legend (*entries*: each optimizer's text
     above its final loss; default its label), the title, the note of the
     run's conventions (bottom left) and the loss panel's axes."""
+    from optviz.errors import RenderError
+
     fig = new_figure(size, dpi)
-    scale = min(size[0] / 12, size[1] / 8) ** 0.5
+    scale = figure_scale(size)
     box = view_box(surface, traj, view, n)
     k_count = len(traj.labels)
     looks_ = looks(k_count)
@@ -635,21 +708,30 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     texts = [legend_text(heads[k], traj.final_losses[k, n], bool(traj.diverged[k, n]),
                          shown[k].left_at) for k in range(k_count)]
     exits = any(s.end is not None and s.end[1] != "X" for s in shown)
-    handles = legend_handles(texts, looks_, [s.end for s in shown],
-                             has_minima=bool(surface.minima), scale=scale, exits=exits)
-    handles += list(extra_handles)
-    layout, legend = plan_layout(fig, handles, box, scale=scale, loss_panel=loss_panel,
-                                 note=bool(note))
+
+    def make_handles(scale):
+        return legend_handles(texts, looks_, [s.end for s in shown],
+                              has_minima=bool(surface.minima), scale=scale,
+                              exits=exits) + list(extra_handles)
+
+    heading_text = title or surface.title
+    planned = plan_layout(fig, make_handles(scale), box, scale=scale, loss_panel=loss_panel,
+                          note=bool(note), title=heading_text)
+    if planned is None:
+        raise RenderError(too_small(size, dpi, make_handles, box, loss_panel=loss_panel,
+                                    note=bool(note), title=heading_text, count=k_count))
+    layout, legend = planned
     ax = layout_axes(fig, surface, rect=layout.plot, box=box)
     draw_surface(ax, Framed(surface, box), scale=scale)
     lax = None
     if loss_panel:
         lax = loss_axes(fig, traj, n=n, scale=scale, rect=layout.loss, surface=surface)
-    heading = ax.set_title(title or surface.title, fontsize=15 * scale, loc="left", pad=10,
+    heading = ax.set_title(heading_text, fontsize=15 * scale, loc="left", pad=10,
                            fontweight="bold")
     if note:
         fig.text(layout.plot[0], 0.1 * scale / fig.get_size_inches()[1], note,
                  fontsize=8 * scale, color="#555555", va="bottom")
+    check_text(fig)
     return Scene(fig, ax, lax, legend, looks_, shown, scale, heading)
 
 
@@ -680,6 +762,7 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, shown
     return artists
 
 
+@styled
 def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
                 entries: Sequence[str] | None = None, note: str = "", view: str = "paths"):
     """The complete static figure: surface, every path, start, minima, legend,

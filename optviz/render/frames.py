@@ -27,6 +27,7 @@ from optviz.render.contour import (
     draw_start,
 )
 from optviz.render.encoders import open_writers
+from optviz.render.fonts import styled
 from optviz.render.labels import number
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
@@ -49,6 +50,7 @@ class Animator:
     """A figure whose frames are drawn by blitting. ``draw(step)`` returns the
     canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
 
+    @styled
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
                  loss_panel=False, overlays=None, overlay_kinds=(), entries=None, note="",
                  view="paths", overlay_lrs=None, moment_scale=None):
@@ -95,7 +97,11 @@ class Animator:
         caption_width = len(StepCounter.text(self.total, self.total)) * pitch * fig.dpi
         room = ax.bbox.x1 - caption_width - 12 * scale * fig.dpi / 72  # where the title ends
         crowded = heading.get_window_extent(renderer).x1 > room
-        below = crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
+        # under the plot, on the x label's line, where it clears the label
+        label_x0 = ax.xaxis.label.get_window_extent(renderer).x0
+        below = (crowded and StepCounter.depth_below(scale) * fig.dpi < ax.bbox.y0
+                 and ax.bbox.x1 - caption_width > label_x0 + caption_width / len(
+                     StepCounter.text(self.total, self.total)))
         self.title_fitted = crowded and not below
         if self.title_fitted:
             fit_text(heading, room, renderer)
@@ -528,6 +534,7 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
     return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
 
 
+@styled
 def render_animation(config, traj, out_dir, formats: Sequence[str], *,
                      progress: Callable[[int, int], None] | None = None, overlays=None,
                      on_still: Callable[[np.ndarray | None], None] | None = None

@@ -61,6 +61,9 @@ def settings(kind: str, params: Mapping[str, Any], conventions: str = "torch", *
             base = {k: v for k, v in value.items() if k != "type"}
             parts.append(f"{key}=({optimizer_label(value['type'], base, conventions)})")
             continue
+        if callable(getattr(value, "label", None)):  # a schedule: cosine(T_max=100)
+            parts.append(f"{key}={value.label()}")
+            continue
         default = defaults.get(key, object())
         if value == default and (key in QUIET or default in (0, False)):
             continue
@@ -74,10 +77,30 @@ def optimizer_label(kind: str, params: Mapping[str, Any], conventions: str = "to
     return " ".join(filter(None, [kind, settings(kind, params, conventions, auto_lr=auto_lr)]))
 
 
+#: the most lines a legend entry's label, and its settings, take in a figure
+LABEL_LINES, SETTINGS_LINES = 2, 3
+
+
+def shortened(text: str, width: int, lines: int, indent: str = "") -> str:
+    """*text* wrapped at *width* characters into at most *lines* lines, each at
+    most 1.4 *width* long: what does not fit ends in "…" (figures only: the
+    data files keep the whole text)."""
+    wrapped = textwrap.wrap(text, width, break_long_words=False, subsequent_indent=indent)
+    longest = round(1.4 * width)
+    cut = len(wrapped) > lines or any(len(line) > longest for line in wrapped)
+    wrapped = [line if len(line) <= longest else line[:longest - 1] + "…"
+               for line in wrapped[:lines]]
+    if cut and not wrapped[-1].endswith("…"):
+        last = wrapped[-1]
+        wrapped[-1] = (last if len(last) < longest - 1 else last[:longest - 3]) + " …"
+    return "\n".join(wrapped)
+
+
 def legend_heads(config, width: int = 34) -> list[str]:
     """Per optimizer of a RunConfig, the legend's text above its loss line: the
     label, and under it the type and settings (wrapped at *width* characters),
-    or the settings alone where the label is the registry's default one."""
+    or the settings alone where the label is the registry's default one; at
+    most :data:`LABEL_LINES` and :data:`SETTINGS_LINES` lines (:func:`shortened`)."""
     from optviz.core.optim.registry import default_label
 
     heads = []
@@ -85,11 +108,10 @@ def legend_heads(config, width: int = 34) -> list[str]:
         full = optimizer_label(o.type, o.params, config.conventions, auto_lr=o.auto_lr)
         if config.noise is not None and not o.noisy:
             full += " (exact gradients)"
-        wrapped = "\n".join(textwrap.wrap(full, width, break_long_words=False,
-                                           subsequent_indent="  "))
+        wrapped = shortened(full, width, SETTINGS_LINES, "  ")
         plain = o.label in (full, o.type) or o.label == default_label(o.type, o.params,
                                                                       config.conventions)
-        heads.append(wrapped if plain else f"{o.label}\n{wrapped}")
+        heads.append(wrapped if plain else f"{shortened(o.label, width, LABEL_LINES)}\n{wrapped}")
     return heads
 
 

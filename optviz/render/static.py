@@ -8,6 +8,8 @@ from pathlib import Path
 from optviz.errors import RenderError
 from optviz.outputs import atomic_path
 from optviz.render.contour import make_figure
+from optviz.input.config import SVG_TEXT
+from optviz.render.fonts import check_text, styled, text_style
 
 #: zlib level for PNG (lossless: the pixels are the same at any level). 3
 #: instead of the default 6: measured on the article figure (1200 x 800), about
@@ -19,13 +21,19 @@ PNG_OPTIONS = {"metadata": {"Software": None},
                "pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}}
 
 
-def save_figure(fig, stem_path: Path, formats: Sequence[str]) -> list[Path]:
-    """Write *fig* as ``stem_path.<fmt>`` for each format; nothing partial on failure."""
+def save_figure(fig, stem_path: Path, formats: Sequence[str], *,
+                svg_text: str = "text") -> list[Path]:
+    """Write *fig* as ``stem_path.<fmt>`` for each format; nothing partial on failure.
+    PDFs embed TrueType fonts; SVGs keep text as text naming its fonts (*svg_text*
+    "paths": outlines, for a reader without the fonts); see :mod:`optviz.render.fonts`."""
+    if svg_text not in SVG_TEXT:
+        raise ValueError(f"svg_text must be one of {SVG_TEXT}, got {svg_text!r}")
+    check_text(fig)
     written = []
     for fmt in formats:
         target = stem_path.with_name(f"{stem_path.name}.{fmt}")
         try:
-            with atomic_path(target) as tmp:
+            with atomic_path(target) as tmp, text_style(svg_text):
                 fig.savefig(tmp, format=fmt, dpi=fig.dpi, facecolor="white",
                             **(PNG_OPTIONS if fmt == "png" else {}))
         except OSError as e:
@@ -47,9 +55,11 @@ def save_pixels(rgba, target: Path, dpi: float) -> Path:
     return target
 
 
+@styled
 def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
                   title=None, size=(12, 8), dpi=100, loss_panel=False, view="2d",
-                  camera=None, entries=None, note="", view_box="paths") -> list[Path]:
+                  camera=None, entries=None, note="", view_box="paths",
+                  svg_text="text") -> list[Path]:
     """Draw the figure with every path (contours, or the 3-D view) and write it in
     each static format. *entries*: each optimizer's legend text (its label and
     settings, :func:`optviz.render.labels.legend_heads`); *note*: the run's
@@ -64,4 +74,4 @@ def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("
     else:
         fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi,
                              loss_panel=loss_panel, entries=entries, note=note, view=view_box)
-    return save_figure(fig, Path(out_dir) / stem, formats)
+    return save_figure(fig, Path(out_dir) / stem, formats, svg_text=svg_text)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optviz.render.contour import START_COLOUR, legend_text, looks, new_figure
+from optviz.render.fonts import check_text, styled
 
 # hypsometric tints, low to high: a landscape (valley green to ridge sand and rock)
 LANDSCAPE = ("#2f6f73", "#6fa58c", "#b9cf9a", "#e9dfae", "#d2b282", "#a98a6d", "#e9e4dc")
@@ -44,6 +45,7 @@ def _visible(points: np.ndarray, surface) -> np.ndarray:
 class Animator3D:
     """Same interface as the 2-D Animator: ``draw(step)`` returns the RGBA buffer."""
 
+    @styled
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
                  camera: Camera = Camera(), entries=None, note=""):
         from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap
@@ -123,13 +125,28 @@ class Animator3D:
         if surface.minima:
             handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
                                   mec="#222222", label="known minimum"))
-        fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.69, 0.9),
-                   frameon=False, fontsize=10 * scale, labelspacing=0.8 * scale)
-        fig.text(0.02, 0.95, title or surface.title, fontsize=15 * scale, fontweight="bold")
-        if note:
-            fig.text(0.02, 0.012, note, fontsize=8 * scale, color="#555555")
+        legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.69, 0.9),
+                            frameon=False, fontsize=10 * scale, labelspacing=0.8 * scale)
+        check_text(legend)  # CJK labels measured in their fonts
+        heading = fig.text(0.02, 0.95, title or surface.title, fontsize=15 * scale,
+                           fontweight="bold")
         self.counter = fig.text(0.66, 0.95, "", ha="right", fontsize=11 * scale,
                                 color="#333333", family="DejaVu Sans Mono")
+        # a legend longer than the figure: the figure grows taller, all else
+        # keeping its place from the top (the note stays at the foot)
+        tall = legend.get_window_extent(fig.canvas.get_renderer()).height / dpi + 0.1 * h \
+            + 0.35 * scale
+        if tall > h:
+            grown = 2 * np.ceil(tall * dpi / 2) / dpi
+            fig.set_size_inches(w, grown)
+            ax.set_position((0.0, 1 - 0.97 * h / grown, 0.68, 0.88 * h / grown))
+            legend.set_bbox_to_anchor((0.69, 1 - 0.1 * h / grown), transform=fig.transFigure)
+            for text in (heading, self.counter):
+                text.set_y(1 - 0.05 * h / grown)
+            h = grown
+        if note:
+            fig.text(0.02, 0.012 * size[1] / h, note, fontsize=8 * scale, color="#555555")
+        check_text(fig)
         self.size = fig.canvas.get_width_height()
         self.blit = camera.rotate == 0
         self.moving = [*self.lines, *self.heads]
