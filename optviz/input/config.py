@@ -29,7 +29,8 @@ RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "ove
                "camera", "lr_panel", "step_panel", "view_box")
 VIEW_BOXES = ("domain", "paths")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
-WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
+WEB_KEYS = ("live", "lr_values", "lr_decades", "main_values", "main_range", "starts",
+            "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
 MAX_STEPS = 100_000
@@ -72,8 +73,10 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The grid the interactive web page is precomputed on (``web:`` block)."""
+    """The interactive web page (``web:`` block): live or not, the sliders' ranges, and
+    the grid an optimizer without a JavaScript form is precomputed on."""
 
+    live: bool = True  # compute paths in the page where it can; false: precompute them all
     lr_values: int = 7  # log-spaced learning rates per optimizer (+ the config's own)
     lr_decades: float = 1.5  # ... from lr / 10**decades to lr * 10**decades
     main_values: int = 5  # values of the main hyperparameter (+ the config's own)
@@ -139,7 +142,8 @@ class RunConfig:
                       if self.noise else None),
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
-            "web": {"lr_values": self.web.lr_values, "lr_decades": self.web.lr_decades,
+            "web": {"live": self.web.live,
+                    "lr_values": self.web.lr_values, "lr_decades": self.web.lr_decades,
                     "main_values": self.web.main_values,
                     "main_range": list(self.web.main_range), "starts": self.web.starts,
                     "value_grid": self.web.value_grid},
@@ -391,6 +395,10 @@ def _web(data: Any, doc: Document) -> WebConfig:
         raise doc.error("web must be a mapping such as {lr_values: 7, starts: 6}", at)
     _check_keys(data, WEB_KEYS, doc, at)
     d = WebConfig()
+    live = data.get("live", d.live)
+    if not isinstance(live, bool):
+        raise doc.error(f"live must be true or false, got {live!r}", at + ("live",),
+                        hint="live: false precomputes every path on the grid")
     lr_values = _int(data.get("lr_values", d.lr_values), doc, at + ("lr_values",), 1, 41,
                      "lr_values")
     main_values = _int(data.get("main_values", d.main_values), doc, at + ("main_values",),
@@ -409,7 +417,7 @@ def _web(data: Any, doc: Document) -> WebConfig:
             raise doc.error(f"main_range must be [lo, hi] with 0 <= lo < hi < 1, got "
                             f"[{lo:g}, {hi:g}]", at + ("main_range",),
                             hint="e.g. main_range: [0, 0.99]")
-    return WebConfig(lr_values=lr_values, lr_decades=decades, main_values=main_values,
+    return WebConfig(live=live, lr_values=lr_values, lr_decades=decades, main_values=main_values,
                      main_range=(lo, hi), starts=starts, value_grid=value_grid)
 
 

@@ -217,6 +217,9 @@ def live_forms(config: RunConfig) -> tuple[str | None, list[dict | str]]:
     from optviz.core.jscode import NotTranslatable, surface_js
     from optviz.core.optim.export import NotExportable, export_optimizer
 
+    if not config.web.live:
+        return None, ["the config asks for precomputed paths (web.live: false)"] \
+            * len(config.optimizers)
     try:
         code = surface_js(config.surface)
     except NotTranslatable as e:
