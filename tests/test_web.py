@@ -326,3 +326,19 @@ def test_a_response_config_has_no_page(tmp_path):
     r = CliRunner().invoke(cli, ["web", "article/response-adam", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "no trajectories to show" in r.output
     assert "Traceback" not in r.output
+
+
+def test_the_page_shows_the_static_figures_view(tmp_path):
+    from optviz.render.contour import view_box
+
+    result, info = run_web("article/wobbly", out=tmp_path)
+    meta = read_page(info.path)[0]
+    cfg = result.config
+    box = view_box(cfg.surface, result.trajectories, cfg.render.view_box)
+    assert meta["domain"] == [list(box[0]), list(box[1])]
+    assert meta["domain"][1][0] < -3.5  # grown to hold RMSProp's and Adagrad's excursions
+    assert meta["surface_domain"] == [[-3.0, 3.0], [-3.0, 3.0]]
+    assert meta["yticks"] == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]  # as the PNG's axis
+    ratio = (box[1][1] - box[1][0]) / (box[0][1] - box[0][0])
+    assert meta["image"][1] / meta["image"][0] == pytest.approx(ratio, abs=2 / 900)
+    assert meta["fstar"] == cfg.surface.minimum_value

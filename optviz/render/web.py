@@ -373,10 +373,13 @@ def encode_exact(arrays: list[np.ndarray]) -> bytes:
 
 
 # ----------------------------------------------------------------- the page
-def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
-    """The contour background as a PNG covering exactly the domain: (png, w, h)."""
-    from optviz.render.contour import draw_surface, new_figure
+def background_png(surface, width: int = PLOT_WIDTH, box=None) -> tuple[bytes, int, int]:
+    """The contour background as a PNG covering exactly *box* (default: the
+    domain; the page passes the static figure's view box): (png, w, h)."""
+    from optviz.render.contour import Framed, draw_surface, new_figure
 
+    if box is not None:
+        surface = Framed(surface, box)
     (x0, x1), (y0, y1) = surface.domain
     ratio = (y1 - y0) / (x1 - x0)
     ratio = ratio if 0.4 <= ratio <= 2.5 else 0.75  # the PNG's rule for an equal aspect
@@ -395,7 +398,8 @@ def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
 def ticks(lo: float, hi: float) -> list[float]:
     from matplotlib.ticker import MaxNLocator
 
-    return [float(v) for v in MaxNLocator(6).tick_values(lo, hi)
+    # matplotlib's AutoLocator steps, as the static figure's axes
+    return [float(v) for v in MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
             if lo - 1e-9 * (hi - lo) <= v <= hi + 1e-9 * (hi - lo)]
 
 
@@ -447,7 +451,7 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     """The page's HTML text and its metadata. *own* is the config's run
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
-    from optviz.render.contour import colours, last_seen, legend_text, surface_grid
+    from optviz.render.contour import colours, last_seen, legend_text, surface_grid, view_box
 
     surface = config.surface
     surface_code, forms = (None, ["the html format shows the config's run"]
@@ -462,6 +466,8 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     else:
         trajs = precompute(config, grids, starts)
     (x0, x1), (y0, y1) = surface.domain
+    # the static figure's view: the domain grown to hold the config's paths (render.view_box)
+    (v0, v1), (w0, w1) = view_box(surface, own, config.render.view_box)
     r = config.web.value_grid if surface_code is None else 0  # live: f itself, at the pointer
     Z = surface_grid(surface, r)[2] if r else np.zeros((0, 0))
     finite = Z[np.isfinite(Z)]
@@ -474,14 +480,14 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     for k in range(len(config.optimizers)):
         exact_arrays += [own.path(k)[:, 0], own.path(k)[:, 1], own.loss_path(k)]
     exact = encode_exact(exact_arrays)
-    png, pw, ph = background_png(surface)
+    png, pw, ph = background_png(surface, box=((v0, v1), (w0, w1)))
     cols = colours(len(config.optimizers))
     grid_of = dict(zip(fallback if not own_only else range(len(grids)), zip(grids, trajs)))
     opts = []
     for k, o in enumerate(config.optimizers):
         entry = {
             "label": o.label, "type": o.type, "colour": cols[k],
-            "own_seen": [float(v) for v in last_seen(own.path(k), (x0, x1), (y0, y1))],
+            "own_seen": [float(v) for v in last_seen(own.path(k), (v0, v1), (w0, w1))],
             "own_n": int(own.steps[k, 0]) + 1, "own_diverged": bool(own.diverged[k, 0]),
             "own_legend": legend_text(o.label, float(own.final_losses[k, 0]),
                                       bool(own.diverged[k, 0])),
@@ -494,7 +500,7 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
             g, t = grid_of[k]
             # a diverged run's X goes where it was last seen on the plot, as in the PNG
             gone = np.flatnonzero(t.diverged[0])
-            seen = [last_seen(t.path(0, int(i)), (x0, x1), (y0, y1)) for i in gone]
+            seen = [last_seen(t.path(0, int(i)), (v0, v1), (w0, w1)) for i in gone]
             entry.update({
                 "why": forms[k], "labels": grid_labels(config, k, g),
                 "diverged": [[int(i), float(p[0]), float(p[1])] for i, p in zip(gone, seen)],
@@ -505,15 +511,17 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     meta = {
         "version": __version__, "title": config.title, "surface": surface.title,
         "lesson": config.lesson,
-        "domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
+        "domain": [[float(v0), float(v1)], [float(w0), float(w1)]],  # the view shown
+        "surface_domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
         "bound": surface.bound().tolist(),
-        "image": [pw, ph], "xticks": ticks(x0, x1), "yticks": ticks(y0, y1),
+        "image": [pw, ph], "xticks": ticks(v0, v1), "yticks": ticks(w0, w1),
         "steps": config.steps, "fps": config.render.fps,
         "max_frames": config.render.max_frames,
         "start": [float(v) for v in config.start],
         "starts": [[float(a), float(b)] for a, b in starts], "own_start": own_start,
         "start_grid": 1 if own_only or not fallback else config.web.starts,
         "minima": [[float(a), float(b)] for a, b in surface.minima],
+        "fstar": None if surface.minimum_value is None else float(surface.minimum_value),
         "opts": opts,
         "codec": {"x0": codec.x0, "y0": codec.y0, "q": codec.q, "s": codec.s, "qu": codec.qu},
         "values": {"n": r, "x": [float(x0), float(x1)], "y": [float(y0), float(y1)]},

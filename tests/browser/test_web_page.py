@@ -403,3 +403,52 @@ def test_works_inside_an_iframe_and_as_the_notebook_display(site, watched, tmp_p
     inner.locator("#ov-back").click()
     assert inner.locator("#ov-step").inner_text() == "step 39 / 40"
     assert w2.errors == [] and w2.network == []
+
+
+# ------------------------------------------- the same view and marks as the PNG
+EDGES = """\
+title: Edges
+surface: {formula: "x**2 + 3*y**2", domain: {x: [-3, 3], y: [-3, 3]}, minima: [[0, 0]], minimum_value: 0}
+start: [-2.5, 1.5]
+steps: 100
+optimizers:
+  - {type: sgd, lr: 0.3}
+  - {type: sgd, lr: 0.34}
+  - {type: sgd, lr: 0.5}
+"""
+
+
+def test_the_view_the_marks_the_legend_and_the_loss_scale_are_the_pngs(tmp_path, watched):
+    from optviz.render.contour import legend_text, loss_scale, shown_path, view_box
+
+    cfg = parse_config(EDGES, "edges.yaml")
+    own, info = run_web(cfg, out=tmp_path)
+    own = own.trajectories
+    page = watched().open(info.path)
+    box = view_box(cfg.surface, own, cfg.render.view_box)
+    assert page.evaluate("optviz.meta.domain") == [list(box[0]), list(box[1])]
+    for k in range(3):
+        s = shown_path(own.path(k), *box, bool(own.diverged[k, 0]))
+        png = legend_text("", own.final_losses[k, 0], bool(own.diverged[k, 0]), s.left_at)
+        assert page.locator(".ov-final").nth(k).inner_text() == png.split("\n")[1]
+    assert "left the view at step 2" in page.locator(".ov-final").nth(2).inner_text()
+    ls, png = page.evaluate("optviz.lossScale()"), loss_scale(cfg.surface, own)
+    assert (ls["scale"], ls["shift"], ls["label"]) == (png.scale, png.shift,
+                                                       png.label.replace("  (", "  ("))
+    assert ls["floor"] == pytest.approx(png.floor, rel=1e-12)
+    # a slider sends the slow run off the plot too: the card says where, as the PNG would
+    slider(page, 0, "lr").focus()
+    for _ in range(40):
+        page.keyboard.press("ArrowRight")
+    assert "left the view at step" in page.locator(".ov-final").first.inner_text()
+
+
+def test_one_number_format_the_pngs(site, watched):
+    from optviz.render.labels import number
+
+    page = watched().open(site[1])
+    values = [0, 4, 100, 0.01, 1e-6, 1.2345e-5, 123456.0, -0.5, 0.1231, 2.5e-19, 99999.5,
+              0.00012345, 1 / 3, 6912.4, -3.0]
+    for d in (2, 3, 4):
+        got = page.evaluate(f"vs => vs.map(v => optviz.number(v, {d}))", values)
+        assert got == [number(v, d) for v in values], d
