@@ -282,3 +282,60 @@ def run_matrix(page, names=None, case_list=None, stop_at_first=False):
                 if stop_at_first and not r["ok"]:
                     return out
     return out
+
+
+def first_difference(tr, i: int, js: dict) -> tuple[int, str]:
+    """The first step where the page's run *js* and the engine's run *i* differ in
+    any bit: (t, "point") for the point after step t - 1, (t, "loss") for the loss
+    at point t, (t, "length") where one run stops; (-1, "") if none."""
+    n = int(tr.steps[0, i]) + 1
+    P, L = tr.points[0, i, :n], tr.losses[0, i, :n]
+    m = min(n, js["n"])
+    for t in range(m):
+        if js["x"][t] != P[t, 0] or js["y"][t] != P[t, 1]:
+            return t, "point"
+        same = js["l"][t] == L[t] or (np.isnan(js["l"][t]) and np.isnan(L[t]))
+        if not same:
+            return t, "loss"
+    return (m, "length") if js["n"] != n else (-1, "")
+
+
+VG = """([name, pts]) => pts.map(p => { const o = [0, 0, 0], h = [0, 0, 0];
+  SURFACES[name].vg(p[0], p[1], o); SURFACES[name].hess(p[0], p[1], h); return o.concat(h); })"""
+
+
+def surface_differs(page, name, surface, points) -> list[int]:
+    """The indices of *points* where the page's f, gradient or Hessian differ from
+    NumPy's in any bit."""
+    pts = np.asarray(points, dtype=float).reshape(-1, 2)
+    js = np.array(page.evaluate(VG, [name, pts.tolist()]), dtype=float).reshape(-1, 6)
+    v, g = surface.value_and_grad(pts)
+    h = surface.hess(pts)
+    ref = np.column_stack([v, g[:, 0], g[:, 1], h[:, 0, 0], h[:, 0, 1], h[:, 1, 1]])
+    same = (js == ref) | (np.isnan(js) & np.isnan(ref))
+    return [int(i) for i in np.flatnonzero(~same.all(axis=1))]
+
+
+#: optimizers that evaluate the surface at points other than the path's
+OTHER_POINTS = {"nag", "sam", "sgd_schedulefree", "adamw_schedulefree"}
+
+
+def explain(page, name, surface, case: Case, tr, i: int, js: dict, exact_case: bool) -> str:
+    """Why the page's run first differs from the engine's: the surface's last bits at
+    the point where they part, the case's own transcendental arithmetic, or
+    '' when nothing explains it."""
+    t, kind = first_difference(tr, i, js)
+    if t < 0:
+        return "equal in every bit (differs only past the compared steps)"
+    # the points both evaluated the surface at (identical so far): the state carries
+    # any earlier difference (Adagrad's sum keeps every gradient's last bits)
+    P = tr.points[0, i, :t + 1 if kind == "loss" else max(t, 1)]
+    differs = surface_differs(page, name, surface, P)
+    if differs:
+        return f"the surface's last bits at step {differs[0]}"
+    if not exact_case:
+        return "the case's own cosine schedule or NumPy power"
+    if case.kind in OTHER_POINTS or (case.export["hp"].get("base") or {}).get("type") in \
+            OTHER_POINTS:
+        return "not checked: the optimizer evaluates the surface elsewhere too"
+    return ""
