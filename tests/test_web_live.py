@@ -243,3 +243,29 @@ def test_live_false_and_the_html_format_hold_no_engine(tmp_path):
         assert "var OPTVIZ_SURFACE = null;" in text
     meta = test_web.read_page(tmp_path / "grid-web.html")[0]
     assert all("web.live: false" in o["why"] for o in meta["opts"])
+
+
+@pytest.mark.parametrize("title, lang_key, expected", [
+    ("Wobbly: five methods", None, "en"),
+    ("Волнистая поверхность: пять методов", None, "ru"),
+    ("Κυματιστή επιφάνεια", None, "el"),
+    ("最適化の比較", None, "ja"),
+    ("Wobbly", "pt-BR", "pt-BR"),
+])
+def test_the_page_language_comes_from_the_configs_text_or_its_lang(tmp_path, title, lang_key,
+                                                                    expected):
+    web = "web: {lang: %s}\n" % lang_key if lang_key else ""
+    cfg = parse_config(f"title: \"{title}\"\nsurface: wobbly\nsteps: 5\n"
+                       f"optimizers: [{{type: sgd, lr: 0.05}}]\n{web}", "lang.yaml")
+    _, info = run_web(cfg, out=tmp_path)
+    assert info.path.read_text(encoding="utf-8").startswith(
+        f'<!DOCTYPE html>\n<html lang="{expected}">')
+
+
+def test_a_bad_lang_is_refused_with_its_key(tmp_path):
+    from optviz.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="language tag") as e:
+        parse_config("surface: wobbly\noptimizers: [sgd]\nweb: {lang: 'en\"><script>'}\n",
+                     "bad.yaml")
+    assert "web.lang" in str(e.value)

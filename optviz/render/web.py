@@ -205,6 +205,35 @@ def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
 
 
 
+# ------------------------------------------------------------------ language
+#: the language a script's letters most likely mean, when the config names none
+SCRIPT_LANGS = {"LATIN": "en", "CYRILLIC": "ru", "GREEK": "el", "HANGUL": "ko",
+                "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh", "ARABIC": "ar", "HEBREW": "he",
+                "DEVANAGARI": "hi", "THAI": "th", "ARMENIAN": "hy", "GEORGIAN": "ka"}
+
+
+def page_lang(config: RunConfig) -> str:
+    """The page's ``lang``: web.lang if given, else the language of the script most
+    of the config's text (title, lesson, labels) is written in (Latin: en; kana
+    over CJK: ja); "und" (undetermined) for a script it does not know."""
+    import unicodedata
+
+    if config.web.lang:
+        return config.web.lang
+    text = " ".join([config.title, config.lesson, *(o.label for o in config.optimizers)])
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "").split(" ")[0]
+            counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return "en"
+    if counts.get("HIRAGANA") or counts.get("KATAKANA"):
+        return "ja"
+    script = max(counts, key=lambda k: (counts[k], k == "LATIN"))
+    return SCRIPT_LANGS.get(script, "und")
+
+
 # ------------------------------------------------------------------ live
 def engine_code() -> str:
     """optviz's engine in JavaScript (webengine.js), as the page embeds it."""
@@ -540,7 +569,8 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     meta_text = json.dumps(meta, allow_nan=False, separators=(",", ":")).replace("</", "<\\/")
     import html
 
-    page = (template.replace("__OPTVIZ_TITLE__", html.escape(config.title))
+    page = (template.replace("__OPTVIZ_LANG__", html.escape(page_lang(config)))
+            .replace("__OPTVIZ_TITLE__", html.escape(config.title))
             .replace("__OPTVIZ_META__", meta_text)
             .replace("__OPTVIZ_PNG__", _b64(png))
             .replace("__OPTVIZ_PATHS__", _b64(paths))
