@@ -480,6 +480,7 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     """The page's HTML text and its metadata. *own* is the config's run
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
+    from optviz.analysis.compare import run_starts
     from optviz.render.contour import colours, last_seen, legend_text, surface_grid, view_box
 
     surface = config.surface
@@ -551,6 +552,9 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
         "start_grid": 1 if own_only or not fallback else config.web.starts,
         "minima": [[float(a), float(b)] for a, b in surface.minima],
         "fstar": None if surface.minimum_value is None else float(surface.minimum_value),
+        # a fan (the config's starts:): the other runs' starts, computed live in the page
+        "fan": [] if own_only or config.starts is None else
+        [[float(a), float(b)] for a, b in run_starts(config)[1:]],
         "opts": opts,
         "codec": {"x0": codec.x0, "y0": codec.y0, "q": codec.q, "s": codec.s, "qu": codec.qu},
         "values": {"n": r, "x": [float(x0), float(x1)], "y": [float(y0), float(y1)]},

@@ -452,3 +452,47 @@ def test_one_number_format_the_pngs(site, watched):
     for d in (2, 3, 4):
         got = page.evaluate(f"vs => vs.map(v => optviz.number(v, {d}))", values)
         assert got == [number(v, d) for v in values], d
+
+
+FAN = """\
+title: Fan
+surface: wobbly
+start: [-2.8, -2.5]
+starts: {grid: 3}
+steps: 60
+optimizers:
+  - {type: sgd, lr: 0.05}
+  - {type: adam, lr: 0.1}
+"""
+
+
+def test_a_fan_of_starts_and_its_band_follow_the_sliders(tmp_path, watched):
+    cfg = parse_config(FAN, "fan.yaml")
+    result, info = run_web(cfg, out=tmp_path)
+    own = result.trajectories
+    page = watched().open(info.path)
+    runs = own.shape[1]
+    assert runs == 10 and len(page.evaluate("optviz.meta.fan")) == runs - 1
+    for k in range(2):  # at the config's values: the engine's runs 1..9
+        fan = page.evaluate(f"optviz.fan({k})")
+        for n, r in enumerate(fan, start=1):
+            np.testing.assert_allclose(np.array([r["x"], r["y"]]).T, own.path(k, n),
+                                       rtol=LIVE_RTOL, atol=1e-12)
+    # the band: the comparison figure's median and quartiles of f - f* over the runs
+    band = page.evaluate("optviz.band(1)")
+    values = np.where(own.diverged[1][:, None], np.nan, own.losses[1])
+    for t in (0, 7, 30, 60):
+        lo, med, hi = np.nanpercentile(values[:, t], [25, 50, 75])
+        assert [band["lo"][t], band["med"][t], band["hi"][t]] == pytest.approx(
+            [lo, med, hi], rel=1e-9)
+    # a slider moves the whole fan
+    slider(page, 1, "lr").focus()
+    page.keyboard.press("ArrowLeft")
+    lr = state(page)["sel"][1]["v"][0]
+    moved = page.evaluate("optviz.fan(1)")[3]
+    text = FAN.split("starts:")[0] + f"steps: 60\noptimizers: [{{type: adam, lr: {lr!r}}}]\n"
+    start = [float(v) for v in own.points[1, 4, 0]]
+    text = text.replace("start: [-2.8, -2.5]", f"start: [{start[0]!r}, {start[1]!r}]")
+    np.testing.assert_allclose(np.array([moved["x"], moved["y"]]).T,
+                               simulate_config(parse_config(text)).path(0), rtol=LIVE_RTOL,
+                               atol=1e-12)
