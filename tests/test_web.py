@@ -30,7 +30,7 @@ optimizers:
   - {type: sgd, lr: 0.05}
   - {type: momentum, lr: 0.01, momentum: 0.9}
 render: {formats: [png], size: [4, 3], dpi: 40}
-web: {lr_values: 5, lr_decades: 1, main_values: 3, starts: 3, value_grid: 20}
+web: {live: false, lr_values: 5, lr_decades: 1, main_values: 3, starts: 3, value_grid: 20}
 """
 
 
@@ -101,7 +101,7 @@ def page(tmp_path_factory):
     (out / "webtest.yaml").write_text(CONFIG)
     r = CliRunner().invoke(cli, ["web", str(out / "webtest.yaml"), "--out", str(out)])
     assert r.exit_code == 0, r.output
-    assert "webtest-web.html" in r.output and "200 paths of 30 steps" in r.output
+    assert "webtest-web.html" in r.output and "0 of 2 optimizers live; 200 precomputed paths of 30 steps" in r.output
     path = out / "webtest-web.html"
     info = WebInfo(path.stat().st_size, *[float(v) for v in re.search(
         r"within ([0-9.e-]+), losses to a relative ([0-9.e-]+)", r.output).groups()])
@@ -190,13 +190,17 @@ def test_page_is_self_contained(page):
     assert info.bytes == len(text.encode())
 
 
-def test_default_config_page_is_under_5_mb(tmp_path):
+def test_default_config_page_is_live_and_under_1_mb(tmp_path):
     result = run_web("default", out=tmp_path)
     info = result.page
-    assert info.path.stat().st_size == info.bytes < 5_000_000
-    meta = read_page(info.path)[0]
-    assert meta["trajectories"] == info.trajectories > 5000
+    assert info.path.stat().st_size == info.bytes < 1_000_000
+    meta, paths, own, grid, text = read_page(info.path)
     assert [o["label"] for o in meta["opts"]] == list(result.trajectories.labels)
+    assert all(o["live"] for o in meta["opts"]) and info.live == result.trajectories.labels
+    assert meta["trajectories"] == 0 and paths == [[] for _ in meta["opts"]]
+    assert grid.size == 0  # the hover read-out computes f itself
+    for k in range(len(meta["opts"])):  # the config's runs, stored exactly
+        np.testing.assert_array_equal(own[k][:2].T, result.trajectories.path(k))
 
 
 def test_html_and_web_formats_of_a_run(tmp_path):
@@ -222,12 +226,13 @@ def test_html_and_web_formats_of_a_run(tmp_path):
     ("{lr_decades: -1}", "web.lr_decades", "above 0"),
     ("{main_range: [0.5, 0.2]}", "web.main_range", "0 <= lo < hi < 1"),
     ("{startz: 4}", "web.startz", "did you mean 'starts'"),
+    ("{live: yes please}", "web.live", "live must be true or false"),
     ("[1, 2]", "web", "web must be a mapping"),
 ])
 def test_web_block_errors_name_file_line_and_key(tmp_path, block, key, message):
     cfg = tmp_path / "bad.yaml"
-    cfg.write_text(CONFIG.replace("web: {lr_values: 5, lr_decades: 1, main_values: 3, "
-                                  "starts: 3, value_grid: 20}", f"web: {block}"))
+    cfg.write_text(CONFIG.replace("web: {live: false, lr_values: 5, lr_decades: 1, "
+                                  "main_values: 3, starts: 3, value_grid: 20}", f"web: {block}"))
     r = CliRunner().invoke(cli, ["web", str(cfg)])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "bad.yaml" in r.output and "line 9" in r.output and key in r.output
@@ -259,7 +264,7 @@ def test_with_value_inserts_or_replaces_the_nearest():
 
 def test_diverged_paths_are_marked_where_last_seen_and_labelled_by_value(tmp_path):
     text = ("surface: wobbly\nsteps: 60\noptimizers: [{type: sgd, lr: 0.3}]\n"
-            "web: {lr_values: 3, lr_decades: 1.5, starts: 1, value_grid: 10}\n")
+            "web: {live: false, lr_values: 3, lr_decades: 1.5, starts: 1, value_grid: 10}\n")
     (tmp_path / "div.yaml").write_text(text)
     r = CliRunner().invoke(cli, ["web", str(tmp_path / "div.yaml"), "--out", str(tmp_path)])
     assert r.exit_code == 0, r.output
@@ -292,10 +297,10 @@ def test_noisy_runs_share_the_runs_noise_and_noisy_false_stays_exact(tmp_path):
     meta, paths, own, grid, _ = read_page(info.path)
     from optviz.app.runner import simulate_config
 
-    for k in range(2):
-        o = meta["opts"][k]
-        row = paths[k][o["own_lr"] * len(meta["starts"]) + meta["own_start"]]
-        np.testing.assert_allclose(row["x"], own[k][0], atol=meta["codec"]["q"] / 2)
+    noisy, exact_sgd = meta["opts"]
+    assert not noisy["live"] and "noisy" in noisy["why"] and exact_sgd["live"]
+    row = paths[0][noisy["own_lr"] * len(meta["starts"]) + meta["own_start"]]
+    np.testing.assert_allclose(row["x"], own[0][0], atol=meta["codec"]["q"] / 2)
     # a grid point of the noisy optimizer equals the config run at that lr, same noise
     lr = meta["opts"][0]["lr"][0]
     alone = simulate_config(parse_config(text.replace("lr: 0.05", f"lr: {lr!r}")))
@@ -323,3 +328,21 @@ def test_a_response_config_has_no_page(tmp_path):
     r = CliRunner().invoke(cli, ["web", "article/response-adam", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "no trajectories to show" in r.output
     assert "Traceback" not in r.output
+
+
+def test_the_page_shows_the_static_figures_view(tmp_path):
+    from optviz.render.contour import view_box
+
+    result = run_web("article/wobbly", out=tmp_path)
+
+    info = result.page
+    meta = read_page(info.path)[0]
+    cfg = result.config
+    box = view_box(cfg.surface, result.trajectories, cfg.render.view_box)
+    assert meta["domain"] == [list(box[0]), list(box[1])]
+    assert meta["domain"][1][0] < -3.5  # grown to hold RMSProp's and Adagrad's excursions
+    assert meta["surface_domain"] == [[-3.0, 3.0], [-3.0, 3.0]]
+    assert meta["yticks"] == [-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0]  # as the PNG's axis
+    ratio = (box[1][1] - box[1][0]) / (box[0][1] - box[0][0])
+    assert meta["image"][1] / meta["image"][0] == pytest.approx(ratio, abs=2 / 900)
+    assert meta["fstar"] == cfg.surface.minimum_value

@@ -449,9 +449,11 @@ def web(config, out, open_, quiet):
 
     \b
     Readers move each optimizer's learning rate and main hyperparameter,
-    choose the start on the plot and play the steps. Every path is computed
-    here beforehand (the config's 'web:' block sets the grid); the page needs
-    no network and no server.
+    choose the start on the plot and play the steps. The page computes the
+    paths itself with optviz's engine in JavaScript; an optimizer without a
+    JavaScript form (a torch class, noisy gradients) gets paths computed here
+    beforehand on a grid (the config's 'web:' block). The page needs no
+    network and no server.
     """
     from optviz.app.runner import run_web
 
@@ -464,10 +466,13 @@ def web(config, out, open_, quiet):
     page = result.page
     _notes(result)
     if not quiet:
-        echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {page.trajectories:,} paths "
-                   f"of {result.config.steps} steps, positions to within "
-                   f"{page.position_precision:.2g}, losses to a relative "
-                   f"{page.loss_precision:.1g})")
+        count = len(result.config.optimizers)
+        parts = [f"{len(page.live)} of {count} optimizers live"]
+        if page.trajectories:
+            parts.append(f"{page.trajectories:,} precomputed paths of {result.config.steps} "
+                         f"steps, positions to within {page.position_precision:.2g}, losses to "
+                         f"a relative {page.loss_precision:.1g}")
+        echo(f"wrote {page.path} ({page.bytes / 1e6:.2f} MB: {'; '.join(parts)})")
     if open_:
         import webbrowser
 

@@ -9,6 +9,7 @@ with a did-you-mean suggestion where a near name exists.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +31,8 @@ RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "ove
 VIEW_BOXES = ("domain", "paths")
 SVG_TEXT = ("text", "paths")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
-WEB_KEYS = ("lr_values", "lr_decades", "main_values", "main_range", "starts", "value_grid")
+WEB_KEYS = ("live", "lang", "lr_values", "lr_decades", "main_values", "main_range", "starts",
+            "value_grid")
 STATIC_FORMATS = ("png", "svg", "pdf")
 CONVENTIONS = ("torch", "lasagne")
 MAX_STEPS = 100_000
@@ -74,8 +76,11 @@ class RenderConfig:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """The grid the interactive web page is precomputed on (``web:`` block)."""
+    """The interactive web page (``web:`` block): live or not, the sliders' ranges, and
+    the grid an optimizer without a JavaScript form is precomputed on."""
 
+    live: bool = True  # compute paths in the page where it can; false: precompute them all
+    lang: str | None = None  # the page's language (BCP 47); None: from the config's text
     lr_values: int = 7  # log-spaced learning rates per optimizer (+ the config's own)
     lr_decades: float = 1.5  # ... from lr / 10**decades to lr * 10**decades
     main_values: int = 5  # values of the main hyperparameter (+ the config's own)
@@ -144,7 +149,8 @@ class RunConfig:
                       if self.noise else None),
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
-            "web": {"lr_values": self.web.lr_values, "lr_decades": self.web.lr_decades,
+            "web": {"live": self.web.live, "lang": self.web.lang,
+                    "lr_values": self.web.lr_values, "lr_decades": self.web.lr_decades,
                     "main_values": self.web.main_values,
                     "main_range": list(self.web.main_range), "starts": self.web.starts,
                     "value_grid": self.web.value_grid},
@@ -427,6 +433,15 @@ def _web(data: Any, doc: Document) -> WebConfig:
         raise doc.error("web must be a mapping such as {lr_values: 7, starts: 6}", at)
     _check_keys(data, WEB_KEYS, doc, at)
     d = WebConfig()
+    live = data.get("live", d.live)
+    if not isinstance(live, bool):
+        raise doc.error(f"live must be true or false, got {live!r}", at + ("live",),
+                        hint="live: false precomputes every path on the grid")
+    lang = data.get("lang", d.lang)
+    if lang is not None and (not isinstance(lang, str)
+                             or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", lang)):
+        raise doc.error(f"lang must be a language tag such as en, ru or pt-BR, got {lang!r}",
+                        at + ("lang",), hint="leave it out to take it from the config's text")
     lr_values = _int(data.get("lr_values", d.lr_values), doc, at + ("lr_values",), 1, 41,
                      "lr_values")
     main_values = _int(data.get("main_values", d.main_values), doc, at + ("main_values",),
@@ -445,7 +460,7 @@ def _web(data: Any, doc: Document) -> WebConfig:
             raise doc.error(f"main_range must be [lo, hi] with 0 <= lo < hi < 1, got "
                             f"[{lo:g}, {hi:g}]", at + ("main_range",),
                             hint="e.g. main_range: [0, 0.99]")
-    return WebConfig(lr_values=lr_values, lr_decades=decades, main_values=main_values,
+    return WebConfig(live=live, lang=lang, lr_values=lr_values, lr_decades=decades, main_values=main_values,
                      main_range=(lo, hi), starts=starts, value_grid=value_grid)
 
 

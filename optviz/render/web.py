@@ -1,13 +1,25 @@
 """The interactive web figure: one self-contained HTML page per config.
 
-The page holds no optimizer or surface math. Everything it can show is
-computed here beforehand with optviz's own engine, one batch per optimizer:
-every trajectory on the grid of slider values (a log-spaced learning-rate grid
-x the main hyperparameter's grid) x a grid of start points, with the config's
-own values inserted as grid points, so the page's initial view is the
-config's run. The sliders and the start chooser snap to that grid.
+Live: the page computes its paths itself, for any start and any value of
+each optimizer's learning rate and main hyperparameter. It carries optviz's
+engine in JavaScript (webengine.js: one function per transform, twins of the
+optimizers that do not split into transforms, torch's schedules, the
+engine's stopping rules), the surface's f, gradient and Hessian translated
+from the NumPy code the engine runs (core/jscode.py), and each optimizer as
+the composition its registry entry builds (core/optim/export.py). The
+config's own runs are stored exactly (they are what the page shows at the
+config's values, and the page checks its own computation against them).
 
-Storage (decoded in the page by the browser's own ``DecompressionStream``):
+Fallback: an optimizer without a JavaScript form (a torch class, a plugin
+not composed from optviz's transforms, noisy gradients, a surface the
+translation does not cover) gets today's precomputed paths: computed here
+with optviz's own engine, one batch per optimizer: every trajectory on the
+grid of slider values (a log-spaced learning-rate grid x the main
+hyperparameter's grid) x a grid of start points, with the config's own values
+inserted as grid points. Its sliders and start snap to that grid, and the
+page says which optimizers are live.
+
+Storage of precomputed paths (decoded in the page by the browser's own ``DecompressionStream``):
 
 - positions quantised to ``q = span / 2**14`` of the domain's larger side
   (error at most q/2), losses to a relative ``2**-14`` through an
@@ -91,11 +103,15 @@ def with_value(grid: np.ndarray, value: float, scale: float) -> tuple[np.ndarray
     return grid, int(np.flatnonzero(grid == value)[0])
 
 
-def optimizer_grids(config: RunConfig, own_only: bool = False) -> list[OptimizerGrid]:
-    """Each optimizer's lr and main-hyperparameter grid, the config's values included."""
+def optimizer_grids(config: RunConfig, own_only: bool = False,
+                    only: list[int] | None = None) -> list[OptimizerGrid]:
+    """Each optimizer's lr and main-hyperparameter grid, the config's values included
+    (*only*: the optimizers with these indices)."""
     web = config.web
     out = []
-    for o in config.optimizers:
+    for k, o in enumerate(config.optimizers):
+        if only is not None and k not in only:
+            continue
         params = o.params
         if "lr" not in params:  # sam / lookahead: the lr is the base's
             from optviz.errors import ConfigError
@@ -145,8 +161,13 @@ def start_grid(config: RunConfig, own_only: bool = False) -> tuple[np.ndarray, i
 
 
 def check_size(config: RunConfig, own_only: bool = False) -> int:
-    """The number of points the page will hold; ConfigError if over MAX_VALUES."""
-    grids = optimizer_grids(config, own_only)
+    """The number of precomputed points the page will hold; ConfigError if over MAX_VALUES."""
+    if own_only:
+        return 0
+    only = fallback_indices(config)
+    if not only:
+        return 0
+    grids = optimizer_grids(config, own_only, only)
     starts = len(start_grid(config, own_only)[0])
     total = sum(g.count for g in grids) * starts * (config.steps + 1)
     if total > MAX_VALUES:
@@ -159,14 +180,17 @@ def check_size(config: RunConfig, own_only: bool = False) -> int:
 
 def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
                ) -> list[Trajectories]:
-    """Every trajectory of the page, one batch per optimizer: rows ordered
-    (lr, main value, start), i.e. row = (il * M + im) * S + s."""
+    """Every precomputed trajectory of the page, one batch per optimizer (those of
+    *grids*, matched by label): rows ordered (lr, main value, start), i.e.
+    row = (il * M + im) * S + s."""
     from optviz.core.optim import make_optimizer, resolve_hyperparams
 
     check_size(config)
     out = []
     s = len(starts)
-    for o, g in zip(config.optimizers, grids):
+    by_label = {o.label: o for o in config.optimizers}
+    for g in grids:
+        o = by_label[g.label]
         il, im, si = np.meshgrid(np.arange(len(g.lrs)), np.arange(len(g.mains)),
                                  np.arange(s), indexing="ij")
         given = dict(o.params, lr=g.lrs[il.ravel()][:, None])
@@ -179,6 +203,135 @@ def precompute(config: RunConfig, grids: list[OptimizerGrid], starts: np.ndarray
                             noise=config.noise if o.noisy else None))
     return out
 
+
+
+# ------------------------------------------------------------------ language
+#: the language a script's letters most likely mean, when the config names none
+SCRIPT_LANGS = {"LATIN": "en", "CYRILLIC": "ru", "GREEK": "el", "HANGUL": "ko",
+                "HIRAGANA": "ja", "KATAKANA": "ja", "CJK": "zh", "ARABIC": "ar", "HEBREW": "he",
+                "DEVANAGARI": "hi", "THAI": "th", "ARMENIAN": "hy", "GEORGIAN": "ka"}
+
+
+def page_lang(config: RunConfig) -> str:
+    """The page's ``lang``: web.lang if given, else the language of the script most
+    of the config's text (title, lesson, labels) is written in (Latin: en; kana
+    over CJK: ja); "und" (undetermined) for a script it does not know."""
+    import unicodedata
+
+    if config.web.lang:
+        return config.web.lang
+    text = " ".join([config.title, config.lesson, *(o.label for o in config.optimizers)])
+    counts: dict[str, int] = {}
+    for ch in text:
+        if ch.isalpha():
+            script = unicodedata.name(ch, "").split(" ")[0]
+            counts[script] = counts.get(script, 0) + 1
+    if not counts:
+        return "en"
+    if counts.get("HIRAGANA") or counts.get("KATAKANA"):
+        return "ja"
+    script = max(counts, key=lambda k: (counts[k], k == "LATIN"))
+    return SCRIPT_LANGS.get(script, "und")
+
+
+# ------------------------------------------------------------------ live
+def engine_code() -> str:
+    """optviz's engine in JavaScript (webengine.js), as the page embeds it."""
+    return resources.files("optviz.render").joinpath("webengine.js").read_text("utf-8")
+
+
+def live_forms(config: RunConfig) -> tuple[str | None, list[dict | str]]:
+    """(the surface's JavaScript, or None if it has none; per optimizer its export
+    for the page, or the reason it has none and falls back to precomputed paths)."""
+    from optviz.core.jscode import NotTranslatable, surface_js
+    from optviz.core.optim.export import NotExportable, export_optimizer
+
+    if not config.web.live:
+        return None, ["the config asks for precomputed paths (web.live: false)"] \
+            * len(config.optimizers)
+    try:
+        code = surface_js(config.surface)
+    except NotTranslatable as e:
+        return None, [f"the surface has no JavaScript form ({e})"] * len(config.optimizers)
+    forms: list[dict | str] = []
+    for o in config.optimizers:
+        if config.noise is not None and config.noise.sigma > 0 and o.noisy:
+            forms.append("its gradients are noisy (NumPy's random generator draws the noise)")
+            continue
+        try:
+            forms.append(export_optimizer(o.type, o.params, config.conventions))
+        except NotExportable as e:
+            forms.append(str(e))
+    return code, forms
+
+
+def fallback_indices(config: RunConfig) -> list[int]:
+    """The optimizers whose paths the page cannot compute (they are precomputed)."""
+    return [k for k, f in enumerate(live_forms(config)[1]) if isinstance(f, str)]
+
+
+#: a hyperparameter's declared range (the registry's ``expect``) as
+#: (lowest, lowest allowed, highest, highest allowed); None: unbounded
+DECLARED = {"> 0": (0.0, False, None, False), ">= 0": (0.0, True, None, False),
+            "in [0, 1)": (0.0, True, 1.0, False), "in (0, 1)": (0.0, False, 1.0, False),
+            "in [0, 1]": (0.0, True, 1.0, True)}
+
+
+def _slider(key, name, path, value, scale, lo, hi, expect) -> dict:
+    low, low_in, high, high_in = DECLARED.get(expect, (None, False, None, False))
+    return {"key": key, "name": name, "path": path, "own": value, "scale": scale,
+            "lo": lo, "hi": hi, "min": low, "min_in": low_in, "max": high, "max_in": high_in}
+
+
+def live_sliders(config: RunConfig, o, form: dict) -> list[dict]:
+    """A live optimizer's sliders: its lr (log, lr/10**d .. lr*10**d, d =
+    web.lr_decades; a wrapper's: its base's) and its main hyperparameter (a
+    value in [0, 1]: even in log(1 - value) over web.main_range; a positive one:
+    log, value/10**d .. value*10**d). Any value in the declared range can be typed."""
+    from optviz.core.optim.registry import get_spec
+
+    d = config.web.lr_decades
+    hp = form["hp"]
+    out = []
+    path, lr = ["lr"], hp.get("lr")
+    if "lr" not in hp and isinstance(hp.get("base"), dict):
+        path, lr = ["base", "hp", "lr"], hp["base"]["hp"].get("lr")
+    if isinstance(lr, float) and lr > 0:
+        out.append(_slider("lr", "lr", path, lr, "log", lr / 10 ** d, lr * 10 ** d, "> 0"))
+    spec = get_spec(o.type)
+    main = spec.main_param
+    params = {p.name: p for p in spec.param_specs(config.conventions)}
+    value = hp.get(main) if main else None
+    if isinstance(value, float) and main in params:
+        expect = params[main].expect
+        if expect.startswith("in "):
+            lo, hi = config.web.main_range
+            lo = max(min(lo, value), 0.01 if expect.startswith("in (") else 0.0)
+            out.append(_slider("main", main, [main], value, "log1m", lo, max(hi, value), expect))
+        elif value > 0:
+            out.append(_slider("main", main, [main], value, "log", value / 10 ** d,
+                               value * 10 ** d, expect))
+    return out
+
+
+def live_label(config: RunConfig, o) -> dict:
+    """How the page names a live optimizer at other values: the config's label if it
+    gave one, else the type, the slider values that differ from the registry's
+    defaults, and the other hyperparameters its default label shows."""
+    from optviz.core.optim import default_label
+    from optviz.core.optim.registry import get_spec
+
+    spec = get_spec(o.type)
+    defaults = spec.defaults(config.conventions)
+    main = spec.main_param
+    rest = dict(o.params)
+    for key in ("lr", main):
+        if key in rest and key in defaults:
+            rest[key] = defaults[key]
+    tokens = default_label(o.type, rest, config.conventions).split(" ")[1:]
+    return {"custom": o.custom_label, "label_rest": tokens,
+            "defaults": {k: defaults.get(k) for k in ("lr", main) if k and
+                         isinstance(defaults.get(k), float)}}
 
 # ------------------------------------------------------------------ encoding
 def zigzag_varints(values: np.ndarray) -> bytes:
@@ -221,6 +374,8 @@ class Codec:
 def encode_paths(trajs: list[Trajectories], codec: Codec) -> bytes:
     """Lengths of every trajectory (all optimizers), then per trajectory its x, y
     and loss codes delta-coded along the steps: zigzag varints, gzip."""
+    if not trajs:
+        return gzip.compress(b"", compresslevel=9, mtime=0)
     lengths = np.concatenate([t.steps[0] + 1 for t in trajs])
     chunks = [zigzag_varints(lengths)]
     for t in trajs:
@@ -247,10 +402,13 @@ def encode_exact(arrays: list[np.ndarray]) -> bytes:
 
 
 # ----------------------------------------------------------------- the page
-def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
-    """The contour background as a PNG covering exactly the domain: (png, w, h)."""
-    from optviz.render.contour import draw_surface, new_figure
+def background_png(surface, width: int = PLOT_WIDTH, box=None) -> tuple[bytes, int, int]:
+    """The contour background as a PNG covering exactly *box* (default: the
+    domain; the page passes the static figure's view box): (png, w, h)."""
+    from optviz.render.contour import Framed, draw_surface, new_figure
 
+    if box is not None:
+        surface = Framed(surface, box)
     (x0, x1), (y0, y1) = surface.domain
     ratio = (y1 - y0) / (x1 - x0)
     ratio = ratio if 0.4 <= ratio <= 2.5 else 0.75  # the PNG's rule for an equal aspect
@@ -269,7 +427,8 @@ def background_png(surface, width: int = PLOT_WIDTH) -> tuple[bytes, int, int]:
 def ticks(lo: float, hi: float) -> list[float]:
     from matplotlib.ticker import MaxNLocator
 
-    return [float(v) for v in MaxNLocator(6).tick_values(lo, hi)
+    # matplotlib's AutoLocator steps, as the static figure's axes
+    return [float(v) for v in MaxNLocator(nbins=7, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
             if lo - 1e-9 * (hi - lo) <= v <= hi + 1e-9 * (hi - lo)]
 
 
@@ -309,6 +468,7 @@ class WebPage:
 
     path: Path
     bytes: int
+    live: tuple[str, ...]  # the labels of the optimizers the page computes itself
     data_bytes: int
     trajectories: int
     position_precision: float  # the largest position error: q / 2
@@ -320,11 +480,15 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     """The page's HTML text and its metadata. *own* is the config's run
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
-    from optviz.render.contour import colours, last_seen, legend_text, surface_grid
+    from optviz.analysis.compare import run_starts
+    from optviz.render.contour import colours, last_seen, legend_text, surface_grid, view_box
 
     surface = config.surface
-    grids = optimizer_grids(config, own_only)
-    starts, own_start = start_grid(config, own_only)
+    surface_code, forms = (None, ["the html format shows the config's run"]
+                           * len(config.optimizers)) if own_only else live_forms(config)
+    fallback = [k for k, f in enumerate(forms) if isinstance(f, str)]
+    grids = optimizer_grids(config, own_only, None if own_only else fallback)
+    starts, own_start = start_grid(config, own_only or not fallback)
     if own_only:
         trajs = [Trajectories(labels=(own.labels[k],), points=own.points[k:k + 1],
                               losses=own.losses[k:k + 1], steps=own.steps[k:k + 1],
@@ -332,60 +496,87 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     else:
         trajs = precompute(config, grids, starts)
     (x0, x1), (y0, y1) = surface.domain
-    r = config.web.value_grid
-    X, Y, Z = surface_grid(surface, r)
-    zmax = float(np.nanmax(np.abs(Z[np.isfinite(Z)]))) if np.isfinite(Z).any() else 1.0
+    # the static figure's view: the domain grown to hold the config's paths (render.view_box)
+    (v0, v1), (w0, w1) = view_box(surface, own, config.render.view_box)
+    r = config.web.value_grid if surface_code is None else 0  # live: f itself, at the pointer
+    Z = surface_grid(surface, r)[2] if r else np.zeros((0, 0))
+    finite = Z[np.isfinite(Z)]
+    zmax = float(np.max(np.abs(finite))) if finite.size else \
+        float(np.max(np.abs(own.losses[np.isfinite(own.losses)]), initial=1.0))
     codec = Codec(x0=float(x0), y0=float(y0), q=max(x1 - x0, y1 - y0) / 2 ** POSITION_BITS,
                   s=LOSS_SCALE * max(zmax, 1e-12))
     paths = encode_paths(trajs, codec)
     exact_arrays = [Z]
-    for k in range(len(grids)):
+    for k in range(len(config.optimizers)):
         exact_arrays += [own.path(k)[:, 0], own.path(k)[:, 1], own.loss_path(k)]
     exact = encode_exact(exact_arrays)
-    png, pw, ph = background_png(surface)
-    cols = colours(len(grids))
+    png, pw, ph = background_png(surface, box=((v0, v1), (w0, w1)))
+    cols = colours(len(config.optimizers))
+    grid_of = dict(zip(fallback if not own_only else range(len(grids)), zip(grids, trajs)))
     opts = []
-    for k, (g, t) in enumerate(zip(grids, trajs)):
-        # a diverged run's X goes where it was last seen on the plot, as in the PNG
-        gone = np.flatnonzero(t.diverged[0])
-        seen = [last_seen(t.path(0, int(i)), (x0, x1), (y0, y1)) for i in gone]
-        opts.append({
-            "labels": grid_labels(config, k, g),
-            "diverged": [[int(i), float(p[0]), float(p[1])] for i, p in zip(gone, seen)],
-            "own_seen": [float(v) for v in last_seen(own.path(k), (x0, x1), (y0, y1))],
-            "label": g.label, "type": g.type, "colour": cols[k],
-            "lr": _fl(g.lrs), "main": g.main, "mains": _fl(g.mains) if g.main else [],
-            "own_lr": g.own_lr, "own_main": g.own_main, "count": g.count * len(starts),
+    for k, o in enumerate(config.optimizers):
+        entry = {
+            "label": o.label, "type": o.type, "colour": cols[k],
+            "own_seen": [float(v) for v in last_seen(own.path(k), (v0, v1), (w0, w1))],
             "own_n": int(own.steps[k, 0]) + 1, "own_diverged": bool(own.diverged[k, 0]),
-            "own_legend": legend_text(g.label, float(own.final_losses[k, 0]),
+            "own_legend": legend_text(o.label, float(own.final_losses[k, 0]),
                                       bool(own.diverged[k, 0])),
-        })
+            "live": not isinstance(forms[k], str), "count": 0,
+        }
+        if entry["live"]:
+            entry.update(export=forms[k], sliders=live_sliders(config, o, forms[k]),
+                         **live_label(config, o))
+        else:
+            g, t = grid_of[k]
+            # a diverged run's X goes where it was last seen on the plot, as in the PNG
+            gone = np.flatnonzero(t.diverged[0])
+            seen = [last_seen(t.path(0, int(i)), (v0, v1), (w0, w1)) for i in gone]
+            entry.update({
+                "why": forms[k], "labels": grid_labels(config, k, g),
+                "diverged": [[int(i), float(p[0]), float(p[1])] for i, p in zip(gone, seen)],
+                "lr": _fl(g.lrs), "main": g.main, "mains": _fl(g.mains) if g.main else [],
+                "own_lr": g.own_lr, "own_main": g.own_main, "count": g.count * len(starts),
+            })
+        opts.append(entry)
     meta = {
         "version": __version__, "title": config.title, "surface": surface.title,
         "lesson": config.lesson,
-        "domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
-        "image": [pw, ph], "xticks": ticks(x0, x1), "yticks": ticks(y0, y1),
+        "domain": [[float(v0), float(v1)], [float(w0), float(w1)]],  # the view shown
+        "surface_domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
+        "bound": surface.bound().tolist(),
+        "image": [pw, ph], "xticks": ticks(v0, v1), "yticks": ticks(w0, w1),
         "steps": config.steps, "fps": config.render.fps,
         "max_frames": config.render.max_frames,
+        "start": [float(v) for v in config.start],
         "starts": [[float(a), float(b)] for a, b in starts], "own_start": own_start,
-        "start_grid": 1 if own_only else config.web.starts,
+        "start_grid": 1 if own_only or not fallback else config.web.starts,
         "minima": [[float(a), float(b)] for a, b in surface.minima],
+        "fstar": None if surface.minimum_value is None else float(surface.minimum_value),
+        # a fan (the config's starts:): the other runs' starts, computed live in the page
+        "fan": [] if own_only or config.starts is None else
+        [[float(a), float(b)] for a, b in run_starts(config)[1:]],
         "opts": opts,
         "codec": {"x0": codec.x0, "y0": codec.y0, "q": codec.q, "s": codec.s, "qu": codec.qu},
         "values": {"n": r, "x": [float(x0), float(x1)], "y": [float(y0), float(y1)]},
-        "own_only": own_only,
+        "own_only": own_only, "live_surface": surface_code is not None,
         "web": {"lr_values": config.web.lr_values, "lr_decades": config.web.lr_decades,
                 "main_values": config.web.main_values,
                 "main_range": list(config.web.main_range)},
         "bytes": {"paths": len(paths), "exact": len(exact), "png": len(png)},
         "trajectories": int(sum(o["count"] for o in opts)),
     }
+    template = resources.files("optviz.render").joinpath("web.html").read_text("utf-8")
+    engine = engine_code() if surface_code is not None else ""
+    for code in (engine, surface_code or ""):  # program text, never data: nothing to escape
+        if "</" in code or "<!--" in code:
+            raise RenderError("generated JavaScript would end its <script> element")
     import html
 
-    template = resources.files("optviz.render").joinpath("web.html").read_text("utf-8")
-    page = fill_template(template, {"TITLE": html.escape(config.title, quote=True),
+    page = fill_template(template, {"LANG": html.escape(page_lang(config), quote=True),
+                                    "TITLE": html.escape(config.title, quote=True),
                                     "META": script_json(meta), "PNG": _b64(png),
-                                    "PATHS": _b64(paths), "EXACT": _b64(exact)})
+                                    "PATHS": _b64(paths), "EXACT": _b64(exact),
+                                    "ENGINE": engine, "SURFACE": surface_code or "null"})
     return page, meta
 
 
@@ -423,6 +614,7 @@ def write_page(config: RunConfig, own: Trajectories, target: Path, *,
         raise RenderError(f"cannot write {target}: {e.strerror or e}") from None
     codec = meta["codec"]
     return WebPage(path=Path(target), bytes=len(data),
+                   live=tuple(o["label"] for o in meta["opts"] if o["live"]),
                    data_bytes=meta["bytes"]["paths"] + meta["bytes"]["exact"],
                    trajectories=meta["trajectories"], position_precision=codec["q"] / 2,
                    loss_precision=float(np.sinh(codec["qu"] / 2)))

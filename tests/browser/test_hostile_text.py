@@ -20,7 +20,7 @@ def hostile_config():
 
 def test_markup_in_title_and_labels_is_text_and_the_page_runs(tmp_path, watched):
     cfg = hostile_config()
-    _, web = run_web(cfg, out=tmp_path / "web")
+    web = run_web(cfg, out=tmp_path / "web").page
     own = run(cfg, out=tmp_path / "own")
     pages = [web.path, *[p for p in own.files if p.suffix == ".html"]]
     assert len(pages) == 2

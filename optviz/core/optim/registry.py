@@ -631,8 +631,15 @@ def make_optimizer(kind: str, conventions: str = "torch", **hyperparams) -> Opti
         return factory(**params)
     from optviz.core.optim.schedules import scheduled
 
-    return scheduled(factory, params, schedule, momentum_name=_momentum_name(OPTIMIZERS[kind]),
-                     base_lr_param=kind in ("adabound", "amsbound"))
+    return scheduled(factory, params, schedule, **schedule_options(kind))
+
+
+def schedule_options(kind: str) -> dict[str, Any]:
+    """How a schedule drives *kind* (the keywords of ``schedules.scheduled``): the
+    hyperparameter onecycle cycles, and whether the factory also takes the lr before
+    the schedule as ``base_lr`` (AdaBound's bounds follow the scheduled lr)."""
+    return {"momentum_name": _momentum_name(get_spec(kind)),
+            "base_lr_param": kind in ("adabound", "amsbound")}
 
 
 def lr_over_steps(kind: str, params: Mapping[str, Any], steps: int,
