@@ -129,3 +129,22 @@ def test_a_run_that_reaches_the_bound_exactly_stays_and_one_ulp_beyond_stops():
     for start, stops in ((edge, False), (np.nextafter(edge, np.inf), True)):
         tr = simulate(s, {"sgd": make_optimizer("sgd", lr=0.1)}, [[0.0, 0.0], [start, 0.0]], 2)
         assert tr.diverged.tolist() == [[False, stops]]
+
+
+def test_a_run_that_leaves_the_bound_keeps_its_loss_there_when_batched():
+    """A run stopped by leaving the bound ends at the point outside with that point's
+    loss, whether it ran alone or beside a run that goes on (the batch once wrote the
+    loss of the point before over it, at the next step)."""
+    from optviz import load_surface, make_optimizer, simulate
+
+    surface = load_surface("rosenbrock")
+    opt = {"sgd": make_optimizer("sgd", lr=0.01)}
+    alone = simulate(surface, opt, [[-1.2, 1.0]], 50)
+    batched = simulate(surface, opt, [[-1.2, 1.0], [1.0, 1.0]], 50)
+    steps = int(alone.steps[0, 0])
+    assert alone.diverged[0, 0] and steps < 50  # it does leave, early
+    assert batched.steps[0, 0] == steps and not batched.diverged[0, 1]
+    assert alone.final_losses[0, 0] == batched.final_losses[0, 0]
+    np.testing.assert_array_equal(alone.loss_path(0, 0), batched.loss_path(0, 0))
+    x, y = alone.final_points[0, 0]
+    assert alone.final_losses[0, 0] == (1 - x) ** 2 + 100 * (y - x * x) ** 2

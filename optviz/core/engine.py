@@ -231,7 +231,10 @@ def simulate(surface: Oracle, optimizers: Mapping[str, Any], starts, steps: int,
                 if not active[k].any():
                     continue
                 value, grad = ganged.pop(k) if k in ganged else oracle.value_and_grad(params[k])
-                losses[t, k] = value
+                if active[k].all():
+                    losses[t, k] = value
+                else:  # a stopped row keeps the loss of its last point (one that left the
+                    losses[t, k, active[k]] = value[active[k]]  # bound: there, not before)
                 step, new_state = opt.update(grad, states[k], params[k], oracle)
                 if observe is not None:
                     observe(t, k, grad, step, new_state)
