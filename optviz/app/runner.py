@@ -31,7 +31,7 @@ from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
 from optviz.errors import ConfigError, RenderError
 from optviz.input.config import ResponseConfig, RunConfig, load_config
-from optviz.outputs import output_folder, write_csv, write_json, write_npz, write_text
+from optviz.outputs import output_folder, write_csv, write_npz, write_text
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
