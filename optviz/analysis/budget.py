@@ -16,7 +16,8 @@ gradient of the surface at one point (about 0.1 µs in a large NumPy batch on a
 - every step of a batch costs at least :data:`STEP_OVERHEAD` point-steps (the
   Python loop over steps and optimizers: about 50 µs a step);
 - an optimizer that asks the surface for more than the gradient (NAG's look-ahead,
-  SAM, Newton's Hessian; the registry's ``needs``) counts twice;
+  SAM, Newton's Hessian; the registry's ``needs``) counts twice; on a network of D
+  parameters the Hessian counts 2·D (one R-operator pass per parameter);
 - a ``torch.optim`` class counts :data:`TORCH_STEP` per run and step (torch loops
   over the runs in Python), and a class whose ``step`` takes a closure (LBFGS)
   :data:`TORCH_STEP` per evaluation, up to its ``max_eval`` per step;
@@ -278,6 +279,11 @@ def _optimizer_cost(config, i: int, opt) -> tuple[float, Factor | None]:
         needs = registry.get_spec(opt.type).needs
     except Exception:  # an unknown type was refused when the config was read
         needs = "gradient"
+    dim = getattr(getattr(config, "surface", None), "dim", 2)
+    if needs == "hessian" and dim > 2:  # a network's Hessian: about 2·D gradients
+        key, line = _where(config, ("optimizers", i))
+        return 2.0 * dim, Factor(f"{opt.type}'s Hessian of {dim:,} parameters (about "
+                                 f"{2 * dim:,} gradients a step)", 2 * dim, key, line)
     return (1.0 if needs == "gradient" else 2.0), None
 
 
