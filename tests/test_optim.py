@@ -315,3 +315,44 @@ def test_effective_step_is_alpha_times_v():
     nag = make_optimizer("nag")
     _, s = nag.update(G0[None], nag.init(START.copy()), START, QUAD)
     assert effective_step(s) is None
+
+
+def test_an_optimizers_defaults_live_in_its_registry_entry_only():
+    """One home per fact: no factory the registry builds with repeats a default of a
+    hyperparameter the registry declares (adadelta's rho was 0.9 in its factory and
+    0.95 in the registry's Lasagne entry), and every factory is called with all of them."""
+    import functools
+    import inspect
+
+    from optviz.core.optim.registry import OPTIMIZERS
+
+    repeated, missing = [], []
+    for name, spec in OPTIMIZERS.items():
+        if spec.resolve is not None:  # type torch: torch's own signature
+            continue
+        for conv in ("torch", "lasagne"):
+            fn, bound = spec.factory(conv), {}
+            while isinstance(fn, functools.partial):
+                bound.update(fn.keywords)
+                fn = fn.func
+            sig = inspect.signature(fn).parameters
+            declared = {p.name for p in spec.param_specs(conv)}
+            repeated += [(name, conv, n) for n in declared
+                         if n in sig and sig[n].default is not inspect.Parameter.empty]
+            missing += [(name, conv, n) for n, p in sig.items()
+                        if p.default is inspect.Parameter.empty and p.kind == p.KEYWORD_ONLY
+                        and n not in declared | set(bound)]
+    assert repeated == [] and missing == []
+
+
+def test_labels_hide_the_parameters_the_registry_calls_quiet():
+    from optviz.core.optim.registry import get_spec
+    from optviz.render.labels import optimizer_label
+
+    quiet = {p.name for p in get_spec("rmsprop").params if p.quiet}
+    assert quiet == {"eps", "centered"}
+    assert optimizer_label("rmsprop", {"lr": 0.1, "eps": 1e-8, "rho": 0.99}) == \
+        "rmsprop lr=0.1 rho=0.99"
+    assert "eps=0.001" in optimizer_label("rmsprop", {"lr": 0.1, "eps": 1e-3})
+    assert get_spec("nag").moment_units == "parameter" and get_spec("adam").moment_units \
+        == "gradient"

@@ -161,8 +161,10 @@ def run(config, out, formats, steps, quiet):
     if not quiet:
         for opt in getattr(result.config, "optimizers", ()):
             if opt.auto_lr:
+                from optviz.input.config import auto_lr_text
+
                 echo(f"lr: auto chose lr={opt.params['lr']:.4g} for {opt.type} "
-                           "(best final loss of 200 learning rates, 1e-5 .. 10)")
+                     f"({auto_lr_text()})")
         if hasattr(result, "summary"):
             echo(summary_table(result))
         if getattr(result, "comparison", None):

@@ -589,6 +589,12 @@ class TuneSpec:
 AUTO_TUNE = TuneSpec(objective="final_loss", starts=1, seeds=1, budget=200)
 
 
+def auto_lr_text() -> str:
+    """What ``lr: auto`` does, in words: "best final loss of 200 learning rates, 1e-05 .. 10"."""
+    return (f"best {AUTO_TUNE.objective.replace('_', ' ')} of {AUTO_TUNE.budget} learning "
+            f"rates, {AUTO_LR.lo:g} .. {AUTO_LR.hi:g}".replace("e-0", "e-"))
+
+
 def _tune(data: Any, doc: Document, surface) -> TuneSpec:
     at = ("tune",)
     if not isinstance(data, Mapping):

@@ -31,9 +31,15 @@ from optviz.render.fonts import styled
 from optviz.render.labels import number
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
-# optimizers whose first moment is kept in parameter units (NAG's v: θ ← θ − v);
-# the overlays divide it by the lr to put it in gradient units like the others'
-PARAMETER_UNIT_MOMENTS = frozenset({"nag"})
+
+
+def _moment_units(kind: str) -> str:
+    from optviz.core.optim.registry import get_spec
+
+    try:
+        return get_spec(kind).moment_units
+    except Exception:  # torch classes and plugins: no exposed moment of their own
+        return "gradient"
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -511,7 +517,9 @@ def make_animator(config, traj, overlays=None):
                           note=figure_note(config))
 
     lrs = [float(o.params.get("lr", 1.0)) for o in config.optimizers]
-    moment_scale = [1.0 / lr if o.type in PARAMETER_UNIT_MOMENTS else 1.0
+    # a first moment kept in parameter units (the registry's moment_units: NAG's v) is
+    # divided by the lr, to put it in gradient units like the others'
+    moment_scale = [1.0 / lr if _moment_units(o.type) == "parameter" else 1.0
                     for o, lr in zip(config.optimizers, lrs)]
     return Animator(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
                     loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays,

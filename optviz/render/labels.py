@@ -14,14 +14,6 @@ from typing import Any
 
 import numpy as np
 
-# Shown only when they differ from the optimizer's default: numerical guards
-# and switches that leave the path alone at their defaults (so are the
-# hyperparameters that default to 0 or off, such as RMSprop's momentum).
-QUIET = frozenset({"eps", "dampening", "initial_accumulator_value", "lr_decay", "centered",
-                   "delta_init", "damping", "momentum_decay", "lookahead",
-                   "fallback"})
-
-
 def number(value: Any, digits: int = 4, *, exact: bool = False) -> str:
     """*value* in the figures' one format: *digits* significant digits,
     trailing zeros dropped, exponents unpadded: 4, 0.1231, 1.292e-5, 1e-8.
@@ -46,10 +38,13 @@ def number(value: Any, digits: int = 4, *, exact: bool = False) -> str:
 def settings(kind: str, params: Mapping[str, Any], conventions: str = "torch", *,
              auto_lr: bool = False) -> str:
     """``lr=0.25 beta1=0.9 beta2=0.999``: lr first and always, then every
-    hyperparameter that matters (the :data:`QUIET` ones only when changed)."""
+    hyperparameter that matters: the registry's quiet ones (numerical guards, switches)
+    and those that default to 0 or off only when changed."""
     from optviz.core.optim.registry import get_spec
 
-    defaults = get_spec(kind).defaults(conventions)
+    specs = get_spec(kind).param_specs(conventions)
+    defaults = {p.name: p.default for p in specs}
+    quiet = {p.name for p in specs if p.quiet}
     parts = []
     lr = params.get("lr", defaults.get("lr"))
     if lr is not None:
@@ -65,7 +60,7 @@ def settings(kind: str, params: Mapping[str, Any], conventions: str = "torch", *
             parts.append(f"{key}={value.label()}")
             continue
         default = defaults.get(key, object())
-        if value == default and (key in QUIET or default in (0, False)):
+        if value == default and (key in quiet or default in (0, False)):
             continue
         parts.append(f"{key}={number(value, exact=True)}")
     return " ".join(parts)

@@ -19,12 +19,12 @@ from optviz.core.optim.base import Optimizer, chain, zeros
 
 
 # ----------------------------------------------------------------- SGD family
-def sgd(lr, weight_decay=0.0) -> Optimizer:
+def sgd(lr, *, weight_decay) -> Optimizer:
     """Plain gradient descent as torch.optim.SGD: θ ← θ − lr·(g + λθ)."""
     return chain(T.add_decayed_weights(weight_decay), T.scale_by_learning_rate(lr))
 
 
-def momentum(lr, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False) -> Optimizer:
+def momentum(lr, *, momentum, dampening, weight_decay, nesterov=False) -> Optimizer:
     """Heavy-ball momentum as torch.optim.SGD (PyTorch 2.x).
 
     g ← g + λθ;  b ← g on the first step, else b ← μ·b + (1 − dampening)·g;
@@ -37,9 +37,10 @@ def momentum(lr, momentum=0.9, dampening=0.0, weight_decay=0.0, nesterov=False) 
                  T.scale_by_learning_rate(lr))
 
 
-def nesterov(lr=0.01, momentum=0.9, dampening=0.0, weight_decay=0.0) -> Optimizer:
+def nesterov(*, lr, momentum, dampening, weight_decay) -> Optimizer:
     """torch.optim.SGD(nesterov=True): as momentum, with d = g + μ·b."""
-    return globals()["momentum"](lr, momentum, dampening, weight_decay, nesterov=True)
+    return globals()["momentum"](lr, momentum=momentum, dampening=dampening,
+                                 weight_decay=weight_decay, nesterov=True)
 
 
 class NagState(NamedTuple):
@@ -55,7 +56,7 @@ LOOKAHEADS = {
 }
 
 
-def nag(lr, momentum=0.9, lookahead="single") -> Optimizer:
+def nag(lr, *, momentum, lookahead) -> Optimizer:
     """Nesterov's accelerated gradient in the seed article's look-ahead form.
 
     single:    v ← γv + η·∇f(θ − γv)
@@ -90,8 +91,7 @@ def nag(lr, momentum=0.9, lookahead="single") -> Optimizer:
 
 
 # ----------------------------------------------------------------- adaptive
-def adagrad(lr=0.01, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0,
-            weight_decay=0.0) -> Optimizer:
+def adagrad(*, lr, lr_decay, eps, initial_accumulator_value, weight_decay) -> Optimizer:
     """Adagrad as torch.optim.Adagrad (Duchi et al. 2011, JMLR 12).
 
     g ← g + λθ;  G ← G + g²;  θ ← θ − lr/(1 + (t−1)·lr_decay) · g/(sqrt(G) + eps).
@@ -104,13 +104,12 @@ def adagrad(lr=0.01, lr_decay=0.0, eps=1e-10, initial_accumulator_value=0.0,
                  T.scale_by_step_size(lambda t: lr / (1 + (t - 1) * lr_decay)))
 
 
-def adagrad_lasagne(lr=1.0, eps=1e-6) -> Optimizer:
+def adagrad_lasagne(*, lr, eps) -> Optimizer:
     """Adagrad as Lasagne: G ← G + g²;  θ ← θ − lr·g/sqrt(G + eps)."""
     return chain(T.scale_by_adagrad(eps, eps_inside=True), T.scale_by_learning_rate(lr))
 
 
-def rmsprop(lr=0.01, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
-            weight_decay=0.0) -> Optimizer:
+def rmsprop(*, lr, rho, eps, momentum, centered, weight_decay) -> Optimizer:
     """RMSProp as torch.optim.RMSprop (Hinton, Coursera lecture 6e, 2012).
 
     g ← g + λθ;  a ← ρa + (1−ρ)g²;  centered: ḡ ← lerp(ḡ, g, 1−ρ), a' = a − ḡ², else a' = a;
@@ -121,13 +120,12 @@ def rmsprop(lr=0.01, rho=0.99, eps=1e-8, momentum=0.0, centered=False,
                  T.trace(momentum), T.scale_by_learning_rate(lr))
 
 
-def rmsprop_lasagne(lr=1.0, rho=0.9, eps=1e-6) -> Optimizer:
+def rmsprop_lasagne(*, lr, rho, eps) -> Optimizer:
     """RMSProp as Lasagne: a ← ρa + (1−ρ)g²;  θ ← θ − lr·g/sqrt(a + eps)."""
     return chain(T.scale_by_rms(rho, eps, eps_inside=True), T.scale_by_learning_rate(lr))
 
 
-def adadelta(lr=1.0, rho=0.9, eps=1e-6, delta_init=0.0, weight_decay=0.0,
-             lasagne=False) -> Optimizer:
+def adadelta(*, lr, rho, eps, delta_init, weight_decay, lasagne=False) -> Optimizer:
     """Adadelta (Zeiler 2012, arXiv:1212.5701) as torch.optim.Adadelta / Lasagne.
 
     g ← g + λθ;  a ← ρa + (1−ρ)g²;  Δ = sqrt(D + eps)/sqrt(a + eps)·g;  D ← ρD + (1−ρ)Δ²;
@@ -143,8 +141,7 @@ def adadelta(lr=1.0, rho=0.9, eps=1e-6, delta_init=0.0, weight_decay=0.0,
 
 
 # ----------------------------------------------------------------- Adam family
-def adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-         amsgrad=False) -> Optimizer:
+def adam(*, lr, beta1, beta2, eps, weight_decay, amsgrad=False) -> Optimizer:
     """Adam as torch.optim.Adam (Kingma & Ba 2014, arXiv:1412.6980).
 
     g ← g + λθ;  m ← lerp(m, g, 1−β1);  v ← β2v + (1−β2)g²;  (AMSGrad: v̂ ← max(v̂, v), use v̂)
@@ -160,8 +157,7 @@ def adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                  T.scale_by_step_size(lambda t: lr / (1 - beta1 ** t)))
 
 
-def adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
-          amsgrad=False) -> Optimizer:
+def adamw(*, lr, beta1, beta2, eps, weight_decay, amsgrad) -> Optimizer:
     """AdamW as torch.optim.AdamW (Loshchilov & Hutter 2017, arXiv:1711.05101; ICLR 2019).
 
     Adam's step on the raw gradient, and the decay decoupled from it:
@@ -172,14 +168,13 @@ def adamw(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01,
                  T.add_decoupled_weight_decay(lr * weight_decay))
 
 
-def adam_lasagne(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8) -> Optimizer:
+def adam_lasagne(*, lr, beta1, beta2, eps) -> Optimizer:
     """Adam as Lasagne: a_t = lr·sqrt(1−β2ᵗ)/(1−β1ᵗ);  θ ← θ − a_t·m/(sqrt(v) + eps)."""
     return chain(T.scale_by_adam(beta1, beta2, eps, lasagne=True),
                  T.scale_by_step_size(lambda t: lr * np.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)))
 
 
-def adamax(lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-           lasagne=False) -> Optimizer:
+def adamax(*, lr, beta1, beta2, eps, weight_decay, lasagne=False) -> Optimizer:
     """Adamax as torch.optim.Adamax (Kingma & Ba 2014, section 7.1) or Lasagne.
 
     g ← g + λθ;  m ← lerp(m, g, 1−β1);  torch: u ← max(β2u, |g| + eps), θ ← θ − lr/(1−β1ᵗ)·m/u;
@@ -190,8 +185,7 @@ def adamax(lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                  T.scale_by_step_size(lambda t: lr / (1 - beta1 ** t)))
 
 
-def nadam(lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=0.004,
-          weight_decay=0.0) -> Optimizer:
+def nadam(*, lr, beta1, beta2, eps, momentum_decay, weight_decay) -> Optimizer:
     """NAdam as torch.optim.NAdam (Dozat 2016, ICLR workshop, "Incorporating
     Nesterov Momentum into Adam").
 
@@ -203,7 +197,7 @@ def nadam(lr=0.002, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=0.004,
                  T.scale_by_nadam(beta1, beta2, eps, momentum_decay), T.scale_by_learning_rate(lr))
 
 
-def radam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0) -> Optimizer:
+def radam(*, lr, beta1, beta2, eps, weight_decay) -> Optimizer:
     """RAdam as torch.optim.RAdam (Liu et al. 2019, arXiv:1908.03265; ICLR 2020).
 
     g ← g + λθ;  m, v as Adam;  ρ∞ = 2/(1−β2) − 1;  ρ_t = ρ∞ − 2tβ2ᵗ/(1−β2ᵗ);
@@ -223,8 +217,8 @@ class AdaBoundState(NamedTuple):
     count: int
 
 
-def adabound(lr=0.001, final_lr=0.1, gamma=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-             weight_decay=0.0, amsbound=False, base_lr=None) -> Optimizer:
+def adabound(*, lr, final_lr, gamma, beta1, beta2, eps, weight_decay, amsbound=False,
+             base_lr=None) -> Optimizer:
     """AdaBound / AMSBound (Luo, Xiong, Liu & Sun 2019, ICLR, arXiv:1902.09843),
     as the authors' implementation (github.com/Luolc/AdaBound).
 
@@ -258,7 +252,7 @@ def adabound(lr=0.001, final_lr=0.1, gamma=1e-3, beta1=0.9, beta2=0.999, eps=1e-
 
 
 # ----------------------------------------------------------------- Newton
-def newton(lr=1.0, damping=0.0, fallback=True) -> Optimizer:
+def newton(*, lr, damping, fallback) -> Optimizer:
     """Damped Newton: θ ← θ − lr·(H + λI)⁻¹g where H + λI is positive definite;
     elsewhere (negative curvature, saddles) a plain gradient step θ ← θ − lr·g,
     counted per run in ``fallbacks``. ``fallback=False``: pure Newton, the

@@ -47,7 +47,7 @@ class LionState(NamedTuple):
     count: int
 
 
-def lion(lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0) -> Optimizer:
+def lion(*, lr, beta1, beta2, weight_decay) -> Optimizer:
     """Lion, EvoLved Sign Momentum (Chen et al. 2023, "Symbolic Discovery of
     Optimization Algorithms", arXiv:2302.06675), as lion-pytorch 0.2.5's Lion.
 
@@ -95,7 +95,7 @@ def _sign_descent(lr, momentum, weight_decay) -> Optimizer:
     return Optimizer(init, update)
 
 
-def signsgd(lr=1e-3, weight_decay=0.0) -> Optimizer:
+def signsgd(*, lr, weight_decay) -> Optimizer:
     """signSGD (Bernstein, Wang, Azizzadenesheli & Anandkumar 2018, "signSGD:
     Compressed Optimisation for Non-Convex Problems", arXiv:1802.04434, ICML),
     as pytorch_optimizer 4.1.0's SignSGD with momentum=0.
@@ -107,7 +107,7 @@ def signsgd(lr=1e-3, weight_decay=0.0) -> Optimizer:
     return _sign_descent(lr, 0.0, weight_decay)
 
 
-def signum(lr=1e-3, momentum=0.9, weight_decay=0.0) -> Optimizer:
+def signum(*, lr, momentum, weight_decay) -> Optimizer:
     """Signum, sign of the momentum (Bernstein et al. 2018, arXiv:1802.04434),
     as pytorch_optimizer 4.1.0's SignSGD (momentum > 0).
 
@@ -127,7 +127,7 @@ class AdanState(NamedTuple):
     count: int
 
 
-def adan(lr=1e-3, beta1=0.98, beta2=0.92, beta3=0.99, eps=1e-8, weight_decay=0.0) -> Optimizer:
+def adan(*, lr, beta1, beta2, beta3, eps, weight_decay) -> Optimizer:
     """Adan, adaptive Nesterov momentum (Xie, Zhou, Li, Lin & Yan 2022,
     arXiv:2208.06677, TPAMI 2024), as pytorch_optimizer 4.1.0's Adan.
 
@@ -169,7 +169,7 @@ class AdoptState(NamedTuple):
     count: int
 
 
-def adopt(lr=1e-3, beta1=0.9, beta2=0.9999, eps=1e-6, weight_decay=0.0) -> Optimizer:
+def adopt(*, lr, beta1, beta2, eps, weight_decay) -> Optimizer:
     """ADOPT (Taniguchi et al. 2024, "ADOPT: Modified Adam Can Converge with
     Any β2 with the Optimal Rate", arXiv:2411.02853, NeurIPS), as
     pytorch_optimizer 4.1.0's ADOPT (clip_lambda t^¼, coupled L2 weight decay).
@@ -214,7 +214,7 @@ class SamState(NamedTuple):
 PERTURB_EPS = 1e-12  # pytorch_optimizer's perturb_eps
 
 
-def sam(base: Optimizer, rho=0.05, adaptive=False) -> Optimizer:
+def sam(base: Optimizer, *, rho, adaptive) -> Optimizer:
     """Sharpness-Aware Minimization (Foret, Kleiner, Mobahi & Neyshabur 2020,
     arXiv:2010.01412, ICLR 2021; adaptive: ASAM, Kwon et al. 2021,
     arXiv:2102.11600), as pytorch_optimizer 4.1.0's SAM, around any base.
@@ -254,7 +254,7 @@ class LookaheadState(NamedTuple):
         return first_moment(self.base)
 
 
-def lookahead(base: Optimizer, k=5, alpha=0.5) -> Optimizer:
+def lookahead(base: Optimizer, *, k, alpha) -> Optimizer:
     """Lookahead (Zhang, Lucas, Hinton & Ba 2019, arXiv:1907.08610, NeurIPS),
     as pytorch_optimizer 4.1.0's Lookahead (pullback_momentum 'none').
 
@@ -300,9 +300,8 @@ class ProdigyState(NamedTuple):
         return self.exp_avg / self.d
 
 
-def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0.0,
-            decouple=True, use_bias_correction=False, safeguard_warmup=False, d0=1e-6,
-            d_coef=1.0, growth_rate=None) -> Optimizer:
+def prodigy(*, lr, beta1, beta2, beta3, eps, weight_decay, decouple, use_bias_correction,
+            safeguard_warmup, d0, d_coef, growth_rate) -> Optimizer:
     """Prodigy (Mishchenko & Defazio 2023, "Prodigy: An Expeditiously Adaptive
     Parameter-Free Learner", arXiv:2306.06101, ICML 2024), as prodigyopt
     1.1.2's Prodigy, with its estimate per run.
@@ -430,8 +429,7 @@ _SF_DOC = """
 """
 
 
-def sgd_schedulefree(lr=1.0, momentum=0.9, weight_decay=0.0, warmup_steps=0, r=0.0,
-                     weight_lr_power=2.0) -> Optimizer:
+def sgd_schedulefree(*, lr, momentum, weight_decay, warmup_steps, r, weight_lr_power) -> Optimizer:
     """Schedule-free SGD (Defazio, Yang, Mehta, Mishchenko, Khaled & Cutkosky
     2024, "The Road Less Scheduled", arXiv:2405.15682, NeurIPS), as
     schedulefree 1.4.1's SGDScheduleFree.
@@ -442,8 +440,8 @@ def sgd_schedulefree(lr=1.0, momentum=0.9, weight_decay=0.0, warmup_steps=0, r=0
     return _schedulefree(lr, momentum, weight_decay, warmup_steps, r, weight_lr_power)
 
 
-def adamw_schedulefree(lr=0.0025, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
-                       warmup_steps=0, r=0.0, weight_lr_power=2.0) -> Optimizer:
+def adamw_schedulefree(*, lr, beta1, beta2, eps, weight_decay, warmup_steps, r,
+                       weight_lr_power) -> Optimizer:
     """Schedule-free AdamW (Defazio et al. 2024, arXiv:2405.15682, NeurIPS), as
     schedulefree 1.4.1's AdamWScheduleFree.
 
@@ -464,8 +462,7 @@ class SophiaState(NamedTuple):
     count: int
 
 
-def sophia(lr=0.01, beta1=0.96, beta2=0.99, gamma=0.01, eps=1e-12, k=10,
-           weight_decay=0.0) -> Optimizer:
+def sophia(*, lr, beta1, beta2, gamma, eps, k, weight_decay) -> Optimizer:
     """Sophia (Liu, Li, Hall, Liang & Ma 2023, "Sophia: A Scalable Stochastic
     Second-order Optimizer for Language Model Pre-training", arXiv:2305.14342,
     ICLR 2024), Algorithm 3, with the exact Hessian diagonal in place of the

@@ -42,6 +42,9 @@ class Param:
     choices: tuple = ()  # booleans or strings: the value must be one of them
     none: str = ""  # what None means, if None is accepted (prodigy's beta3: sqrt(beta2))
     optimizer: bool = False  # a nested optimizer (sam's and lookahead's base)
+    # in labels only when changed from its default: a numerical guard or a switch that
+    # leaves the path alone at its default (eps, dampening, centered, ...)
+    quiet: bool = False
 
     @property
     def kind(self) -> str:
@@ -63,6 +66,11 @@ class Param:
 
 def _unit(name, d):
     return Param(name, d, lambda v: np.all((v >= 0) & (v < 1)), "in [0, 1)")
+
+
+def _quiet(param: Param) -> Param:
+    """*param*, shown in labels only when changed (:attr:`Param.quiet`)."""
+    return replace(param, quiet=True)
 
 
 def _pos(name, d):
@@ -91,7 +99,7 @@ def _open_unit(name, d):
 
 
 _WD = _nonneg("weight_decay", 0.0)
-_DAMP = Param("dampening", 0.0, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")
+_DAMP = _quiet(Param("dampening", 0.0, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]"))
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,9 @@ class OptimizerSpec:
     needs: str = "gradient"  # "gradient", "oracle" (more gradients) or "hessian"
     counters: Mapping[str, str] = field(default_factory=dict)  # output name -> state field
     exposes: tuple[str, ...] = ()  # state fields overlays may show ("first_moment")
+    # the units of the exposed first moment: "gradient", or "parameter" where it is kept
+    # as a step (NAG's v: θ ← θ − v), which the overlays divide by the lr
+    moment_units: str = "gradient"
     basic_form: BasicForm | None = None
     aliases: Mapping[str, str] = field(default_factory=dict)  # other spellings: {"alpha": "rho"}
     lr_note: str = ""
@@ -154,7 +165,7 @@ _NO_LR = "torch 2.x's SGD defaults to lr=1e-3; optviz uses 0.01, which moves vis
 _ADAM_FORM = BasicForm("lr/(1 − β1ᵗ) (with the schedule's lr_t)",
                        "1/(sqrt(v_t/(1 − β2ᵗ)) + eps), v_t = β2·v + (1 − β2)·g²",
                        "β1·m_{t−1} + (1 − β1)·g")
-_ADAM_PARAMS = (_lr(0.001), _unit("beta1", 0.9), _unit("beta2", 0.999), _pos("eps", 1e-8), _WD)
+_ADAM_PARAMS = (_lr(0.001), _unit("beta1", 0.9), _unit("beta2", 0.999), _quiet(_pos("eps", 1e-8)), _WD)
 _NO_SCALE = "1 (no per-coordinate scaling)"
 
 
@@ -183,37 +194,37 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
         "nag", "Nesterov's accelerated gradient, look-ahead form (the seed article's)",
         "Nesterov 1983; the article 'Методы оптимизации нейронных сетей' (Habr, 2017)",
         A.nag, (_lr(0.01), _unit("momentum", 0.9),
-                Param("lookahead", "single", choices=tuple(A.LOOKAHEADS))),
+                _quiet(Param("lookahead", "single", choices=tuple(A.LOOKAHEADS)))),
         main_param="momentum", needs="oracle", exposes=("first_moment",),
-        lr_note="optviz's default lr 0.01",
+        moment_units="parameter", lr_note="optviz's default lr 0.01",
         basic_form=BasicForm("1", _NO_SCALE, "v_t = γ·v + lr·∇f(θ − γ·v) (parameter units)",
                              "the look-ahead gradients come from the surface, not from g")),
     OptimizerSpec(
         "adagrad", "per-coordinate steps shrinking with the summed squared gradients",
         "Duchi, Hazan & Singer 2011, JMLR 12:2121; torch.optim.Adagrad",
-        A.adagrad, (_lr(0.01), _nonneg("lr_decay", 0.0), _pos("eps", 1e-10),
-                    _nonneg("initial_accumulator_value", 0.0), _WD),
-        lasagne=A.adagrad_lasagne, lasagne_params=(_lr(1.0), _pos("eps", 1e-6)),
+        A.adagrad, (_lr(0.01), _quiet(_nonneg("lr_decay", 0.0)), _quiet(_pos("eps", 1e-10)),
+                    _quiet(_nonneg("initial_accumulator_value", 0.0)), _WD),
+        lasagne=A.adagrad_lasagne, lasagne_params=(_lr(1.0), _quiet(_pos("eps", 1e-6))),
         basic_form=BasicForm("lr/(1 + (t − 1)·lr_decay)", "1/(sqrt(G_t) + eps), G_t = G + g²",
                              "g")),
     OptimizerSpec(
         "rmsprop", "steps scaled by a running RMS of the gradients",
         "Hinton 2012, Coursera 'Neural Networks' lecture 6e; torch.optim.RMSprop",
-        A.rmsprop, (_lr(0.01), _unit("rho", 0.99), _pos("eps", 1e-8), _unit("momentum", 0.0),
-                    _flag("centered"), _WD),
+        A.rmsprop, (_lr(0.01), _unit("rho", 0.99), _quiet(_pos("eps", 1e-8)), _unit("momentum", 0.0),
+                    _quiet(_flag("centered")), _WD),
         lasagne=A.rmsprop_lasagne,
-        lasagne_params=(_lr(1.0), _unit("rho", 0.9), _pos("eps", 1e-6)),
+        lasagne_params=(_lr(1.0), _unit("rho", 0.9), _quiet(_pos("eps", 1e-6))),
         main_param="rho", aliases={"alpha": "rho"}, exposes=("first_moment",),
         basic_form=BasicForm("lr", "1/(sqrt(a_t) + eps), a_t = ρ·a + (1 − ρ)·g²",
                              "g (with momentum μ > 0: b_t = μ·b + V_t⊙g, and V_t = 1)")),
     OptimizerSpec(
         "adadelta", "RMSProp with the step's units fixed by a running RMS of past steps",
         "Zeiler 2012, arXiv:1212.5701; torch.optim.Adadelta",
-        A.adadelta, (_lr(1.0), _unit("rho", 0.9), _pos("eps", 1e-6), _nonneg("delta_init", 0.0),
+        A.adadelta, (_lr(1.0), _unit("rho", 0.9), _quiet(_pos("eps", 1e-6)), _quiet(_nonneg("delta_init", 0.0)),
                      _WD),
-        lasagne=partial(A.adadelta, lasagne=True),
-        lasagne_params=(_lr(1.0), _unit("rho", 0.95), _pos("eps", 1e-6),
-                        _nonneg("delta_init", 0.0)),
+        lasagne=partial(A.adadelta, lasagne=True, weight_decay=0.0),
+        lasagne_params=(_lr(1.0), _unit("rho", 0.95), _quiet(_pos("eps", 1e-6)),
+                        _quiet(_nonneg("delta_init", 0.0))),
         main_param="rho",
         basic_form=BasicForm("lr", "sqrt(D + eps)/sqrt(a_t + eps), a_t = ρ·a + (1 − ρ)·g²", "g")),
     OptimizerSpec(
@@ -236,13 +247,13 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
     OptimizerSpec(
         "adamax", "Adam with the infinity norm in place of the RMS",
         "Kingma & Ba 2014, arXiv:1412.6980 section 7.1; torch.optim.Adamax",
-        A.adamax, (_lr(0.002), *_ADAM_PARAMS[1:]), lasagne=partial(A.adamax, lasagne=True),
+        A.adamax, (_lr(0.002), *_ADAM_PARAMS[1:]), lasagne=partial(A.adamax, lasagne=True, weight_decay=0.0),
         lasagne_params=(_lr(0.002), *_ADAM_PARAMS[1:4]),
         basic_form=BasicForm("lr/(1 − β1ᵗ)", "1/u_t, u_t = max(β2·u, |g| + eps)",
                              "β1·m_{t−1} + (1 − β1)·g"), **_adam_variant()),
     OptimizerSpec(
         "nadam", "Adam with Nesterov momentum", "Dozat 2016, ICLR workshop; torch.optim.NAdam",
-        A.nadam, (_lr(0.002), *_ADAM_PARAMS[1:4], _nonneg("momentum_decay", 0.004), _WD),
+        A.nadam, (_lr(0.002), *_ADAM_PARAMS[1:4], _quiet(_nonneg("momentum_decay", 0.004)), _WD),
         basic_form=BasicForm("lr", "1/(sqrt(v_t/(1 − β2ᵗ)) + eps)",
                              "(1 − μ_t)/(1 − Π_t)·g + μ_{t+1}/(1 − Π_t·μ_{t+1})·m_t"),
         **_adam_variant()),
@@ -271,7 +282,7 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
     OptimizerSpec(
         "newton", "damped Newton's method, gradient step where the Hessian is not PD",
         "Newton-Raphson; Nocedal & Wright, Numerical Optimization (2006), ch. 3",
-        A.newton, (_lr(1.0), _nonneg("damping", 0.0), _flag("fallback", True)),
+        A.newton, (_lr(1.0), _quiet(_nonneg("damping", 0.0)), _quiet(_flag("fallback", True))),
         needs="hessian",
         counters={"newton_fallbacks": "fallbacks"},
         basic_form=BasicForm("lr", "(H + λI)⁻¹ (a matrix, not per-coordinate), or 1 where "
@@ -314,14 +325,14 @@ for _s in [
         "adan", "Adam-like with a momentum of gradient differences (Nesterov)",
         "Xie et al. 2022, arXiv:2208.06677 (TPAMI 2024); pytorch_optimizer 4.1.0 Adan",
         M.adan, (_lr(1e-3), _unit("beta1", 0.98), _unit("beta2", 0.92), _unit("beta3", 0.99),
-                 _pos("eps", 1e-8), _WD), main_param="beta1", exposes=("first_moment",),
+                 _quiet(_pos("eps", 1e-8)), _WD), main_param="beta1", exposes=("first_moment",),
         basic_form=BasicForm("lr (bias-corrected moments)", "1/(sqrt(n_t) + eps), n_t an EMA "
                              "of (g + β2'·(g − g_prev))²", "m_t + β2'·v_t, v_t an EMA of "
                              "g − g_prev", "the β's are the reference's: EMA weights 1 − β")),
     OptimizerSpec(
         "adopt", "Adam normalising by the previous second moment, then averaging",
         "Taniguchi et al. 2024, arXiv:2411.02853 (NeurIPS); pytorch_optimizer 4.1.0 ADOPT",
-        M.adopt, (_lr(1e-3), _unit("beta1", 0.9), _unit("beta2", 0.9999), _pos("eps", 1e-6),
+        M.adopt, (_lr(1e-3), _unit("beta1", 0.9), _unit("beta2", 0.9999), _quiet(_pos("eps", 1e-6)),
                   _WD), main_param="beta1", exposes=("first_moment",),
         basic_form=BasicForm("lr", "1 (the scaling is inside m_t)",
                              "β1·m + (1 − β1)·clip(g/max(sqrt(v_{t−1}), eps))",
@@ -354,7 +365,7 @@ for _s in [
         "Mishchenko & Defazio 2023, arXiv:2306.06101 (ICML 2024); prodigyopt 1.1.2 Prodigy",
         M.prodigy,
         (_lr(1.0), _unit("beta1", 0.9), _unit("beta2", 0.999),
-         replace(_unit("beta3", None), none="sqrt(beta2)"), _pos("eps", 1e-8), _WD,
+         replace(_unit("beta3", None), none="sqrt(beta2)"), _quiet(_pos("eps", 1e-8)), _WD,
          _flag("decouple", True), _flag("use_bias_correction"), _flag("safeguard_warmup"),
          _pos("d0", 1e-6), _pos("d_coef", 1.0),
          Param("growth_rate", None, lambda v: np.all(v >= 1), ">= 1", none="no limit")),
@@ -373,7 +384,7 @@ for _s in [
         "adamw_schedulefree", "schedule-free AdamW: path x (average), gradient at y",
         "Defazio et al. 2024, arXiv:2405.15682 (NeurIPS); schedulefree 1.4.1 "
         "AdamWScheduleFree", M.adamw_schedulefree,
-        (_lr(0.0025), _open_unit("beta1", 0.9), _unit("beta2", 0.999), _pos("eps", 1e-8),
+        (_lr(0.0025), _open_unit("beta1", 0.9), _unit("beta2", 0.999), _quiet(_pos("eps", 1e-8)),
          *_SF_TAIL), main_param="beta1", needs="oracle", exposes=("y",),
         basic_form=BasicForm("lr_t (warm-up)", "1/(sqrt(v_t/(1 − β2ᵗ)) + eps)", "∇f(y)",
                              _SF_FORM)),
@@ -381,7 +392,7 @@ for _s in [
         "sophia", "clipped Newton-like steps with an EMA of the exact Hessian diagonal",
         "Liu et al. 2023, arXiv:2305.14342 (ICLR 2024), Algorithm 3 with the exact diagonal",
         M.sophia, (_lr(0.01), _unit("beta1", 0.96), _unit("beta2", 0.99), _pos("gamma", 0.01),
-                   _pos("eps", 1e-12), _whole("k", 10, 1), _WD),
+                   _quiet(_pos("eps", 1e-12)), _whole("k", 10, 1), _WD),
         main_param="gamma", needs="hessian", exposes=("first_moment",),
         basic_form=BasicForm("lr", "1/max(γ·h_t, eps), h_t an EMA of diag ∇²f every k steps",
                              "β1·m + (1 − β1)·g", "V_t·m_t clipped to [−1, 1] per coordinate")),
@@ -440,7 +451,8 @@ def register_optimizer(name: str, factory: Callable[..., Optimizer] | None = Non
     return spec
 
 
-_KNOWN = {"lr": _lr, "momentum": _unit, "beta1": _unit, "beta2": _unit, "eps": _pos,
+_KNOWN = {"lr": _lr, "momentum": _unit, "beta1": _unit, "beta2": _unit,
+          "eps": lambda n, d: _quiet(_pos(n, d)),
           "weight_decay": _nonneg}
 
 
