@@ -275,3 +275,27 @@ def test_noise_config_errors():
         parse_config("surface: wobbly\nnoise: {sigma: -1}\noptimizers: [sgd]\n")
     with pytest.raises(ConfigError, match="did you mean 'seed'"):
         parse_config("surface: wobbly\nnoise: {sigma: 1, sed: 2}\noptimizers: [sgd]\n")
+
+
+def test_the_optimizer_option_takes_a_label_a_unique_type_or_an_index(tmp_path):
+    """`--optimizer adam` failed unless some label was exactly 'adam' (issue 20.3)."""
+    from optviz.analysis.sweep import find_optimizer
+
+    cfg = parse_config("surface: wobbly\nsteps: 5\noptimizers:\n"
+                       "  - {type: sgd, lr: 0.05}\n  - {type: sgd, lr: 0.1, label: fast}\n"
+                       "  - {type: adam, lr: 0.1}\n")
+    assert find_optimizer(cfg, "adam").label == "adam lr=0.1"
+    assert find_optimizer(cfg, "fast").params["lr"] == 0.1
+    assert find_optimizer(cfg, "0").label == "sgd lr=0.05" and find_optimizer(cfg, 2).type == "adam"
+    with pytest.raises(ConfigError, match=r"2 optimizers are of type 'sgd'.*'fast'"):
+        find_optimizer(cfg, "sgd")
+    path = tmp_path / "c.yaml"
+    path.write_text("surface: wobbly\nsteps: 5\noptimizers:\n  - {type: sgd, lr: 0.05}\n"
+                    "  - {type: adam, lr: 0.1}\nrender: {formats: [png], size: [4, 3], dpi: 40}\n")
+    r = CliRunner().invoke(cli, ["sweep", str(path), "--x", "lr=0.01:0.1:3", "--optimizer", "adam",
+                                 "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    last = (tmp_path / "o" / "sweep.csv").read_text().splitlines()[-1].split(",")
+    alone = simulate_config(parse_config("surface: wobbly\nsteps: 5\noptimizers: "
+                                         "[{type: adam, lr: 0.1}]\n"))
+    assert float(last[0]) == 0.1 and float(last[1]) == alone.final_losses[0, 0]

@@ -345,6 +345,13 @@ def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfi
     labels = [o.label for o in config.optimizers]
     if which in labels:
         return config.optimizers[labels.index(which)]
+    of_type = [o for o in config.optimizers if o.type == which]
+    if len(of_type) == 1:  # a type, where only one optimizer has it
+        return of_type[0]
+    if of_type:
+        raise ConfigError(f"{len(of_type)} optimizers are of type {which!r}", key="--optimizer",
+                          hint="give one by its label (" + ", ".join(
+                              repr(o.label) for o in of_type) + ") or its index")
     raise ConfigError(f"no optimizer labelled {which!r}", key="--optimizer",
                       hint=did_you_mean(which, labels) or "labels: " + ", ".join(labels))
 

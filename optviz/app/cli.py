@@ -294,8 +294,8 @@ def _report(result, quiet: bool) -> None:
               help="The hyperparameter on the x axis, e.g. lr=1e-4:1:log:60.")
 @click.option("--y", "y", metavar="PARAM=LO:HI[:log][:N]",
               help="A second hyperparameter: a heat map instead of a curve.")
-@click.option("--optimizer", help="The label (or index) of the config's optimizer to sweep "
-              "(default: the first).")
+@click.option("--optimizer", help="The config's optimizer to sweep: its label, its type "
+              "where one optimizer has it (adam), or its index from 0 (default: the first).")
 @click.option("--outcome", type=click.Choice(["final_loss", "distance", "steps_to_tol"]),
               default="final_loss", show_default=True,
               help="What to plot: the final loss, the distance to the nearest known "
