@@ -92,6 +92,13 @@ BAD = [
     ("surface: wobbly\noptimizers: [adam]\nrender: {size: [0, 8]}\n", 3, "render.size",
      "inches"),
     ("surface: wobbly\nsurface: ripple\noptimizers: [adam]\n", 2, "surface", "appears twice"),
+    # a tuned range for a key the optimizer does not have is that key's error
+    ("surface: wobbly\noptimizers:\n  - {type: sophia, tune: {k: [1, 20]}}\n", 3,
+     "optimizers[0].tune", "sophia has no parameter 'tune' (it takes: lr, beta1"),
+    ("surface: wobbly\noptimizers:\n  - {type: adam, betaa1: {tune: [0.5, 0.9]}}\n", 3,
+     "optimizers[0].betaa1", "did you mean 'beta1'"),
+    ("surface: wobbly\noptimizers: [{type: adam, lr: {tune: [1, 2, 3, 4]}}]\n", 2,
+     "optimizers[0].lr", "{tune: [lo, hi, log]} (e.g."),
     ("surface: wobbly\noptimizers: [adam\n", 3, None, "not valid YAML"),
     ("- surface: wobbly\n", 1, None, "must be a mapping"),
     ("", None, None, "empty"),

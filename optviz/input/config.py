@@ -626,12 +626,29 @@ def _tune(data: Any, doc: Document, surface) -> TuneSpec:
     return TuneSpec(objective, tol, starts, seeds, worst, budget)
 
 
+def _a_parameter(kind: Any, key: str, conventions: str, doc: Document, at: tuple,
+                 optim) -> None:
+    """Refuse a tuned range for a key that is not one of *kind*'s hyperparameters, as
+    the key itself (``tune: {k: ...}`` is not a range of a parameter called tune)."""
+    try:
+        spec = optim.get_spec(kind)
+    except Exception:  # an unknown type is refused where the type is checked
+        return
+    if spec.resolve is not None:  # type torch: the class's own arguments
+        return
+    names = [p.name for p in spec.param_specs(conventions)] + list(spec.aliases)
+    if key not in names:
+        raise doc.error(f"{kind} has no parameter '{key}'", at,
+                        hint=did_you_mean(key, names) or "it takes: " + ", ".join(names)
+                        + "; tune one as <parameter>: {tune: [lo, hi]}")
+
+
 def _tune_axis(value: Any, doc: Document, at: tuple, param: str) -> TuneAxis:
     example = f"e.g. {param}: {{tune: [1.0e-4, 1.0, log]}}"
     spec = value.get("tune") if isinstance(value, Mapping) and set(value) == {"tune"} else None
     if not isinstance(spec, list) or len(spec) not in (2, 3):
         raise doc.error(f"{param} must be a number or {{tune: [lo, hi]}} / {{tune: [lo, hi, "
-                        "log]}}", at, hint=example)
+                        "log]}", at, hint=example)
     lo = _number(spec[0], doc, at + ("tune",))
     hi = _number(spec[1], doc, at + ("tune",))
     log = len(spec) == 3 and spec[2] == "log"
@@ -854,6 +871,7 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         # every other mapping is a tuned range (the schedule is parsed above)
         axes = [AUTO_LR] if auto_lr else []
         for key in [k for k, v in given.items() if isinstance(v, Mapping) and k != "base"]:
+            _a_parameter(item["type"], str(key), conventions, doc, item_at + (key,), optim)
             axes.append(_tune_axis(given.pop(key), doc, item_at + (key,), str(key)))
         if "base" in given and any(a.param == "lr" for a in axes):
             raise doc.error(f"{item['type']} has no lr of its own to tune or set to auto",
