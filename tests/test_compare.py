@@ -329,3 +329,63 @@ render: {formats: [png], size: [4, 3], dpi: 40, step_panel: true}
     result = run(cfg, out=tmp_path / "o")
     assert (tmp_path / "o" / "s-step-size.png") in result.files
     assert (tmp_path / "o" / "s-step-size.png").stat().st_size > 1000
+
+
+WILD = MANY.replace("  - {type: sgd, lr: 0.01, noisy: false}",
+                    "  - {type: sgd, lr: 0.01, noisy: false}\n  - {type: sgd, lr: 0.04, label: wild}")
+
+
+def test_the_comparison_figure_marks_where_every_run_ends_and_names_the_settings():
+    """Issue 21.8: each run of a fan gets a dot at its end (none for a diverged run),
+    and the legend keeps the hyperparameters beside the statistics."""
+    from optviz.analysis.compare import summarize
+    from optviz.render.compare import comparison_figure
+
+    cfg = parse_config(WILD, "w.yaml")
+    tr = simulate_runs(cfg, build_optimizers(cfg))
+    assert tr.diverged[2, 1:].any() and not tr.diverged[2, 1:].all()
+    fig = comparison_figure(cfg, tr, summarize(cfg, tr), size=(8, 5), dpi=40)
+    ax = fig.axes[0]
+    dots = [line for line in ax.lines if line.get_marker() == "o" and line.get_linestyle() == "None"
+            and len(line.get_xdata()) > 1]
+    assert len(dots) == 3
+    for k, line in enumerate(dots):
+        ok = [n for n in range(1, tr.shape[1]) if not tr.diverged[k, n]]
+        ends = np.array([tr.path(k, n)[-1] for n in ok])
+        np.testing.assert_array_equal(np.c_[line.get_xdata(), line.get_ydata()], ends)
+    texts = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else \
+        [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("adam lr=0.2 beta1=0.9 beta2=0.999\nsuccess") for t in texts), texts
+
+
+def test_the_animation_draws_the_fan_and_the_band_of_the_runs():
+    """Issue 21.8: the GIF/MP4 frames draw runs 1 .. N-1 under the paths (up to the
+    frame's step, a dot where each is) and, with a loss panel, their median and
+    inter-quartile band cut at the step; without them a frame differs."""
+    from optviz.render.frames import make_animator
+
+    cfg = parse_config(WILD.replace("dpi: 40}", "dpi: 40, formats: [gif], loss_panel: true}")
+                       .replace("render: {formats: [png], ", "render: {"), "w.yaml")
+    tr = simulate_runs(cfg, build_optimizers(cfg))
+    anim = make_animator(cfg, tr)
+    assert anim.fans is not None and anim.bands is not None
+    with_fan = anim.draw(12).copy()
+    shown = anim.loss_ax.loss_scale
+    polys, meds, _ = anim.bands
+    for k in range(3):  # the band at step 12: numpy's percentiles of the runs
+        v = np.where(tr.diverged[k][:, None], np.nan, tr.losses[k])
+        lo, mid, hi = np.nanpercentile(v[:, 12], [25, 50, 75])
+        xy = polys[k].get_xy()
+        top = xy[(xy[:, 0] == 12)][:, 1]
+        assert shown.values(hi) in top and shown.values(lo) in top
+        assert meds[k].get_ydata()[-1] == shown.values(mid)
+    fan = anim.fans
+    for k in range(3):  # the fan's points are the runs' own, held where each stopped
+        pts, last, gone = fan.fans[k]
+        for n in range(1, tr.shape[1]):
+            np.testing.assert_array_equal(pts[n - 1, : last[n - 1] + 1], tr.path(k, n))
+    anim.fans.set_visible(False)
+    for p in polys:
+        p.set_visible(False)
+    without = anim.draw(12).copy()
+    assert (with_fan != without).any(axis=-1).sum() > 200

@@ -23,7 +23,35 @@ LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first see
 
 def fan_alpha(runs: int) -> float:
     """Each fan line's opacity: the more runs, the fainter, so the fan reads as a density."""
-    return float(np.clip(3.0 / max(runs, 1), 0.06, 0.5))
+    return float(np.clip(4.0 / max(runs, 1), 0.1, 0.5))
+
+
+FAN_END = 3.0  # points: the dot where each run of a fan ends (or is, while it moves)
+BAND_ALPHA = 0.13  # the inter-quartile band's fill; its edges are drawn as thin lines
+
+
+def band(values: np.ndarray, diverged: np.ndarray) -> np.ndarray:
+    """(3, T+1): the 25th, 50th and 75th percentiles over runs of *values* (N, T+1)
+    (NumPy's linear interpolation), a diverged run left out, a run that ended early
+    holding its last value; NaN where no run is left."""
+    v = _hold_last(np.where(diverged[:, None], np.nan, values))
+    out = np.full((3, v.shape[1]), np.nan)
+    some = np.isfinite(v).any(axis=0)  # (where none is, NumPy would warn)
+    if some.any():
+        out[:, some] = np.nanpercentile(v[:, some], [25, 50, 75], axis=0)
+    return out
+
+
+def fan_paths(traj, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs 1 .. N-1 of optimizer *k* as (N-1, T+1, 2) points, each held at its
+    last finite point after it stops, with their last steps (N-1,) and diverged
+    flags: what a fan draws, sliced per frame without a loop over runs."""
+    pts = traj.points[k, 1:, :, :2]
+    last = traj.steps[k, 1:]
+    t = np.arange(pts.shape[1])
+    held = np.minimum(t[None, :], last[:, None])
+    return (np.take_along_axis(pts, held[:, :, None].repeat(2, axis=2), axis=1), last,
+            traj.diverged[k, 1:])
 
 
 def gap_or_loss(config, traj):
@@ -50,8 +78,12 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     styles = looks(k_count)
     cols = [s.colour for s in styles]
 
+    from optviz.render.labels import legend_heads
+
+    heads = legend_heads(config)  # the label and its hyperparameters, as the run's figure
+
     def make_handles(scale):
-        return _legend_handles(summary, styles, scale)
+        return _legend_handles(summary, styles, scale, heads)
 
     # laid out as the run's figure: legend and panel beside or under the plot,
     # the figure taller where 20 optimizers' legend needs it
@@ -70,6 +102,10 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
             p = traj.path(k, n)
             ax.plot(p[:, 0], p[:, 1], color=c, lw=FAN_WIDTH * scale, alpha=alpha, zorder=4,
                     solid_capstyle="round")
+        pts, last, gone = fan_paths(traj, k)
+        ends = pts[~gone, -1]  # where each run that did not diverge ends
+        ax.plot(ends[:, 0], ends[:, 1], "o", color=c, ms=FAN_END * scale, mew=0, ls="",
+                alpha=min(0.9, 2 * alpha + 0.2), zorder=4.5)
         lead = traj.path(k, 0)
         ax.plot(lead[:, 0], lead[:, 1], color=c, lw=LEAD_WIDTH * scale, zorder=6,
                 ls=styles[k].linestyle(),
@@ -86,16 +122,14 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     t = np.arange(steps + 1)
     positive = True
     for k, c in enumerate(cols):
-        v = np.where(traj.diverged[k][:, None], np.nan, values[k])
-        # a run that ended early keeps its last value (it stays where it stopped)
-        v = _hold_last(v)
-        # the band where some run is still finite (where none is, NumPy would warn)
-        lo, med, hi = np.full((3, v.shape[1]), np.nan)
-        some = np.isfinite(v).any(axis=0)
-        if some.any():
-            lo[some], med[some], hi[some] = np.nanpercentile(v[:, some], [25, 50, 75], axis=0)
-        lax.fill_between(t, lo, hi, color=c, alpha=0.18, lw=0)
+        lo, med, hi = band(values[k], traj.diverged[k])
+        # the band's fill is faint and its edges are lines, so overlapping bands
+        # stay told apart (their fills alone blended into one colour)
+        lax.fill_between(t, lo, hi, color=c, alpha=BAND_ALPHA, lw=0)
+        for edge in (lo, hi):
+            lax.plot(t, edge, color=c, lw=0.7 * scale, alpha=0.6)
         lax.plot(t, med, color=c, lw=1.8 * scale, ls=styles[k].linestyle())
+        v = np.where(traj.diverged[k][:, None], np.nan, values[k])
         finite = v[np.isfinite(v)]
         positive &= bool(finite.size and finite.min() > 0)
     if positive:
@@ -117,14 +151,15 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     return fig
 
 
-def _legend_handles(summary, styles, scale):
-    """Per optimizer: its label, success rate, median steps to tol and share
-    of diverged runs; then the start of the bold path."""
+def _legend_handles(summary, styles, scale, heads=None):
+    """Per optimizer: its label and hyperparameters (*heads*), success rate, median
+    steps to tol and share of diverged runs; then the start of the bold path and
+    the runs' ends."""
     from matplotlib.lines import Line2D
 
     handles = []
     for k, row in enumerate(summary):
-        text = row["label"]
+        text = heads[k] if heads is not None else row["label"]
         if row.get("success_rate") is not None:
             steps_txt = ("never" if row["median_steps_to_tol"] is None
                          else f"{row['median_steps_to_tol']:.0f}")
@@ -136,6 +171,9 @@ def _legend_handles(summary, styles, scale):
                               label=text))
     handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
                           label="start of the bold path (run 0)"))
+    handles.append(Line2D([], [], ls="-", lw=FAN_WIDTH * scale, color="#777777",
+                          marker="o", ms=FAN_END * scale, mew=0, markevery=[1],
+                          label="the other runs and their ends"))
     return handles
 
 
@@ -212,3 +250,95 @@ def tuning_figure(result, *, title: str, size=(8, 5), dpi=100):
             f"{TIE_RULE}")
     fig.text(0.12, 0.015, "\n".join(textwrap.wrap(note, 105)), fontsize=7.5, color="#444444")
     return fig
+
+
+def fan_trails(traj, colours, scale: float):
+    """The animation's fans (runs 1 .. N-1 of each optimizer, thin and translucent,
+    a dot where each run is or ended), drawn up to the frame's step: a matplotlib
+    artist with ``show(step)``, made by :class:`FanTrails` (matplotlib is imported
+    here, when an animation with a fan is drawn)."""
+    from matplotlib.artist import Artist
+    from matplotlib.colors import to_rgba
+    from matplotlib.markers import MarkerStyle
+    from matplotlib.path import Path
+
+    class FanTrails(Artist):
+        def __init__(self):
+            super().__init__()
+            self.fans = [fan_paths(traj, k) for k in range(len(colours))]
+            self.alpha = fan_alpha(traj.shape[1])
+            self.rgba = [to_rgba(c) for c in colours]
+            self.width = FAN_WIDTH * scale
+            self.dot = MarkerStyle("o")
+            self.step = 0
+
+        def show(self, step: int) -> None:
+            self.step = step
+
+        def draw(self, renderer) -> None:
+            if not self.get_visible():
+                return
+            transform = self.axes.transData
+            affine = transform.get_affine().frozen()
+            upto = self.step + 1
+            for (pts, last, gone), rgba in zip(self.fans, self.rgba):
+                runs = len(pts)
+                if not runs:
+                    continue
+                shown = pts[:, :upto]  # every run to this step: one compound path
+                codes = np.full(shown.shape[:2], Path.LINETO, dtype=Path.code_type)
+                codes[:, 0] = Path.MOVETO
+                path = Path(shown.reshape(-1, 2), codes.reshape(-1))
+                gc = renderer.new_gc()
+                gc.set_clip_rectangle(self.axes.bbox)
+                gc.set_antialiased(True)
+                gc.set_linewidth(self.width)
+                gc.set_foreground(rgba, isRGBA=True)
+                gc.set_alpha(self.alpha)
+                gc.set_joinstyle("round")
+                gc.set_capstyle("round")
+                renderer.draw_path(gc, transform.transform_path_non_affine(path), affine)
+                # where each run is now, or ended (a diverged run's dot goes when it stops)
+                here = ~(gone & (last <= self.step))
+                heads = shown[here, -1]
+                if len(heads):
+                    gc.set_alpha(min(0.9, 2 * self.alpha + 0.2))
+                    gc.set_linewidth(0)
+                    size = renderer.points_to_pixels(FAN_END * scale)
+                    renderer.draw_markers(gc, self.dot.get_path(),
+                                          self.dot.get_transform().scale(size),
+                                          transform.transform_path_non_affine(Path(heads)),
+                                          affine, rgba)
+                gc.restore()
+            self.stale = False
+
+    return FanTrails()
+
+
+def band_polygons(lax, traj, colours, shown):
+    """The loss panel's inter-quartile band of each optimizer over its runs, on the
+    panel's scale (*shown*: its LossScale), as polygons :func:`show_bands` cuts at a
+    step; with the median as a line. Returns (polygons, medians, bands)."""
+    from matplotlib.patches import Polygon
+
+    bands = [band(traj.losses[k], traj.diverged[k]) for k in range(len(colours))]
+    polys, meds = [], []
+    for c, b in zip(colours, bands):
+        poly = Polygon(np.zeros((0, 2)), closed=True, color=c, alpha=BAND_ALPHA, lw=0)
+        lax.add_patch(poly)
+        polys.append(poly)
+        (med,) = lax.plot([], [], color=c, lw=0.9, alpha=0.7, ls=(0, (3, 2)))
+        meds.append(med)
+    return polys, meds, [np.array([shown.values(row) for row in b]) for b in bands]
+
+
+def show_bands(polys, meds, bands, step: int) -> None:
+    """Cut each band and median at *step* (NaN where no run is left: not drawn)."""
+    t = np.arange(step + 1)
+    for poly, med, (lo, mid, hi) in zip(polys, meds, bands):
+        ok = np.isfinite(lo[: step + 1]) & np.isfinite(hi[: step + 1])
+        tt = t[ok]
+        poly.set_xy(np.concatenate([np.c_[tt, hi[: step + 1][ok]],
+                                    np.c_[tt[::-1], lo[: step + 1][ok][::-1]]])
+                    if tt.size else np.zeros((0, 2)))
+        med.set_data(t, mid[: step + 1])

@@ -88,6 +88,10 @@ class Animator:
                              diverged_size=(style.head_size + DIVERGED_GROW) * scale)
         self.trails.set_zorder(PATH_Z)
         ax.add_artist(self.trails)
+        # with starts: or noise seeds, the other runs: a fan under the paths, and
+        # in the loss panel their median and inter-quartile band
+        self.fans, self.bands = None, None
+        fan = [self.fans] if self._fans(traj, scale) else []
         self.overlays, self.quivers = overlays, {}
         if overlays is not None and overlay_kinds:
             self._make_quivers(ax, surface, overlay_kinds, scale, overlay_lrs, moment_scale)
@@ -114,7 +118,8 @@ class Animator:
         self.counter = StepCounter(ax, self.total, scale, pitch, below=below)
         # the loss panel's frame is drawn over its curves (spines sit above lines)
         loss_frame = list(self.loss_ax.spines.values()) if loss_panel else []
-        self.moving = [self.trails, *self.quivers.values(), *self.on_top,
+        band = [*self.bands[0], *self.bands[1]] if self.bands else []
+        self.moving = [*fan, self.trails, *self.quivers.values(), *self.on_top, *band,
                        *self.loss_lines, *self.loss_heads, *loss_frame, *self.loss_now]
         for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
@@ -134,6 +139,20 @@ class Animator:
         w, h = canvas.get_width_height()
         self.size = (w, h)
         self.scale = scale
+
+    def _fans(self, traj, scale) -> bool:
+        """Make the fan and, with a loss panel, the bands (runs 1 .. N-1), if any."""
+        if self.n != 0 or traj.shape[1] < 2:
+            return False
+        from optviz.render.compare import band_polygons, fan_trails
+
+        self.fans = fan_trails(traj, self.colours, scale)
+        self.fans.set_zorder(PATH_Z - 0.5)
+        self.ax.add_artist(self.fans)
+        if self.loss_lines:
+            self.bands = band_polygons(self.loss_ax, traj, self.colours,
+                                       self.loss_ax.loss_scale)
+        return True
 
     # one look per kind (none is an optimizer's colour, whose steps show as such):
     # face colour (None: the optimizer's), edge colour, key text
@@ -225,6 +244,12 @@ class Animator:
         self.counter.show(step)
         self.counter.draw(canvas)
         self.trails.show(step)
+        if self.fans is not None:
+            self.fans.show(step)
+        if self.bands is not None:
+            from optviz.render.compare import show_bands
+
+            show_bands(*self.bands, step)
         if self.loss_lines:
             shown = self.loss_ax.loss_scale
         for k in range(len(self.loss_lines)):
@@ -254,6 +279,8 @@ class Animator:
         canvas = self.fig.canvas
         canvas.restore_region(self.still_background)
         self.trails.show(self.total)
+        if self.fans is not None:
+            self.fans.show(self.total)
         for artist in self.moving:
             artist.axes.draw_artist(artist)
         return np.array(canvas.buffer_rgba())
