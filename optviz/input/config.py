@@ -305,6 +305,19 @@ def find_config(spec: str | Path) -> Path:
     return path
 
 
+def which_config(spec: str | Path) -> str | None:
+    """One line saying which file a config *name* means, when it could mean two (a
+    local ``<name>.yaml`` and a shipped config); None when only one answers to it."""
+    pair = library.rivals("configs", spec)
+    if pair is None:
+        return None
+    local, shipped = pair
+    chosen = find_config(spec)
+    if chosen.resolve() == local.resolve():
+        return f"running the local file {local}, not the shipped config '{spec}' of that name"
+    return f"running the shipped config '{spec}' ({shipped}); {local} is not a run config"
+
+
 def load_config(spec: str | Path | Mapping) -> RunConfig:
     """Load and validate a run config from a path, a shipped name or a mapping."""
     if isinstance(spec, Mapping):

@@ -29,10 +29,14 @@ from typing import Any
 from optviz.core.engine import NOISE_KINDS
 from optviz.core.overlays import KINDS as OVERLAYS
 
-SCHEMA_ID = "https://optviz.invalid/config.schema.json"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
-_NONE = object()  # no default of its own (required, or derived from something else)
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_NONE = _NoDefault()  # no default of its own (required, or derived from something else)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Key:
     example: Any = _NONE
     required: bool = False
     json: Mapping | None = None  # the JSON Schema of a ``special`` key
+    shape: str = ""  # a ``special`` key's type in words, for the docs
 
     @property
     def has_default(self) -> bool:
@@ -80,7 +85,7 @@ class Key:
         return ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Section:
     """The keys of one mapping of a config."""
 
@@ -166,6 +171,7 @@ WEB = Section("web", "the interactive web page (format web, optviz web)", (
         True),
     Key("lang", "special", "the page's language (BCP 47 tag such as en, ru, pt-BR)",
         None, derived="from the config's text", example="en",
+        shape="text or null",
         json={"type": ["string", "null"],
               "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"}),
     Key("lr_values", "int", "log-spaced learning rates per optimizer (+ the config's own)",
@@ -203,6 +209,7 @@ STARTS = Section("starts", "many start points: a grid or random points (one of g
         maximum=SEED_MAX),
     Key("box", "special", "where the starts lie: {x: [lo, hi], y: [lo, hi]}",
         derived="the surface's domain", example={"x": [-1, 1], "y": [-1, 1]},
+        shape="{x: [lo, hi], y: [lo, hi]}",
         json={"$ref": "#/$defs/box"}),
 ))
 
@@ -229,13 +236,16 @@ SURFACE = Section("surface", "a surface written inline (or in a surface file)", 
     Key("formula", "text", "f(x, y): numbers, x, y, pi, + - * / **, and functions such as "
         "sin, exp, log", required=True, example="x**2 + y**2"),
     Key("domain", "special", "the plotted ranges {x: [lo, hi], y: [lo, hi]}", required=True,
-        example={"x": [-3, 3], "y": [-3, 3]}, json={"$ref": "#/$defs/box"}),
+        example={"x": [-3, 3], "y": [-3, 3]}, shape="{x: [lo, hi], y: [lo, hi]}",
+        json={"$ref": "#/$defs/box"}),
     Key("levels", "special", "contour levels: a count (2 .. 200) or a list of values", 30,
         minimum=2, maximum=200,
+        shape="int or list of numbers",
         json={"anyOf": [{"type": "integer", "minimum": 2, "maximum": 200},
                         {"type": "array", "items": {"type": "number"}, "minItems": 2}]}),
     Key("start", "point", "the suggested start point", derived="none", example=[1, 1]),
     Key("minima", "special", "the known minima, [[x, y], ...]", [], example=[[0, 0]],
+        shape="list of points",
         json={"type": "array", "items": {"$ref": "#/$defs/point"}}),
     Key("minimum_value", "number", "the minimum's value (for the final gap)",
         derived="unknown", example=0.0),
@@ -248,6 +258,7 @@ RUN = Section("config", "a run config: a surface, a start and optimizers", (
         example="My run"),
     Key("surface", "special", "a shipped surface's name, a path (.yaml) or an inline "
         "surface", required=True, example="wobbly",
+        shape="name, path or mapping",
         json={"anyOf": [{"type": "string", "minLength": 1}, {"$ref": "#/$defs/surface"}]}),
     Key("start", "point", "the start point [x, y]", derived="the surface's start",
         example=[1, 1]),
@@ -257,6 +268,7 @@ RUN = Section("config", "a run config: a surface, a start and optimizers", (
         choices=CONVENTIONS),
     Key("optimizers", "special", "the optimizers: a list of {type: ..., hyperparameters}",
         required=True, example=[{"type": "adam", "lr": 0.1}],
+        shape="list of mappings",
         json={"anyOf": [{"type": "array", "minItems": 1,
                          "items": {"$ref": "#/$defs/optimizer_entry"}},
                         {"$ref": "#/$defs/optimizer"}]}),
@@ -277,15 +289,18 @@ RESPONSE = Section("response", "one optimizer's response to gradient signals", (
         "torch", choices=RESPONSE_CONVENTIONS),
     Key("params", "special", "fixed hyperparameters, e.g. {lr: 0.25}", {},
         example={"lr": 0.1},
+        shape="mapping",
         json={"type": "object", "additionalProperties": {"type": ["number", "boolean",
                                                                    "string"]}}),
     Key("vary", "special", "one hyperparameter and its values, e.g. {beta1: [0.9, 0.99]}",
         required=True, example={"beta1": [0.9, 0.99]},
+        shape="mapping",
         json={"type": "object", "minProperties": 1, "maxProperties": 1,
               "additionalProperties": {"type": "array", "minItems": 1,
                                        "items": {"type": "number"}}}),
     Key("signals", "special", "the gradient signals (or .csv files)",
         derived="every signal", example=["spikes"],
+        shape="name, path or list",
         json={"anyOf": [{"$ref": "#/$defs/signal"},
                         {"type": "array", "items": {"$ref": "#/$defs/signal"}}]}),
 ))
@@ -311,6 +326,7 @@ ENTRY = Section("optimizer", "one optimizer of a run", (
     Key("noisy", "bool", "false: exact gradients in a noisy run", True),
     Key("schedule", "special", "a learning-rate schedule with torch's names",
         derived="none", example={"type": "cosine", "T_max": 100},
+        shape="mapping",
         json={"$ref": "#/$defs/schedule"}),
 ))
 
@@ -494,7 +510,7 @@ def json_schema(optimizers: Iterable[str] | None = None) -> dict:
                                                "items": {"enum": list(STATIC_FORMATS)}}]}}}]}
     defs["run_config"] = run
     defs["response_config"] = response
-    return {"$schema": DIALECT, "$id": SCHEMA_ID, "title": "optviz config",
+    return {"$schema": DIALECT, "title": "optviz config",
             "description": "An optviz run config (surface, start, optimizers) or response "
                            "config (response: ...). Generated by `optviz schema`.",
             "if": {"type": "object", "required": ["response"]},
@@ -507,6 +523,28 @@ def json_text(optimizers: Iterable[str] | None = None) -> str:
     """:func:`json_schema` as strict JSON text (no NaN or Infinity), ending in a newline."""
     return json.dumps(json_schema(optimizers), indent=2, ensure_ascii=False,
                       allow_nan=False) + "\n"
+
+
+def write(text: str, path) -> None:
+    """Write *text* to *path* whole or not at all (a temporary file, then renamed)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from optviz.errors import ConfigError
+
+    path = Path(path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ConfigError(f"cannot write {path}: {e.strerror or e}",
+                          hint="give a file in a folder that exists and is writable") from None
 
 
 # ----------------------------------------------------------------- the docs table
@@ -540,7 +578,7 @@ def markdown() -> str:
                   "| key | type | default | allowed | description |",
                   "|---|---|---|---|---|"]
         for k in section.keys:
-            kind = k.keys.name if k.type == "section" else k.type
+            kind = k.keys.name if k.type == "section" else k.shape or k.type
             lines.append(f"| `{k.name}` | {_cell(kind)} | {_cell(_default_text(k))} | "
                          f"{_cell(k.range_text())} | {_cell(k.help)} |")
         lines.append("")
