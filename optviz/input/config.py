@@ -315,7 +315,12 @@ def which_config(spec: str | Path) -> str | None:
     chosen = find_config(spec)
     if chosen.resolve() == local.resolve():
         return f"running the local file {local}, not the shipped config '{spec}' of that name"
-    return f"running the shipped config '{spec}' ({shipped}); {local} is not a run config"
+    try:
+        load_document(local, "config file")
+        why = "is not a run config (it has no 'optimizers' or 'response')"
+    except ConfigError as e:
+        why = f"could not be read ({' '.join(e.detail.split())})"
+    return f"running the shipped config '{spec}' ({shipped}); {local} {why}"
 
 
 def load_config(spec: str | Path | Mapping) -> RunConfig:
