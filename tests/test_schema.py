@@ -324,3 +324,16 @@ def test_the_reference_table_names_every_key_and_optimizer():
         assert f"| `{name}` |" in text
     for kind in SCHEDULES:
         assert f"| `{kind}` |" in text
+
+
+def test_the_readme_configs_pass_both(validator):
+    """Every YAML block of the README that is a whole config (it names optimizers)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+              if re.search(r"^(surface|response):", b, re.M)]
+    assert len(blocks) >= 2
+    for block in blocks:
+        data = yaml.safe_load(block)
+        assert [e.message for e in validator.iter_errors(data)] == [], block
+        parse_config(block, "readme.yaml")
+    assert "# yaml-language-server: $schema=optviz.schema.json" in readme
