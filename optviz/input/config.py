@@ -448,7 +448,7 @@ def _web(data: Any, doc: Document) -> WebConfig:
                  "grid")
     lang = data.get("lang", d.lang)
     if lang is not None and (not isinstance(lang, str)
-                             or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", lang)):
+                             or not re.fullmatch(WEB["lang"].json["pattern"], lang)):
         raise doc.error(f"lang must be a language tag such as en, ru or pt-BR, got {lang!r}",
                         at + ("lang",), hint="leave it out to take it from the config's text")
     lr_values, main_values, starts, value_grid = (
@@ -463,7 +463,7 @@ def _web(data: Any, doc: Document) -> WebConfig:
     lo, hi = d.main_range
     if "main_range" in data:
         lo, hi = _point(data["main_range"], doc, at + ("main_range",))
-        if not 0 <= lo < hi < 1:
+        if not WEB["main_range"].minimum <= lo < hi < WEB["main_range"].maximum:
             raise doc.error(f"main_range must be [lo, hi] with 0 <= lo < hi < 1, got "
                             f"[{lo:g}, {hi:g}]", at + ("main_range",),
                             hint="e.g. main_range: [0, 0.99]")
@@ -757,8 +757,9 @@ def _render(data: Any, doc: Document) -> RenderConfig:
     size = default.size
     if "size" in data:
         w, h = _point(data["size"], doc, at + ("size",))
-        if not (1 <= w <= 40 and 1 <= h <= 40):
-            raise doc.error(f"size is in inches and must be between 1 and 40, got "
+        lo, hi = RENDER["size"].minimum, RENDER["size"].maximum
+        if not (lo <= w <= hi and lo <= h <= hi):
+            raise doc.error(f"size is in inches and must be between {lo} and {hi}, got "
                             f"[{w:g}, {h:g}]", at + ("size",), hint="e.g. size: [12, 8]")
         if w * dpi > 8000 or h * dpi > 8000:
             raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; the "

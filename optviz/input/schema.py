@@ -56,9 +56,10 @@ class Key:
     help: str
     default: Any = _NONE
     derived: str = ""
-    minimum: float | None = None
+    minimum: float | None = None  # of a number, or of each of a point's numbers
     maximum: float | None = None
     exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
     choices: tuple = ()
     keys: Section | None = None
     example: Any = _NONE
@@ -79,7 +80,11 @@ class Key:
             return ", ".join(map(str, self.choices))
         lo, hi = self.minimum, self.maximum
         if lo is not None and hi is not None:
-            return f"{_num(lo)} .. {_num(hi)}"
+            text = f"{_num(lo)} .. {_num(hi)}"
+            if self.exclusive_minimum or self.exclusive_maximum:
+                text = ("(" if self.exclusive_minimum else "[") + f"{_num(lo)}, {_num(hi)}" + \
+                    (")" if self.exclusive_maximum else "]")
+            return ("each " + text) if self.type in ("point", "range") else text
         if lo is not None:
             return (">" if self.exclusive_minimum else ">=") + f" {_num(lo)}"
         return ""
@@ -146,8 +151,8 @@ CAMERA = Section("render.camera", "the 3-D view's camera", (
 RENDER = Section("render", "what is drawn and how", (
     Key("formats", "choices", "the files to write", ["png", "gif", "mp4"], choices=FORMATS),
     Key("fps", "int", "animation frames per second", 10, minimum=1, maximum=60),
-    Key("size", "point", "figure size in inches [width, height], each 1 .. 40",
-        [12.0, 8.0]),
+    Key("size", "point", "figure size in inches [width, height]", [12.0, 8.0], minimum=1,
+        maximum=40),
     Key("dpi", "int", "pixels per inch", 100, minimum=20, maximum=600),
     Key("max_frames", "int", "animation frames at most (long runs are strided)", 300,
         minimum=2, maximum=5000),
@@ -180,8 +185,8 @@ WEB = Section("web", "the interactive web page (format web, optviz web)", (
         maximum=5, exclusive_minimum=True),
     Key("main_values", "int", "values of the main hyperparameter (+ the config's own)", 5,
         minimum=1, maximum=21),
-    Key("main_range", "range", "the main hyperparameter's range, 0 <= lo < hi < 1, spaced "
-        "evenly in log(1 - value)", [0.0, 0.99]),
+    Key("main_range", "range", "the main hyperparameter's range [lo, hi], lo < hi, spaced "
+        "evenly in log(1 - value)", [0.0, 0.99], minimum=0, maximum=1, exclusive_maximum=True),
     Key("starts", "int", "an S x S grid of start points over the domain", 6, minimum=1,
         maximum=30),
     Key("value_grid", "int", "f(x, y) on an R x R grid for the hover read-out", 121,
@@ -335,6 +340,15 @@ SECTIONS = (RUN, RENDER, CAMERA, WEB, NOISE, STARTS, TUNE, OVER, SURFACE, RESPON
 
 
 # ----------------------------------------------------------------- JSON Schema
+def _bounds(key: Key) -> dict:
+    out = {}
+    if key.minimum is not None:
+        out["exclusiveMinimum" if key.exclusive_minimum else "minimum"] = key.minimum
+    if key.maximum is not None:
+        out["exclusiveMaximum" if key.exclusive_maximum else "maximum"] = key.maximum
+    return out
+
+
 def _key_json(key: Key) -> dict:
     out: dict[str, Any]
     if key.type == "special":
@@ -344,11 +358,7 @@ def _key_json(key: Key) -> dict:
     elif key.type == "text":
         out = {"type": "string"}
     elif key.type in ("int", "number"):
-        out = {"type": "integer" if key.type == "int" else "number"}
-        if key.minimum is not None:
-            out["exclusiveMinimum" if key.exclusive_minimum else "minimum"] = key.minimum
-        if key.maximum is not None:
-            out["maximum"] = key.maximum
+        out = {"type": "integer" if key.type == "int" else "number", **_bounds(key)}
     elif key.type == "bool":
         out = {"type": "boolean"}
     elif key.type == "choice":
@@ -357,7 +367,9 @@ def _key_json(key: Key) -> dict:
         out = {"anyOf": [{"enum": list(key.choices)},
                          {"type": "array", "items": {"enum": list(key.choices)}}]}
     elif key.type in ("point", "range"):
-        out = {"$ref": "#/$defs/point"}
+        number = {"type": "number", **_bounds(key)}
+        out = {"$ref": "#/$defs/point"} if number == {"type": "number"} else \
+            {"type": "array", "prefixItems": [number, number], "minItems": 2, "maxItems": 2}
     else:
         raise ValueError(f"unknown key type {key.type!r}")
     if "$ref" in out:
