@@ -369,7 +369,7 @@ def _key_json(key: Key) -> dict:
     elif key.type in ("point", "range"):
         number = {"type": "number", **_bounds(key)}
         out = {"$ref": "#/$defs/point"} if number == {"type": "number"} else \
-            {"type": "array", "prefixItems": [number, number], "minItems": 2, "maxItems": 2}
+            {"type": "array", "items": number, "minItems": 2, "maxItems": 2}
     else:
         raise ValueError(f"unknown key type {key.type!r}")
     if "$ref" in out:
@@ -491,8 +491,9 @@ def json_schema(optimizers: Iterable[str] | None = None) -> dict:
         optimizers = list(registry.OPTIMIZERS)
     specs = {name: registry.OPTIMIZERS[name] for name in optimizers}
     defs: dict[str, Any] = {
-        "point": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}],
-                  "minItems": 2, "maxItems": 2},
+        # items, not prefixItems, where the items are alike: draft-07 readers (older
+        # YAML language servers) read it the same
+        "point": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
         "box": {"type": "object", "properties": {"x": {"$ref": "#/$defs/point"},
                                                  "y": {"$ref": "#/$defs/point"}},
                 "required": ["x", "y"], "additionalProperties": False},
