@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
-from optviz.input.schema import (CAMERA, CONVENTIONS, FORMATS, NOISE, OVER, RENDER,
+from optviz.input.schema import (CAMERA, CONVENTIONS, ENTRY, FORMATS, NOISE, OVER, RENDER,
                                  RESPONSE, RESPONSE_CONFIG, RESPONSE_CONVENTIONS, RUN, STARTS,
-                                 STATIC_FORMATS, TUNE, TUNE_OBJECTIVES, WEB, ENTRY, Key, number_text,
-                                 Section)
+                                 STATIC_FORMATS, TUNE, TUNE_OBJECTIVES, WEB, Key, Section,
+                                 number_text)
 from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
