@@ -341,3 +341,31 @@ def test_the_readme_configs_pass_both(validator):
         assert [e.message for e in validator.iter_errors(data)] == [], block
         parse_config(block, "readme.yaml")
     assert "# yaml-language-server: $schema=optviz.schema.json" in readme
+
+
+@pytest.mark.parametrize("section", schema.SECTIONS, ids=[s.name for s in schema.SECTIONS])
+def test_a_key_outside_the_table_is_refused_by_both_in_every_section(section, validator):
+    stray = schema.Key("not_a_key", "text", "", example="x")
+    config = _config_with(section, stray)
+    with pytest.raises(ConfigError) as e:
+        parse_config(config)
+    where = _where(_path_of(config, "not_a_key"))
+    assert e.value.key == where, str(e.value)
+    assert where in _schema_keys(validator.iter_errors(config))
+
+
+def _path_of(data, key, path=()):
+    """The path of *key* inside nested mappings and lists."""
+    if isinstance(data, dict):
+        if key in data:
+            return [*path, key]
+        items = data.items()
+    elif isinstance(data, list):
+        items = enumerate(data)
+    else:
+        return None
+    for k, v in items:
+        found = _path_of(v, key, (*path, k))
+        if found:
+            return found
+    return None
