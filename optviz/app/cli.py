@@ -130,6 +130,7 @@ def cli():
       optviz run                      render configs/default.yaml
       optviz list surfaces            the shipped surfaces
       optviz describe adam            an optimizer's update rule and defaults
+      optviz init article/wobbly      copy a shipped config to edit (./wobbly.yaml)
     """
 
 
@@ -150,9 +151,13 @@ def run(config, out, formats, steps, quiet):
     (e.g. 'default', 'article/wobbly'); without it, configs/default.yaml.
     """
     from optviz.app.runner import run as run_config
+    from optviz.input.config import which_config
 
     bars = ProgressBars(not quiet)
     with user_errors():
+        which = which_config(config)
+        if which:
+            echo(f"note: {which}", err=True)
         try:
             result = run_config(config, out=out, formats=formats, steps=steps,
                                 progress=bars)
@@ -522,6 +527,53 @@ def list_(what):
 
             for name in library.names("configs"):
                 echo(name)
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="The reference table of every key "
+              "(docs/config-reference.md) instead of the JSON Schema.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), help="Write to this file "
+              "instead of printing.")
+def schema(markdown, out):
+    """Print the config's JSON Schema (draft 2020-12), for editors.
+
+    \b
+    optviz schema > optviz.schema.json
+    then start a config with the line
+      # yaml-language-server: $schema=optviz.schema.json
+    and the YAML language server (VS Code's YAML extension, ...) completes and checks it.
+    """
+    from optviz.input import schema as config_schema
+
+    text = config_schema.markdown() if markdown else config_schema.json_text()
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    with user_errors():
+        config_schema.write(text, out)
+    echo(f"wrote {out}", err=True)
+
+
+@cli.command()
+@click.argument("name")
+@click.argument("dest", required=False)
+def init(name, dest):
+    """Copy the shipped config NAME into DEST for editing (default: ./NAME.yaml).
+
+    \b
+    DEST is a file (ending in .yaml) or a folder; a surface or signal file the
+    config names by a relative path is copied beside it. Nothing is overwritten.
+    Example: optviz init article/wobbly my-wobbly.yaml && optviz run my-wobbly.yaml
+    """
+    from optviz.input.library import copy_config
+
+    with user_errors():
+        written = copy_config(name, dest)
+    config, *others = written
+    echo(f"wrote {config} (a copy of the shipped config '{name}')")
+    for path in others:
+        echo(f"wrote {path} (named by the config)")
+    echo(f"edit it, then run it: optviz run {config}")
 
 
 @cli.command()

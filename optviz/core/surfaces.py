@@ -27,12 +27,12 @@ from optviz.errors import SurfaceError, did_you_mean
 from optviz.input import formula as formula_lang
 from optviz.input import library
 from optviz.input.text import MATH_HINT, clean_text, mathtext_problem
+from optviz.input.schema import SURFACE
 from optviz.input.yamldoc import Document, load_document
 
-KEYS = ("name", "title", "formula", "domain", "levels", "start", "minima",
-        "minimum_value", "source", "description")
-REQUIRED = ("formula", "domain")
-DEFAULT_LEVELS = 30
+KEYS = SURFACE.names  # every key with its type, default and help: optviz/input/schema.py
+REQUIRED = SURFACE.required
+DEFAULT_LEVELS = SURFACE.default("levels")
 MAX_DOMAIN = 1e6  # as large as a formula's numbers; wider ranges overflow the plot grid
 MIN_DOMAIN_WIDTH = 1e-6
 
@@ -276,8 +276,9 @@ def _domain(value: Any, err) -> tuple[tuple[float, float], tuple[float, float]]:
 
 def _levels(value: Any, err) -> tuple[float, ...] | int:
     if isinstance(value, int) and not isinstance(value, bool):
-        if not 2 <= value <= 200:
-            raise err(f"a level count must be between 2 and 200, got {value}", "levels")
+        lo, hi = SURFACE["levels"].minimum, SURFACE["levels"].maximum
+        if not lo <= value <= hi:
+            raise err(f"a level count must be between {lo} and {hi}, got {value}", "levels")
         return value
     if not isinstance(value, list) or len(value) < 2:
         raise err("levels must be a count or a list of at least two numbers", "levels")

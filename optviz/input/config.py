@@ -18,26 +18,20 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
+from optviz.input.schema import (CAMERA, CONVENTIONS, ENTRY, FORMATS, NOISE, OVER, RENDER,
+                                 RESPONSE, RESPONSE_CONFIG, RESPONSE_CONVENTIONS, RUN, STARTS,
+                                 STATIC_FORMATS, TUNE, TUNE_OBJECTIVES, WEB, Key, Section,
+                                 number_text)
 from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
 if TYPE_CHECKING:
     from optviz.core.engine import Noise
 
-TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
-            "render", "output", "noise", "lesson", "tune", "web")
-RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera", "lr_panel", "step_panel", "view_box", "svg_text")
-VIEW_BOXES = ("domain", "paths")
-SVG_TEXT = ("text", "paths")
-FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
-WEB_KEYS = ("live", "lang", "lr_values", "lr_decades", "main_values", "main_range", "starts",
-            "value_grid")
-STATIC_FORMATS = ("png", "svg", "pdf")
-CONVENTIONS = ("torch", "lasagne")
-MAX_STEPS = 100_000
+# every key, default, range and choice comes from the schema (optviz/input/schema.py)
+VIEW_BOXES = RENDER["view_box"].choices
+SVG_TEXT = RENDER["svg_text"].choices
 MIN_PIXELS = 100  # a side; below it the scaled fonts fall under one pixel (FreeType fails)
-DEFAULT_STEPS = 125
 
 
 @dataclass(frozen=True)
@@ -59,34 +53,37 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class RenderConfig:
-    formats: tuple[str, ...] = ("png", "gif", "mp4")
-    fps: int = 10
-    size: tuple[float, float] = (12.0, 8.0)
-    dpi: int = 100
-    max_frames: int = 300
-    loss_panel: bool = False  # a loss-vs-step panel beside the contour plot
-    lr_panel: bool = False  # also write <stem>-lr.png: each optimizer's lr over the steps
-    step_panel: bool = False  # also write <stem>-step-size.png: α_t·V_t over the steps
-    overlays: tuple[str, ...] = ()  # arrows at each head: gradient, step, momentum
-    view: str = "2d"  # or "3d"
-    camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
-    view_box: str = "paths"  # the domain grown to hold the paths, or "domain"
-    svg_text: str = "text"  # SVG text as text naming its fonts, or "paths" (outlines)
+    """The ``render:`` block; what each field means and its default: schema.RENDER."""
+
+    formats: tuple[str, ...] = RENDER.default("formats")
+    fps: int = RENDER.default("fps")
+    size: tuple[float, float] = RENDER.default("size")
+    dpi: int = RENDER.default("dpi")
+    max_frames: int = RENDER.default("max_frames")
+    loss_panel: bool = RENDER.default("loss_panel")
+    lr_panel: bool = RENDER.default("lr_panel")
+    step_panel: bool = RENDER.default("step_panel")
+    overlays: tuple[str, ...] = RENDER.default("overlays")
+    view: str = RENDER.default("view")
+    camera: tuple[float, float, float] = tuple(CAMERA.default(k) for k in CAMERA.names)
+    view_box: str = RENDER.default("view_box")
+    svg_text: str = RENDER.default("svg_text")
 
 
 @dataclass(frozen=True)
 class WebConfig:
     """The interactive web page (``web:`` block): live or not, the sliders' ranges, and
-    the grid an optimizer without a JavaScript form is precomputed on."""
+    the grid an optimizer without a JavaScript form is precomputed on. What each
+    field means and its default: schema.WEB."""
 
-    live: bool = True  # compute paths in the page where it can; false: precompute them all
-    lang: str | None = None  # the page's language (BCP 47); None: from the config's text
-    lr_values: int = 7  # log-spaced learning rates per optimizer (+ the config's own)
-    lr_decades: float = 1.5  # ... from lr / 10**decades to lr * 10**decades
-    main_values: int = 5  # values of the main hyperparameter (+ the config's own)
-    main_range: tuple[float, float] = (0.0, 0.99)  # spaced evenly in log(1 - value)
-    starts: int = 6  # an S x S grid of start points over the domain (+ the config's start)
-    value_grid: int = 121  # f(x, y) on an R x R grid, for the hover read-out
+    live: bool = WEB.default("live")
+    lang: str | None = WEB.default("lang")  # None: from the config's text
+    lr_values: int = WEB.default("lr_values")
+    lr_decades: float = WEB.default("lr_decades")
+    main_values: int = WEB.default("main_values")
+    main_range: tuple[float, float] = WEB.default("main_range")
+    starts: int = WEB.default("starts")
+    value_grid: int = WEB.default("value_grid")
 
 
 @dataclass(frozen=True)
@@ -217,22 +214,18 @@ class ResponseConfig:
                 "output": str(self.output), "file": str(self.file) if self.file else None}
 
 
-RESPONSE_KEYS = ("optimizer", "conventions", "params", "vary", "signals")
-# script: the seed article's response script, where its formulas are its own
-RESPONSE_CONVENTIONS = (*CONVENTIONS, "script")
-
 
 def _response_config(data: Mapping, doc: Document, stem: str) -> ResponseConfig:
     from optviz.core import optim
 
-    _check_keys(data, ("title", "response", "render", "output"), doc, ())
+    _check_keys(data, RESPONSE_CONFIG.names, doc, ())
     at = ("response",)
     spec = data["response"]
     if not isinstance(spec, Mapping):
         raise doc.error("response must be a mapping with optimizer, params, vary", at)
-    _check_keys(spec, RESPONSE_KEYS, doc, at)
+    _check_keys(spec, RESPONSE.names, doc, at)
     kind = spec.get("optimizer")
-    conventions = spec.get("conventions", "torch")
+    conventions = spec.get("conventions", RESPONSE.default("conventions"))
     if conventions not in RESPONSE_CONVENTIONS:
         raise doc.error(f"unknown conventions {conventions!r}; a response config takes one of "
                         + ", ".join(RESPONSE_CONVENTIONS), at + ("conventions",),
@@ -312,6 +305,24 @@ def find_config(spec: str | Path) -> Path:
     return path
 
 
+def which_config(spec: str | Path) -> str | None:
+    """One line saying which file a config *name* means, when it could mean two (a
+    local ``<name>.yaml`` and a shipped config); None when only one answers to it."""
+    pair = library.rivals("configs", spec)
+    if pair is None:
+        return None
+    local, shipped = pair
+    chosen = find_config(spec)
+    if chosen.resolve() == local.resolve():
+        return f"running the local file {local}, not the shipped config '{spec}' of that name"
+    try:
+        load_document(local, "config file")
+        why = "is not a run config (it has no 'optimizers' or 'response')"
+    except ConfigError as e:
+        why = f"could not be read ({' '.join(e.detail.split())})"
+    return f"running the shipped config '{spec}' ({shipped}); {local} {why}"
+
+
 def load_config(spec: str | Path | Mapping) -> RunConfig:
     """Load and validate a run config from a path, a shipped name or a mapping."""
     if isinstance(spec, Mapping):
@@ -369,20 +380,20 @@ def config_from_document(doc: Document, *, stem: str,
     if "response" in data:
         return _response_config(data, doc, stem)
     surface_like = "formula" in data and "surface" not in data and "optimizers" not in data
-    if surface_like or not any(key in TOP_KEYS for key in data):
+    if surface_like or not any(key in RUN for key in data):
         # no key of a config at all (or a surface file): not a config, so quote none of it
         raise doc.error("this is not a run config: a config is a mapping with at least "
                         "'surface' and 'optimizers' (or 'response')",
                         hint="it looks like a surface file: name it in a config's "
                              "'surface:' key" if surface_like else
                              "run 'optviz list configs' for the shipped ones")
-    _check_keys(data, TOP_KEYS, doc, ())
-    for key in ("surface", "optimizers"):
+    _check_keys(data, RUN.names, doc, ())
+    for key in RUN.required:
         if key not in data:
             raise doc.error(f"the config has no '{key}'", (), hint=_REQUIRED_HINT[key])
 
     surface = _surface(data["surface"], doc, base)
-    conventions = data.get("conventions", "torch")
+    conventions = data.get("conventions", RUN.default("conventions"))
     if conventions not in CONVENTIONS:
         raise doc.error(f"unknown conventions {conventions!r}; expected one of "
                         + ", ".join(CONVENTIONS), ("conventions",),
@@ -394,7 +405,7 @@ def config_from_document(doc: Document, *, stem: str,
     else:
         raise doc.error("no start point: the surface suggests none, so the config needs "
                         "one", ("surface",), hint="add e.g. 'start: [-2, 2]'")
-    steps = _steps(data.get("steps", DEFAULT_STEPS), doc, ("steps",))
+    steps = _steps(data.get("steps", RUN.default("steps")), doc, ("steps",))
     optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
     render = _render(data.get("render") or {}, doc)
     output = data.get("output", f"output/{stem}")
@@ -416,7 +427,7 @@ def config_from_document(doc: Document, *, stem: str,
                         f"which surface '{surface.name}' does not state", ("tune", "objective"),
                         hint="use objective: final_loss or mean_loss, or add minimum_value "
                              "to the surface")
-    lesson = data.get("lesson", "")
+    lesson = data.get("lesson", RUN.default("lesson"))
     if not isinstance(lesson, str):
         raise doc.error("lesson must be one line of text", ("lesson",))
     lesson = _drawable(lesson, doc, ("lesson",), "lesson")
@@ -431,32 +442,28 @@ def _web(data: Any, doc: Document) -> WebConfig:
     at = ("web",)
     if not isinstance(data, Mapping):
         raise doc.error("web must be a mapping such as {lr_values: 7, starts: 6}", at)
-    _check_keys(data, WEB_KEYS, doc, at)
+    _check_keys(data, WEB.names, doc, at)
     d = WebConfig()
-    live = data.get("live", d.live)
-    if not isinstance(live, bool):
-        raise doc.error(f"live must be true or false, got {live!r}", at + ("live",),
-                        hint="live: false precomputes every path on the grid")
+    live = _flag(WEB, "live", data, doc, at, hint="live: false precomputes every path on the "
+                 "grid")
     lang = data.get("lang", d.lang)
     if lang is not None and (not isinstance(lang, str)
-                             or not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", lang)):
+                             or not re.fullmatch(WEB["lang"].json["pattern"], lang)):
         raise doc.error(f"lang must be a language tag such as en, ru or pt-BR, got {lang!r}",
                         at + ("lang",), hint="leave it out to take it from the config's text")
-    lr_values = _int(data.get("lr_values", d.lr_values), doc, at + ("lr_values",), 1, 41,
-                     "lr_values")
-    main_values = _int(data.get("main_values", d.main_values), doc, at + ("main_values",),
-                       1, 21, "main_values")
-    starts = _int(data.get("starts", d.starts), doc, at + ("starts",), 1, 30, "starts")
-    value_grid = _int(data.get("value_grid", d.value_grid), doc, at + ("value_grid",), 8,
-                      400, "value_grid")
+    lr_values, main_values, starts, value_grid = (
+        _whole(WEB, key, data, doc, at)
+        for key in ("lr_values", "main_values", "starts", "value_grid"))
     decades = _number(data.get("lr_decades", d.lr_decades), doc, at + ("lr_decades",))
-    if not 0 < decades <= 5:
-        raise doc.error(f"lr_decades must be above 0 and at most 5, got {decades:g}",
+    lim = WEB["lr_decades"]
+    if not lim.minimum < decades <= lim.maximum:
+        raise doc.error(f"lr_decades must be above {lim.minimum:g} and at most "
+                        f"{lim.maximum:g}, got {decades:g}",
                         at + ("lr_decades",), hint="e.g. lr_decades: 1.5 (lr/30 .. lr*30)")
     lo, hi = d.main_range
     if "main_range" in data:
         lo, hi = _point(data["main_range"], doc, at + ("main_range",))
-        if not 0 <= lo < hi < 1:
+        if not WEB["main_range"].minimum <= lo < hi < WEB["main_range"].maximum:
             raise doc.error(f"main_range must be [lo, hi] with 0 <= lo < hi < 1, got "
                             f"[{lo:g}, {hi:g}]", at + ("main_range",),
                             hint="e.g. main_range: [0, 0.99]")
@@ -470,15 +477,17 @@ def _noise(data: Any, doc: Document) -> "Noise":
     at = ("noise",)
     if not isinstance(data, Mapping):
         raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
-    _check_keys(data, ("sigma", "seed", "kind", "df", "seeds"), doc, at)
-    sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
-    if sigma < 0:
-        raise doc.error(f"sigma must be >= 0, got {sigma:g}", at + ("sigma",))
-    if sigma > 1e6:
-        raise doc.error(f"sigma must be at most 1e6, got {sigma:g}", at + ("sigma",),
-                        hint="gradient noise beyond that only overflows")
-    seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
-    kind = data.get("kind", "gaussian")
+    _check_keys(data, NOISE.names, doc, at)
+    sigma = _number(data.get("sigma", NOISE.default("sigma")), doc, at + ("sigma",))
+    if sigma < NOISE["sigma"].minimum:
+        raise doc.error(f"sigma must be >= {NOISE['sigma'].minimum:g}, got {sigma:g}",
+                        at + ("sigma",))
+    if sigma > NOISE["sigma"].maximum:
+        raise doc.error(f"sigma must be at most {number_text(NOISE['sigma'].maximum)}, "
+                        f"got {sigma:g}",
+                        at + ("sigma",), hint="gradient noise beyond that only overflows")
+    seed = _whole(NOISE, "seed", data, doc, at)
+    kind = data.get("kind", NOISE.default("kind"))
     if kind not in NOISE_KINDS:
         raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(NOISE_KINDS),
                         at + ("kind",), hint=did_you_mean(str(kind), NOISE_KINDS))
@@ -492,7 +501,7 @@ def _noise(data: Any, doc: Document) -> "Noise":
             raise doc.error(f"df must be > 0, got {df:g}", at + ("df",))
     elif "df" in data:
         raise doc.error("df applies to kind: student_t only", at + ("df",))
-    seeds = _int(data.get("seeds", 1), doc, at + ("seeds",), 1, 1000, "seeds")
+    seeds = _whole(NOISE, "seeds", data, doc, at)
     return Noise(sigma, seed, kind, df, seeds)
 
 
@@ -523,15 +532,14 @@ def _starts(data: Any, doc: Document, surface) -> StartsSpec:
     example = "e.g. starts: {grid: 7} or starts: {random: 50, seed: 1}"
     if not isinstance(data, Mapping):
         raise doc.error("starts must be a mapping", at, hint=example)
-    _check_keys(data, ("grid", "random", "seed", "box"), doc, at)
+    _check_keys(data, STARTS.names, doc, at)
     if ("grid" in data) == ("random" in data):
         raise doc.error("starts needs exactly one of grid or random", at, hint=example)
-    grid = _int(data["grid"], doc, at + ("grid",), 1, 100, "grid") if "grid" in data else 0
-    rnd = _int(data["random"], doc, at + ("random",), 1, 10_000, "random") \
-        if "random" in data else 0
+    grid = _whole(STARTS, "grid", data, doc, at) if "grid" in data else 0
+    rnd = _whole(STARTS, "random", data, doc, at) if "random" in data else 0
     if "seed" in data and not rnd:
         raise doc.error("seed applies to random starts only", at + ("seed",))
-    seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
+    seed = _whole(STARTS, "seed", data, doc, at)
     box = None
     if "box" in data:
         b = data["box"]
@@ -543,9 +551,6 @@ def _starts(data: Any, doc: Document, surface) -> StartsSpec:
             if not lo < hi:
                 raise doc.error(f"the box's {a} range is empty", at + ("box", a))
     return StartsSpec(grid=grid, random=rnd, seed=seed, box=box)
-
-
-TUNE_OBJECTIVES = ("final_loss", "final_gap", "steps_to_tol", "mean_loss")
 
 
 @dataclass(frozen=True)
@@ -569,12 +574,12 @@ class TuneSpec:
     grid points and the same *objective*, aggregated (median, or the worst with
     *worst*) over *starts* start points and *seeds* noise seeds."""
 
-    objective: str = "final_gap"
-    tol: float = 1e-3
-    starts: int = 9
-    seeds: int = 5
-    worst: bool = False
-    budget: int = 400
+    objective: str = TUNE.default("objective")
+    tol: float = TUNE.default("tol")
+    starts: int = OVER.default("starts")
+    seeds: int = OVER.default("seeds")
+    worst: bool = OVER.default("worst")
+    budget: int = TUNE.default("budget")
 
     @property
     def needs_minimum(self) -> bool:
@@ -601,7 +606,7 @@ def _tune(data: Any, doc: Document, surface) -> TuneSpec:
         raise doc.error("tune must be a mapping", at,
                         hint="e.g. tune: {objective: final_gap, over: {starts: 9, seeds: 5}, "
                              "budget: 400}")
-    _check_keys(data, ("objective", "tol", "over", "budget"), doc, at)
+    _check_keys(data, TUNE.names, doc, at)
     default = TuneSpec()
     objective = data.get("objective", default.objective)
     if objective not in TUNE_OBJECTIVES:
@@ -609,20 +614,16 @@ def _tune(data: Any, doc: Document, surface) -> TuneSpec:
                         + ", ".join(TUNE_OBJECTIVES), at + ("objective",),
                         hint=did_you_mean(str(objective), TUNE_OBJECTIVES))
     tol = _number(data.get("tol", default.tol), doc, at + ("tol",))
-    if tol <= 0:
+    if tol <= TUNE["tol"].minimum:
         raise doc.error(f"tol must be > 0, got {tol:g}", at + ("tol",))
     over = data.get("over") or {}
     if not isinstance(over, Mapping):
         raise doc.error("over must be a mapping such as {starts: 9, seeds: 5}", at + ("over",))
-    _check_keys(over, ("starts", "seeds", "worst"), doc, at + ("over",))
-    starts = _int(over.get("starts", default.starts), doc, at + ("over", "starts"), 1, 400,
-                  "starts")
-    seeds = _int(over.get("seeds", default.seeds), doc, at + ("over", "seeds"), 1, 100, "seeds")
-    worst = over.get("worst", False)
-    if not isinstance(worst, bool):
-        raise doc.error(f"worst must be true or false, got {worst!r}", at + ("over", "worst"))
-    budget = _int(data.get("budget", default.budget), doc, at + ("budget",), 2, 100_000,
-                  "budget")
+    _check_keys(over, OVER.names, doc, at + ("over",))
+    starts = _whole(OVER, "starts", over, doc, at + ("over",))
+    seeds = _whole(OVER, "seeds", over, doc, at + ("over",))
+    worst = _flag(OVER, "worst", over, doc, at + ("over",))
+    budget = _whole(TUNE, "budget", data, doc, at)
     return TuneSpec(objective, tol, starts, seeds, worst, budget)
 
 
@@ -729,8 +730,24 @@ def _int(value: Any, doc: Document, at: tuple, lo: int, hi: int, what: str) -> i
     return value
 
 
+def _whole(section: Section, name: str, data: Mapping, doc: Document, at: tuple) -> int:
+    """The whole number *data[name]* (else the schema's default) in the schema's range."""
+    key: Key = section[name]
+    value = data[name] if name in data else key.default
+    return _int(value, doc, at + (name,), key.minimum, key.maximum, name)
+
+
+def _flag(section: Section, name: str, data: Mapping, doc: Document, at: tuple,
+          hint: str | None = None) -> bool:
+    """The boolean *data[name]* (else the schema's default)."""
+    value = data.get(name, section.default(name))
+    if not isinstance(value, bool):
+        raise doc.error(f"{name} must be true or false, got {value!r}", at + (name,), hint=hint)
+    return value
+
+
 def _steps(value: Any, doc: Document, at: tuple) -> int:
-    return _int(value, doc, at, 1, MAX_STEPS, "steps")
+    return _int(value, doc, at, RUN["steps"].minimum, RUN["steps"].maximum, "steps")
 
 
 def _formats(value: Any, doc: Document, at: tuple) -> tuple[str, ...]:
@@ -754,19 +771,18 @@ def _render(data: Any, doc: Document) -> RenderConfig:
     at = ("render",)
     if not isinstance(data, Mapping):
         raise doc.error("render must be a mapping, e.g. {formats: [png, gif], fps: 10}", at)
-    _check_keys(data, RENDER_KEYS, doc, at)
+    _check_keys(data, RENDER.names, doc, at)
     default = RenderConfig()
     formats = _formats(data["formats"], doc, at + ("formats",)) if "formats" in data \
         else default.formats
-    fps = _int(data.get("fps", default.fps), doc, at + ("fps",), 1, 60, "fps")
-    dpi = _int(data.get("dpi", default.dpi), doc, at + ("dpi",), 20, 600, "dpi")
-    max_frames = _int(data.get("max_frames", default.max_frames), doc,
-                      at + ("max_frames",), 2, 5000, "max_frames")
+    fps, dpi, max_frames = (_whole(RENDER, key, data, doc, at)
+                            for key in ("fps", "dpi", "max_frames"))
     size = default.size
     if "size" in data:
         w, h = _point(data["size"], doc, at + ("size",))
-        if not (1 <= w <= 40 and 1 <= h <= 40):
-            raise doc.error(f"size is in inches and must be between 1 and 40, got "
+        lo, hi = RENDER["size"].minimum, RENDER["size"].maximum
+        if not (lo <= w <= hi and lo <= h <= hi):
+            raise doc.error(f"size is in inches and must be between {lo} and {hi}, got "
                             f"[{w:g}, {h:g}]", at + ("size",), hint="e.g. size: [12, 8]")
         if w * dpi > 8000 or h * dpi > 8000:
             raise doc.error(f"size x dpi gives {w * dpi:.0f} x {h * dpi:.0f} pixels; the "
@@ -778,19 +794,10 @@ def _render(data: Any, doc: Document) -> RenderConfig:
                         f"needs at least {MIN_PIXELS} a side for its text to be drawn",
                         at + ("size" if "size" in data else "dpi",),
                         hint=f"raise dpi to {-(-MIN_PIXELS // min(size)):.0f} or enlarge size")
-    loss_panel = data.get("loss_panel", False)
-    if not isinstance(loss_panel, bool):
-        raise doc.error(f"loss_panel must be true or false, got {loss_panel!r}",
-                        at + ("loss_panel",))
-    lr_panel = data.get("lr_panel", False)
-    if not isinstance(lr_panel, bool):
-        raise doc.error(f"lr_panel must be true or false, got {lr_panel!r}", at + ("lr_panel",))
-    step_panel = data.get("step_panel", False)
-    if not isinstance(step_panel, bool):
-        raise doc.error(f"step_panel must be true or false, got {step_panel!r}",
-                        at + ("step_panel",))
-    overlays = data.get("overlays", [])
-    from optviz.core.overlays import KINDS
+    loss_panel, lr_panel, step_panel = (_flag(RENDER, key, data, doc, at)
+                                        for key in ("loss_panel", "lr_panel", "step_panel"))
+    overlays = data.get("overlays", list(default.overlays))
+    KINDS = RENDER["overlays"].choices
 
     if isinstance(overlays, str):
         overlays = [overlays]
@@ -801,8 +808,8 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         if kind not in KINDS:
             raise doc.error(f"unknown overlay {kind!r}; expected any of " + ", ".join(KINDS),
                             at + ("overlays", i), hint=did_you_mean(str(kind), KINDS))
-    view = data.get("view", "2d")
-    if view not in ("2d", "3d"):
+    view = data.get("view", default.view)
+    if view not in RENDER["view"].choices:
         raise doc.error(f"view must be 2d or 3d, got {view!r}", at + ("view",))
     if view == "3d" and (loss_panel or overlays):
         raise doc.error("the 3-D view has no loss panel or overlays (yet); drop them or use "
@@ -813,9 +820,9 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         if not isinstance(cam, Mapping):
             raise doc.error("camera must be a mapping such as {elev: 35, azim: -60, rotate: 1}",
                             at + ("camera",))
-        _check_keys(cam, ("elev", "azim", "rotate"), doc, at + ("camera",))
+        _check_keys(cam, CAMERA.names, doc, at + ("camera",))
         camera = tuple(_number(cam.get(key, d), doc, at + ("camera", key))
-                       for key, d in zip(("elev", "azim", "rotate"), default.camera))
+                       for key, d in zip(CAMERA.names, default.camera))
     view_box = data.get("view_box", default.view_box)
     if view_box not in VIEW_BOXES:
         raise doc.error(f"view_box must be one of {', '.join(VIEW_BOXES)}, got {view_box!r}",
@@ -851,10 +858,8 @@ def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[Opti
         if "type" not in item:
             raise doc.error("this optimizer has no 'type'", item_at,
                             hint="types: " + ", ".join(optim.OPTIMIZERS))
-        given = {k: v for k, v in item.items() if k not in ("type", "label", "noisy")}
-        noisy = item.get("noisy", True)
-        if not isinstance(noisy, bool):
-            raise doc.error(f"noisy must be true or false, got {noisy!r}", item_at + ("noisy",))
+        given = {k: v for k, v in item.items() if k not in ENTRY.names or k == "schedule"}
+        noisy = _flag(ENTRY, "noisy", item, doc, item_at)
         auto_lr = given.get("lr") == "auto"
         if auto_lr:
             del given["lr"]

@@ -101,3 +101,70 @@ def find(kind: str, spec: str | Path, base: Path | None = None) -> Path | None:
     if found is not None:
         return found
     return next((cand for cand in local if _probe(cand)), None)
+
+
+def rivals(kind: str, spec: str | Path, base: Path | None = None) -> tuple[Path, Path] | None:
+    """For a *name* that could mean two files, (the local ``<name>.yaml``, the shipped
+    one); None for a path, or for a name that only one file answers to."""
+    if is_path(spec) or not Path(str(spec)).name:
+        return None
+    found = shipped(kind, spec)
+    if found is None:
+        return None
+    rel = Path(str(spec))
+    folders = [base, Path()] if base is not None else [Path()]
+    for cand in (folder / rel.with_suffix(rel.suffix + ".yaml") for folder in folders):
+        if _probe(cand, "is_file") and cand.resolve() != found.resolve():
+            return cand, found
+    return None
+
+
+def copy_config(name: str, dest: str | Path | None = None) -> list[Path]:
+    """Copy the shipped config *name* for editing, with the files it names by a
+    relative path (a local surface file, signal CSVs) beside it as it expects them.
+
+    *dest*: a file (ending in .yaml or .yml), a folder, or None for
+    ``./<name's last part>.yaml``. Nothing is overwritten: if any file to be
+    written exists, nothing is written and a ConfigError says which. Returns the
+    files written, the config first.
+    """
+    import shutil
+
+    from optviz.errors import ConfigError, did_you_mean
+    from optviz.input.yamldoc import load_document
+
+    source = shipped("configs", name) if str(name).strip() else None
+    if source is None:
+        raise ConfigError(f"no shipped config called '{name}'",
+                          hint=did_you_mean(str(name), names("configs"))
+                          or "run 'optviz list configs' for the names")
+    dest = Path(str(dest)) if dest is not None else Path(source.name)
+    target = dest if is_path(dest) else dest / source.name
+    copies = [(source, target)]
+    data = load_document(source, "config file").data
+    named = []
+    if isinstance(data, dict):
+        named.append(data.get("surface"))
+        response = data.get("response")
+        if isinstance(response, dict):
+            signals = response.get("signals")
+            named += signals if isinstance(signals, list) else [signals]
+    for ref in named:
+        if not isinstance(ref, str) or not Path(ref).suffix.lower() in (*SUFFIXES, ".csv"):
+            continue
+        rel = Path(ref)
+        if rel.is_absolute() or ".." in rel.parts or not _probe(source.parent / rel, "is_file"):
+            continue
+        copies.append((source.parent / rel, target.parent / rel))
+    for _, out in copies:
+        if _probe(out):
+            raise ConfigError(f"{out} already exists; optviz init never overwrites a file",
+                              hint=f"give another destination, e.g. optviz init {name} "
+                                   f"{target.with_name(target.stem + '-2' + target.suffix)}, "
+                                   f"or run the file you have: optviz run {target}")
+    written = []
+    for src, out in copies:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, out)
+        written.append(out)
+    return written

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from optviz.input.schema import RENDER
 from optviz.render.fonts import check_text, styled
 from optviz.render.labels import number
 from optviz.render.styles import (  # noqa: F401 - colours, looks: used by the other renderers
@@ -35,7 +36,7 @@ HALO_ALPHA = 0.9  # the white edge under each path: lifts it off the contours
 DIVERGED_GROW = 3.0  # a diverged run's X is this many points larger than a head dot
 MAX_LABELLED_LEVELS = 12
 EXIT_MARKERS = {"right": ">", "left": "<", "top": "^", "bottom": "v"}
-VIEW_BOXES = ("domain", "paths")
+VIEW_BOXES = RENDER["view_box"].choices
 
 
 def new_figure(size=(12.0, 8.0), dpi=100):

@@ -33,7 +33,13 @@ NEEDS = ("gradient", "oracle", "hessian")  # gradient only / more gradients / th
 
 @dataclass(frozen=True)
 class Param:
-    """One hyperparameter: its default, and either a numeric range or choices."""
+    """One hyperparameter: its default, and either a numeric range or choices.
+
+    A range is given once, as bounds (``minimum`` .. ``maximum``, each inclusive
+    unless ``exclusive_*``; ``integer`` for whole numbers): the check, the words
+    for errors and describe (``expect``) and the config's JSON Schema come from
+    them. A ``check`` of one's own (a plugin's) is kept as given.
+    """
 
     name: str
     default: Any
@@ -45,6 +51,18 @@ class Param:
     # in labels only when changed from its default: a numerical guard or a switch that
     # leaves the path alone at its default (eps, dampening, centered, ...)
     quiet: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    exclusive_maximum: bool = False
+    integer: bool = False
+
+    def __post_init__(self):
+        if self.check is None and (self.minimum is not None or self.maximum is not None
+                                   or self.integer):
+            object.__setattr__(self, "check", partial(_in_bounds, self))
+            if not self.expect:
+                object.__setattr__(self, "expect", _bounds_text(self))
 
     @property
     def kind(self) -> str:
@@ -64,8 +82,34 @@ class Param:
         return f"{self.name}={_fmt(self.default)}" + (f" ({expect})" if expect else "")
 
 
+def _in_bounds(p: Param, v) -> bool:
+    ok = np.ones(np.shape(v), dtype=bool)
+    if p.minimum is not None:
+        ok &= (v > p.minimum) if p.exclusive_minimum else (v >= p.minimum)
+    if p.maximum is not None:
+        ok &= (v < p.maximum) if p.exclusive_maximum else (v <= p.maximum)
+    if p.integer:
+        ok &= v == np.floor(v)
+    return bool(np.all(ok))
+
+
+def _bounds_text(p: Param) -> str:
+    lo, hi = p.minimum, p.maximum
+    if lo is not None and hi is not None:
+        text = ("(" if p.exclusive_minimum else "[") + f"{lo:g}, {hi:g}" + \
+            (")" if p.exclusive_maximum else "]")
+        text = f"in {text}"
+    elif lo is not None:
+        text = (">" if p.exclusive_minimum else ">=") + f" {lo:g}"
+    elif hi is not None:
+        text = ("<" if p.exclusive_maximum else "<=") + f" {hi:g}"
+    else:
+        text = ""
+    return f"a whole number {text}".strip() if p.integer else text
+
+
 def _unit(name, d):
-    return Param(name, d, lambda v: np.all((v >= 0) & (v < 1)), "in [0, 1)")
+    return Param(name, d, minimum=0, maximum=1, exclusive_maximum=True)
 
 
 def _quiet(param: Param) -> Param:
@@ -74,11 +118,11 @@ def _quiet(param: Param) -> Param:
 
 
 def _pos(name, d):
-    return Param(name, d, lambda v: np.all(v > 0), "> 0")
+    return Param(name, d, minimum=0, exclusive_minimum=True)
 
 
 def _nonneg(name, d):
-    return Param(name, d, lambda v: np.all(v >= 0), ">= 0")
+    return Param(name, d, minimum=0)
 
 
 def _flag(name, d=False):
@@ -90,16 +134,19 @@ def _lr(d):
 
 
 def _whole(name, d, low):
-    return Param(name, d, lambda v: np.all((v >= low) & (v == np.floor(v))),
-                 f"a whole number >= {low}")
+    return Param(name, d, minimum=low, integer=True)
 
 
 def _open_unit(name, d):
-    return Param(name, d, lambda v: np.all((v > 0) & (v < 1)), "in (0, 1)")
+    return Param(name, d, minimum=0, maximum=1, exclusive_minimum=True, exclusive_maximum=True)
+
+
+def _closed_unit(name, d):
+    return Param(name, d, minimum=0, maximum=1)
 
 
 _WD = _nonneg("weight_decay", 0.0)
-_DAMP = _quiet(Param("dampening", 0.0, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]"))
+_DAMP = _quiet(_closed_unit("dampening", 0.0))
 
 
 @dataclass(frozen=True)
@@ -353,9 +400,9 @@ for _s in [
         "Zhang, Lucas, Hinton & Ba 2019, arXiv:1907.08610 (NeurIPS); pytorch_optimizer 4.1.0 "
         "Lookahead", M.lookahead,
         (_base("adam"), _whole("k", 5, 1),
-         Param("alpha", 0.5, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")),
+         _closed_unit("alpha", 0.5)),
         lasagne_params=(_base("adam", "lasagne"), _whole("k", 5, 1),
-                        Param("alpha", 0.5, lambda v: np.all((v >= 0) & (v <= 1)), "in [0, 1]")),
+                        _closed_unit("alpha", 0.5)),
         main_param="alpha", exposes=("first_moment", "slow"), schedulable=False,
         lr_note="no lr of its own: the base's",
         basic_form=BasicForm("the base's", "the base's", "the base's",
@@ -368,7 +415,7 @@ for _s in [
          replace(_unit("beta3", None), none="sqrt(beta2)"), _quiet(_pos("eps", 1e-8)), _WD,
          _flag("decouple", True), _flag("use_bias_correction"), _flag("safeguard_warmup"),
          _pos("d0", 1e-6), _pos("d_coef", 1.0),
-         Param("growth_rate", None, lambda v: np.all(v >= 1), ">= 1", none="no limit")),
+         Param("growth_rate", None, none="no limit", minimum=1)),
         main_param="d_coef", exposes=("first_moment", "d"), counters={"prodigy_d": "d"},
         lr_note="lr multiplies the estimate d; keep 1",
         basic_form=BasicForm("d·lr (d: the estimate, growing from d0 while the path moves "
