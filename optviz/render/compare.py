@@ -80,15 +80,21 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
 
     from optviz.render.labels import legend_heads
 
-    heads = legend_heads(config)  # the label and its hyperparameters, as the run's figure
+    # each entry: the label and its hyperparameters, as the run's figure, or where a
+    # small figure has no room for them, the label alone
+    heads = legend_heads(config)
 
     def make_handles(scale):
-        return _legend_handles(summary, styles, scale, heads)
+        return _legend_handles(summary, styles, scale, heads, fan=n_count > 1)
 
     # laid out as the run's figure: legend and panel beside or under the plot,
     # the figure taller where 20 optimizers' legend needs it
     planned = plan_layout(fig, make_handles(scale), surface.domain, scale=scale,
                           loss_panel=True, note=True, title=config.title)
+    if planned is None:
+        heads = None
+        planned = plan_layout(fig, make_handles(scale), surface.domain, scale=scale,
+                              loss_panel=True, note=True, title=config.title)
     if planned is None:
         raise LayoutError(too_small(size, dpi, make_handles, surface.domain, loss_panel=True,
                                     note=True, title=config.title, count=k_count,
@@ -151,7 +157,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     return fig
 
 
-def _legend_handles(summary, styles, scale, heads=None):
+def _legend_handles(summary, styles, scale, heads=None, fan=True):
     """Per optimizer: its label and hyperparameters (*heads*), success rate, median
     steps to tol and share of diverged runs; then the start of the bold path and
     the runs' ends."""
@@ -171,9 +177,10 @@ def _legend_handles(summary, styles, scale, heads=None):
                               label=text))
     handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
                           label="start of the bold path (run 0)"))
-    handles.append(Line2D([], [], ls="-", lw=FAN_WIDTH * scale, color="#777777",
-                          marker="o", ms=FAN_END * scale, mew=0, markevery=[1],
-                          label="the other runs and their ends"))
+    if fan:
+        handles.append(Line2D([], [], ls="-", lw=FAN_WIDTH * scale, color="#777777",
+                              marker="o", ms=FAN_END * scale, mew=0, markevery=[1],
+                              label="the other runs and their ends"))
     return handles
 
 
