@@ -76,7 +76,7 @@ def tuning_starts(spec: TuneSpec, config: RunConfig) -> np.ndarray:
 def seeds_of(config: RunConfig, wanted: int | None = None) -> list[Noise | None]:
     """One noise model per seed (``[None]`` for an exact run)."""
     noise = config.noise
-    if noise is None or noise.sigma == 0:
+    if noise is None or not noise.active:
         return [None]
     count = noise.seeds if wanted is None else wanted
     return [noise.with_seed(noise.seed + j) for j in range(count)]

@@ -146,9 +146,26 @@ def many_runs(config: RunConfig) -> bool:
     return config.starts is not None or (config.noise is not None and config.noise.seeds > 1)
 
 
+def network(config: RunConfig) -> bool:
+    """A model with more than two parameters: its paths are drawn on a plane
+    (``<stem>.png`` from ``plane-figure``) and kept in ``parameters.npz``."""
+    return getattr(config.surface, "dim", 2) > 2
+
+
 def _run(config: RunConfig, arguments: dict) -> list[Product]:
     stem, formats = config.stem, config.render.formats
     static = [f for f in formats if f in STATIC_FORMATS]
+    if network(config):
+        out = [Product("parameters.npz", "npz", "parameters"),
+               Product("losses.csv", "csv", "losses")]
+        if many_runs(config):
+            out.append(Product("summary.csv", "csv", "summary"))
+        out += [Product(f"{stem}.{f}", f, "plane-figure") for f in static]
+        if config.render.step_panel:
+            out.append(Product(f"{stem}-step-size.png", "png", "step-size-figure"))
+        if config.render.lr_panel:
+            out.append(Product(f"{stem}-lr.png", "png", "lr-figure"))
+        return out
     out = [Product("trajectories.csv", "csv", "trajectories")]
     if static and many_runs(config):
         out.append(Product("summary.csv", "csv", "summary"))
@@ -268,7 +285,12 @@ def input_hashes(config: RunConfig | ResponseConfig) -> dict[str, Any]:
     if config.file is not None:
         add("config", config.file, "config file")
     if isinstance(config, RunConfig):
-        if config.surface.path is not None:
+        data_file = data_path(config.surface)
+        if data_file is not None:  # a model's data, read with the limits of every table
+            from optviz.input.table import MAX_BYTES as MAX_TABLE_BYTES
+
+            add("data", data_file, "data file", MAX_TABLE_BYTES)
+        elif getattr(config.surface, "path", None) is not None:
             add("surface", Path(config.surface.path), "surface file")
     else:
         from optviz.input.table import MAX_BYTES as MAX_SIGNAL_BYTES
@@ -279,6 +301,14 @@ def input_hashes(config: RunConfig | ResponseConfig) -> dict[str, Any]:
                 path = Path(sig) if base is None or Path(sig).is_absolute() else base / sig
                 add(f"signal {Path(sig).stem}", path, "signal file", MAX_SIGNAL_BYTES)
     return {"optviz": __version__, "files": files}
+
+
+def data_path(surface) -> Path | None:
+    """The CSV file a model's data was read from (None: generated, or a surface)."""
+    spec = getattr(surface, "spec", None)
+    if isinstance(spec, dict) and isinstance(spec.get("data"), dict) and "csv" in spec["data"]:
+        return Path(surface.data.source)
+    return None
 
 
 def same_inputs(recorded: Any, now: dict[str, Any]) -> bool:

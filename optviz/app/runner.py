@@ -114,11 +114,11 @@ class OptimizerOutcome:
 
     label: str
     type: str
-    final_point: tuple[float, float]
+    final_point: tuple[float, ...]  # (x, y); a model's D parameters
     final_loss: float  # NaN when even the start has no finite loss
     diverged: bool
     steps: int
-    points: np.ndarray  # (steps + 1, 2): the finite path
+    points: np.ndarray  # (steps + 1, D): the finite path
     losses: np.ndarray  # (steps + 1,)
     counters: dict[str, int] = field(default_factory=dict)  # the registry's, e.g. Newton's
     distance_to_nearest_minimum: float | None = None
@@ -151,7 +151,7 @@ class RunResult(Result):
             final = tr.final_points[k, 0]
             out[tr.labels[k]] = OptimizerOutcome(
                 label=tr.labels[k], type=opt.type,
-                final_point=(float(final[0]), float(final[1])),
+                final_point=tuple(float(v) for v in final),
                 final_loss=float(tr.final_losses[k, 0]), diverged=bool(tr.diverged[k, 0]),
                 steps=int(tr.steps[k, 0]), points=tr.path(k), losses=tr.loss_path(k),
                 counters={name: counts[k, 0].item() for name, counts in tr.counters.items()},
@@ -166,6 +166,9 @@ class RunResult(Result):
         for o in self.per_label.values():
             row = {"label": o.label, "type": o.type, "final_point": list(o.final_point),
                    "final_loss": o.final_loss, "diverged": o.diverged, "steps": o.steps}
+            if len(o.final_point) > 2:  # a network: its size, not D numbers
+                del row["final_point"]
+                row["final_norm"] = float(np.linalg.norm(o.final_point))
             row.update(o.counters)  # e.g. newton_fallbacks
             if o.distance_to_nearest_minimum is not None:
                 row["distance_to_nearest_minimum"] = o.distance_to_nearest_minimum
@@ -266,6 +269,8 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
 def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, sizes) -> None:
     """Make every planned file of a run in the stage; any failure raises."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
+    if the_plan.made_by("parameters"):  # a network: parameters, losses, the plane
+        return _make_network_run(the_plan, stage, result, sizes)
     write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
     if the_plan.made_by("summary"):  # many starts or seeds: fans of runs
         from optviz.analysis.compare import SUMMARY_FIELDS, summarize
@@ -326,6 +331,52 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
         if errors:
             raise RenderError("; ".join(errors) + " (drop the format to write the others: "
                               "--formats or render.formats)")
+
+
+def _make_network_run(the_plan: Plan, stage, result: RunResult, sizes) -> None:
+    """A network's run: ``parameters.npz`` (every parameter vector, exact),
+    ``losses.csv``, the summary of many runs and the plane figure of run 0."""
+    config, trajectories, stem = result.config, result.trajectories, result.config.stem
+    write_npz(stage.path("parameters.npz"), trajectories.arrays())
+    write_text(stage.path("losses.csv"), trajectories.loss_csv_text())
+    if the_plan.made_by("summary"):
+        from optviz.analysis.compare import SUMMARY_FIELDS, summarize
+
+        result.comparison = summarize(config, trajectories)
+        write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
+                  [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
+    formats = the_plan.formats("plane-figure")
+    if formats:
+        _save(plane_figure(config, trajectories), stage, stem, formats, config.render.svg_text)
+    if the_plan.made_by("step-size-figure"):
+        from optviz.render.schedule import step_size_figure
+
+        _save(step_size_figure([o.label for o in config.optimizers], sizes.data,
+                               title=f"{config.title or stem}: effective step size α_t·V_t",
+                               dpi=config.render.dpi), stage, f"{stem}-step-size", ["png"])
+    if the_plan.made_by("lr-figure"):
+        write_lr_figure(config, stage.dir)
+
+
+def plane_figure(config: RunConfig, trajectories: Trajectories, run: int = 0):
+    """A network's figure: the loss on the config's plane (``render.plane``) with every
+    path of run *run* projected onto it, the loss panel and the final models."""
+    from optviz.analysis.projection import plane
+    from optviz.render.projection import make_figure
+
+    spec = config.render.plane
+    centre = np.array(spec.centre) if isinstance(spec.centre, tuple) else spec.centre
+    try:
+        the_plane = plane(config.surface, trajectories, method=spec.method, centre=centre,
+                          run=run, resolution=spec.resolution, seed=spec.seed)
+    except ConfigError as e:  # e.g. iterates that span less than a plane
+        where = str(config.file) if config.file else None
+        key = "render." + e.key if e.key else "render.plane"
+        raise ConfigError(e.detail, file=where, line=config.lines.get(("render", "plane")),
+                          key=key, hint=e.hint) from None
+    return make_figure(the_plane, trajectories, model=config.surface, title=config.title,
+                       size=config.render.size, dpi=config.render.dpi,
+                       decisions=config.render.decision_boundary)
 
 
 def static_options(config: RunConfig) -> dict:

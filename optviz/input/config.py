@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from optviz.core.surfaces import Surface, load_surface
 from optviz.errors import ConfigError, did_you_mean
 from optviz.input import library
+from optviz.input import models as model_input
 from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "surface", "start", "starts", "steps", "conventions", "optimizers",
             "render", "output", "noise", "lesson", "tune", "web")
 RENDER_KEYS = ("formats", "fps", "size", "dpi", "max_frames", "loss_panel", "overlays", "view",
-               "camera", "lr_panel", "step_panel", "view_box", "svg_text")
+               "camera", "lr_panel", "step_panel", "view_box", "svg_text",
+               "plane", "decision_boundary")  # the last two: networks (input/models.py)
 VIEW_BOXES = ("domain", "paths")
 SVG_TEXT = ("text", "paths")
 FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html", "web")
@@ -72,6 +74,9 @@ class RenderConfig:
     camera: tuple[float, float, float] = (35.0, -60.0, 0.0)  # elev, azim, rotate (deg/frame)
     view_box: str = "paths"  # the domain grown to hold the paths, or "domain"
     svg_text: str = "text"  # SVG text as text naming its fonts, or "paths" (outlines)
+    # a network (D > 2): the plane its paths are drawn on, and each final model's classes
+    plane: model_input.PlaneSpec = field(default_factory=model_input.PlaneSpec)
+    decision_boundary: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,12 +121,13 @@ class RunConfig:
         s = self.surface
         return {
             "title": self.title,
-            "surface": {"name": s.name, "title": s.title, "formula": s.formula,
+            "surface": model_input.surface_dict(s) if hasattr(s, "samples") else
+                       {"name": s.name, "title": s.title, "formula": s.formula,
                         "domain": {"x": list(s.domain[0]), "y": list(s.domain[1])},
                         "levels": s.levels if isinstance(s.levels, int) else list(s.levels),
                         "minima": [list(m) for m in s.minima],
                         "path": str(s.path) if s.path else None},
-            "start": list(self.start),
+            "start": list(self.start) if len(self.start) == 2 else "the model's init",
             "steps": self.steps,
             "conventions": self.conventions,
             "optimizers": [{"type": o.type, "label": o.label,
@@ -141,12 +147,13 @@ class RunConfig:
                        "overlays": list(self.render.overlays), "view": self.render.view,
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera)),
                        "view_box": self.render.view_box,
-                       "svg_text": self.render.svg_text},
+                       "svg_text": self.render.svg_text,
+                       **({"plane": self.render.plane.to_dict(),
+                           "decision_boundary": self.render.decision_boundary}
+                          if model_input.is_network(s) else {})},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
-            "noise": ({**self.noise._asdict(),
-                       "df": self.noise.df if math.isfinite(self.noise.df) else None}
-                      if self.noise else None),
+            "noise": self.noise.to_dict() if self.noise else None,
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
             "web": {"live": self.web.live, "lang": self.web.lang,
@@ -381,13 +388,18 @@ def config_from_document(doc: Document, *, stem: str,
         if key not in data:
             raise doc.error(f"the config has no '{key}'", (), hint=_REQUIRED_HINT[key])
 
-    surface = _surface(data["surface"], doc, base)
+    if model_input.is_model(data["surface"]):  # a model on data: input/models.py
+        surface, model_start = model_input.load_model(data, doc, base)
+    else:
+        surface, model_start = _surface(data["surface"], doc, base), None
     conventions = data.get("conventions", "torch")
     if conventions not in CONVENTIONS:
         raise doc.error(f"unknown conventions {conventions!r}; expected one of "
                         + ", ".join(CONVENTIONS), ("conventions",),
                         hint=did_you_mean(str(conventions), CONVENTIONS))
-    if "start" in data:
+    if model_start is not None:
+        start = model_start
+    elif "start" in data:
         start = _point(data["start"], doc, ("start",))
     elif surface.start is not None:
         start = surface.start
@@ -397,6 +409,8 @@ def config_from_document(doc: Document, *, stem: str,
     steps = _steps(data.get("steps", DEFAULT_STEPS), doc, ("steps",))
     optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
     render = _render(data.get("render") or {}, doc)
+    if model_input.default_formats(data, surface):
+        render = replace(render, formats=model_input.default_formats(data, surface))
     output = data.get("output", f"output/{stem}")
     if not isinstance(output, str) or not output.strip() or "\0" in output:
         raise doc.error("output must be a folder path (text without NUL characters)",
@@ -421,10 +435,12 @@ def config_from_document(doc: Document, *, stem: str,
         raise doc.error("lesson must be one line of text", ("lesson",))
     lesson = _drawable(lesson, doc, ("lesson",), "lesson")
     web = _web(data["web"], doc) if data.get("web") is not None else WebConfig()
-    return RunConfig(title=title, surface=surface, start=start, steps=steps,
-                     conventions=conventions, optimizers=optimizers, render=render,
-                     output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
-                     starts=starts, tune=tune, web=web, lines=doc.lines)
+    config = RunConfig(title=title, surface=surface, start=start, steps=steps,
+                       conventions=conventions, optimizers=optimizers, render=render,
+                       output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
+                       starts=starts, tune=tune, web=web, lines=doc.lines)
+    model_input.check(config, doc, data)  # models on data: input/models.py
+    return config
 
 
 def _web(data: Any, doc: Document) -> WebConfig:
@@ -470,6 +486,8 @@ def _noise(data: Any, doc: Document) -> "Noise":
     at = ("noise",)
     if not isinstance(data, Mapping):
         raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
+    if data.get("kind") == "minibatch":  # a model's sampling noise: input/models.py
+        return model_input.minibatch(data, doc)
     _check_keys(data, ("sigma", "seed", "kind", "df", "seeds"), doc, at)
     sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
     if sigma < 0:
@@ -480,8 +498,9 @@ def _noise(data: Any, doc: Document) -> "Noise":
     seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
     kind = data.get("kind", "gaussian")
     if kind not in NOISE_KINDS:
-        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(NOISE_KINDS),
-                        at + ("kind",), hint=did_you_mean(str(kind), NOISE_KINDS))
+        kinds = (*NOISE_KINDS, "minibatch")
+        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(kinds),
+                        at + ("kind",), hint=did_you_mean(str(kind), kinds))
     df = math.inf
     if kind == "student_t":
         if "df" not in data:
@@ -803,10 +822,17 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         raise doc.error(f"svg_text must be one of {', '.join(SVG_TEXT)}, got {svg_text!r}",
                         at + ("svg_text",), hint=did_you_mean(str(svg_text), SVG_TEXT)
                         or "text: text naming its fonts; paths: outlines, no fonts needed")
+    plane = model_input.plane(data["plane"], doc) if "plane" in data \
+        else default.plane
+    boundary = data.get("decision_boundary", default.decision_boundary)
+    if not isinstance(boundary, bool):
+        raise doc.error(f"decision_boundary must be true or false, got {boundary!r}",
+                        at + ("decision_boundary",))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
                         view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel,
-                        view_box=view_box, svg_text=svg_text)
+                        view_box=view_box, svg_text=svg_text, plane=plane,
+                        decision_boundary=boundary)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:
