@@ -68,19 +68,17 @@ def load_model(data: Mapping, doc: Document, base: Path | None):
     spec = dict(data["surface"])
     start = None
     if "start" in data:
+        if isinstance(spec.get("model"), Mapping):
+            raise doc.error("a network starts from its initialisation, not from a point",
+                            ("start",), hint="leave start out; choose another init with "
+                            "surface.model.init.seed")
         start = _point(data["start"], doc, ("start",))
-        if "start" not in spec:
+        if "start" not in spec:  # the drawn domain holds the start
             spec["start"] = list(start)
     try:
         model = build(spec, base)
     except ConfigError as e:
         raise _located(e, doc, at) from None
-    if is_network(model):
-        if "start" in data:
-            raise doc.error("a network starts from its initialisation, not from a point",
-                            ("start",), hint="leave start out; choose another init with "
-                            "surface.model.init.seed")
-        return model, tuple(float(v) for v in model.start)
     return model, (start if start is not None else tuple(float(v) for v in model.start))
 
 
