@@ -120,6 +120,11 @@ def plan(config: RunConfig | ResponseConfig, command: str = "run", **arguments) 
     elif command == "response":
         raise ConfigError("not a response config: it needs a 'response:' section",
                           file=where, hint="see configs/article/response-*.yaml")
+    if network(config) and command in NOT_FOR_NETWORKS:
+        raise ConfigError(f"'optviz {command}' {NOT_FOR_NETWORKS[command]}; this model has "
+                          f"{config.surface.dim:,} parameters", file=where, key="surface",
+                          hint="optviz run, compare and sweep take networks; a two-parameter "
+                               "model (linear, logistic) takes every command")
     products = [*_PRODUCTS[command](config, arguments),
                 Product(RECORDS[command], "json", "record")]
     names = [p.name for p in products]
@@ -144,6 +149,14 @@ def figure_formats(config) -> list[str]:
 def many_runs(config: RunConfig) -> bool:
     """Whether a run has several starts or seeds (fans of paths, a summary)."""
     return config.starts is not None or (config.noise is not None and config.noise.seeds > 1)
+
+
+#: commands that draw the 2-D plane of a surface, which a network (D > 2) has not
+NOT_FOR_NETWORKS = {
+    "basins": "maps where starts on a 2-D grid end; a network starts from its "
+              "initialisation, not from a point of a plane",
+    "web": "makes a page over a 2-D surface; a network's paths are drawn on a plane "
+           "only after training (optviz run draws it)"}
 
 
 def network(config: RunConfig) -> bool:

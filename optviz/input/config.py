@@ -177,6 +177,7 @@ class RunConfig:
                 formats = [f.strip() for f in formats.split(",") if f.strip()]
             cfg = replace(cfg, render=replace(cfg.render,
                                               formats=_formats(formats, doc, ("--formats",))))
+            model_input.check_formats(cfg, doc, ("--formats",))  # a network's: stills
         if output is not None:
             cfg = replace(cfg, output=Path(output))
         return cfg
@@ -425,6 +426,7 @@ def config_from_document(doc: Document, *, stem: str,
     tune = _tune(data["tune"], doc, surface) if data.get("tune") is not None else None
     if tune is None and any(o.tune and not o.auto_lr for o in optimizers):
         tune = TuneSpec()
+    tune = model_input.tune(tune, data, surface)  # a network's default objective
     if tune is not None and tune.needs_minimum and surface.minimum_value is None:
         raise doc.error(f"the objective {tune.objective} needs the surface's minimum value, "
                         f"which surface '{surface.name}' does not state", ("tune", "objective"),

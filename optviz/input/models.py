@@ -177,15 +177,11 @@ def check(config, doc: Document, data: Mapping) -> None:
         raise doc.error("a network runs from its initialisation: starts does not apply",
                         ("starts",), hint="compare initialisations with optviz compare "
                         "and tune: {over: {seeds: n}}, or change surface.model.init.seed")
-    bad = [f for f in config.render.formats if f not in NETWORK_FORMATS]
-    if bad:
-        at = ("render", "formats")
-        if at in doc.lines and isinstance(render.get("formats"), list) \
-                and bad[0] in render["formats"]:
-            at += (render["formats"].index(bad[0]),)
-        raise doc.error(f"a network's run is drawn as a still figure of the loss on a plane; "
-                        f"{bad[0]} is not made for networks (yet)", at,
-                        hint="use formats png, svg or pdf")
+    at = ("render", "formats")
+    if isinstance(render.get("formats"), list):
+        bad = [f for f in render["formats"] if str(f).lower().lstrip(".") not in NETWORK_FORMATS]
+        at += (render["formats"].index(bad[0]),) if bad else ()
+    check_formats(config, doc, at)
     if config.render.view != "2d" or config.render.overlays:
         raise doc.error("a network's plane figure has no 3-D view or overlays",
                         ("render", "view" if config.render.view != "2d" else "overlays"))
@@ -200,6 +196,30 @@ def check(config, doc: Document, data: Mapping) -> None:
         raise doc.error(f"unknown centre {centre!r}", ("render", "plane", "centre"),
                         hint=did_you_mean(centre, [*CENTRES, *labels])
                         or "best, start, mean or an optimizer's label: " + ", ".join(labels))
+
+
+def check_formats(config, doc: Document, at: tuple) -> None:
+    """A network is drawn as a still figure: animations and pages are refused at *at*."""
+    if not is_network(config.surface):
+        return
+    bad = [f for f in config.render.formats if f not in NETWORK_FORMATS]
+    if bad:
+        raise doc.error(f"a network's run is drawn as a still figure of the loss on a plane; "
+                        f"{bad[0]} is not made for networks (yet)", at,
+                        hint="use formats png, svg or pdf")
+
+
+def tune(spec, data: Mapping, surface: Any):
+    """A tuning protocol on a model with no known minimum (a network) tunes for the
+    final loss unless the config names an objective (the gap needs the minimum)."""
+    from dataclasses import replace
+
+    given = data.get("tune")
+    if spec is None or getattr(surface, "samples", None) is None \
+            or surface.minimum_value is not None \
+            or (isinstance(given, Mapping) and "objective" in given):
+        return spec
+    return replace(spec, objective="final_loss")
 
 
 def default_formats(data: Mapping, surface: Any) -> tuple[str, ...] | None:
