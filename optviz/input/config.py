@@ -490,6 +490,11 @@ def _noise(data: Any, doc: Document) -> "Noise":
         raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
     if data.get("kind") == "minibatch":  # a model's sampling noise: input/models.py
         return model_input.minibatch(data, doc)
+    kind = data.get("kind", "gaussian")  # first: the kind decides which keys belong
+    if kind not in NOISE_KINDS:
+        kinds = (*NOISE_KINDS, "minibatch")
+        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(kinds),
+                        at + ("kind",), hint=did_you_mean(str(kind), kinds))
     _check_keys(data, ("sigma", "seed", "kind", "df", "seeds"), doc, at)
     sigma = _number(data.get("sigma", 0.0), doc, at + ("sigma",))
     if sigma < 0:
@@ -498,11 +503,6 @@ def _noise(data: Any, doc: Document) -> "Noise":
         raise doc.error(f"sigma must be at most 1e6, got {sigma:g}", at + ("sigma",),
                         hint="gradient noise beyond that only overflows")
     seed = _int(data.get("seed", 0), doc, at + ("seed",), 0, 2 ** 32 - 1, "seed")
-    kind = data.get("kind", "gaussian")
-    if kind not in NOISE_KINDS:
-        kinds = (*NOISE_KINDS, "minibatch")
-        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(kinds),
-                        at + ("kind",), hint=did_you_mean(str(kind), kinds))
     df = math.inf
     if kind == "student_t":
         if "df" not in data:
