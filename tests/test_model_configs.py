@@ -94,7 +94,7 @@ BAD = [
     ("steps: 30", "steps: 30\nnoise: {kind: minibach, batch_size: 3}", 6, "noise.kind",
      "minibatch"),
     ("label: adam}", "label: adam}\n  - {type: newton}", 9, "optimizers[2].type", "Hessian"),
-    ("dpi: 50}", "dpi: 50, formats: [png, gif]}", 9, "render.formats[1]", "gif"),
+    ("dpi: 50}", "dpi: 50, formats: [png, html]}", 9, "render.formats[1]", "html page"),
     ("dpi: 50}", "dpi: 50, plane: {centre: adm}}", 9, "render.plane.centre", "adam"),
     ("dpi: 50}", "dpi: 50, plane: {method: pcb}}", 9, "render.plane.method", "pca"),
     ("dpi: 50}", "dpi: 50, plane: {centre: [1, 2]}}", 9, "render.plane.centre", "17"),
@@ -271,9 +271,8 @@ def test_run_prints_the_parameters_norm_for_a_network(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("run", "--formats", "png,gif"), "gif is not made for networks"),
-    (("run", "--formats", "mp4"), "mp4 is not made for networks"),
-    (("run", "--formats", "web"), "web is not made for networks"),
+    (("run", "--formats", "png,html"), "html page draws a 2-D surface"),
+    (("run", "--formats", "web"), "web page draws a 2-D surface"),
     (("basins", "--resolution", "4"), "'optviz basins'"),
     (("web",), "'optviz web'"),
 ])
@@ -349,3 +348,39 @@ def test_batch_renders_model_configs(tmp_path):
     assert (folder / "out" / "line" / "trajectories.csv").exists()
     again = invoke("batch", folder, "--jobs", "1")
     assert "2 up to date" in again.output
+
+
+def test_a_network_is_animated_on_its_plane(tmp_path):
+    from optviz.render.projection import PlaneAnimation
+
+    text = NET.replace("dpi: 50}", "dpi: 50, formats: [png, gif], fps: 5, max_frames: 8}")
+    result = run(parse_config(text, "anim.yaml"), out=tmp_path)
+    assert (tmp_path / "anim.gif") in result.files
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert "anim.gif" in {f["name"] for f in record["files"]}
+    with Image.open(tmp_path / "anim.gif") as im:
+        assert im.size == (300, 200)
+        # 8 frames of steps 0 .. 30, then the last held for 1.5 s at 5 fps
+        assert im.n_frames == 8 + 8
+        im.seek(0)
+        first = np.asarray(im.convert("RGB")).copy()
+        im.seek(7)
+        last = np.asarray(im.convert("RGB")).copy()
+    assert not np.array_equal(first, last)  # the paths grew
+    # a blitted frame equals the same figure drawn whole (the paths up to that step)
+    from optviz.app.runner import network_plane
+
+    cfg, tr = result.config, result.trajectories
+    pl = network_plane(cfg, tr)
+    anim = PlaneAnimation(pl, tr, model=cfg.surface, title=cfg.title, size=(6, 4), dpi=50)
+    blitted = anim.draw(30).copy()
+    anim.fig.canvas.draw()  # a full redraw: the animated artists are left out of it
+    p = anim.parts
+    from optviz.render import contour as C
+
+    for a in [*C.draw_paths(p["ax"], pl.paths, p["cols"], scale=p["scale"], upto=30,
+                            shown=p["shown"], looks_=p["looks"]),
+              *C.draw_losses(p["lax"], tr, p["cols"], scale=p["scale"], upto=30,
+                             looks_=p["looks"]), anim.start, anim.counter]:
+        a.axes.draw_artist(a)
+    assert np.array_equal(blitted, np.asarray(anim.fig.canvas.buffer_rgba()))

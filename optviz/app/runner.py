@@ -270,7 +270,7 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
     """Make every planned file of a run in the stage; any failure raises."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
     if the_plan.made_by("parameters"):  # a network: parameters, losses, the plane
-        return _make_network_run(the_plan, stage, result, sizes)
+        return _make_network_run(the_plan, stage, result, progress, sizes)
     write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
     if the_plan.made_by("summary"):  # many starts or seeds: fans of runs
         from optviz.analysis.compare import SUMMARY_FIELDS, summarize
@@ -333,9 +333,10 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
                               "--formats or render.formats)")
 
 
-def _make_network_run(the_plan: Plan, stage, result: RunResult, sizes) -> None:
+def _make_network_run(the_plan: Plan, stage, result: RunResult, progress, sizes) -> None:
     """A network's run: ``parameters.npz`` (every parameter vector, exact),
-    ``losses.csv``, the summary of many runs and the plane figure of run 0."""
+    ``losses.csv``, the summary of many runs, the plane figure of run 0 and its
+    animation (the paths growing over the plane)."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
     write_npz(stage.path("parameters.npz"), trajectories.arrays())
     write_text(stage.path("losses.csv"), trajectories.loss_csv_text())
@@ -345,9 +346,25 @@ def _make_network_run(the_plan: Plan, stage, result: RunResult, sizes) -> None:
         result.comparison = summarize(config, trajectories)
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
-    formats = the_plan.formats("plane-figure")
+    formats, animated = the_plan.formats("plane-figure"), the_plan.formats("plane-animation")
+    the_plane = network_plane(config, trajectories) if formats or animated else None
     if formats:
-        _save(plane_figure(config, trajectories), stage, stem, formats, config.render.svg_text)
+        _save(plane_figure(config, trajectories, the_plane), stage, stem, formats,
+              config.render.svg_text)
+    if animated:
+        from optviz.render.fonts import text_style
+        from optviz.render.projection import animate_plane
+
+        r = config.render
+        report = (lambda done, total: progress("frames", done, total)) if progress else None
+        with text_style():
+            _, errors = animate_plane(the_plane, trajectories, stage.dir / stem, animated,
+                                      model=config.surface, title=config.title, size=r.size,
+                                      dpi=r.dpi, decisions=r.decision_boundary, fps=r.fps,
+                                      max_frames=r.max_frames, progress=report)
+        if errors:
+            raise RenderError("; ".join(errors) + " (drop the format to write the others: "
+                              "--formats or render.formats)")
     if the_plan.made_by("step-size-figure"):
         from optviz.render.schedule import step_size_figure
 
@@ -358,11 +375,22 @@ def _make_network_run(the_plan: Plan, stage, result: RunResult, sizes) -> None:
         write_lr_figure(config, stage.dir)
 
 
-def plane_figure(config: RunConfig, trajectories: Trajectories, run: int = 0):
+def plane_figure(config: RunConfig, trajectories: Trajectories, the_plane=None):
     """A network's figure: the loss on the config's plane (``render.plane``) with every
-    path of run *run* projected onto it, the loss panel and the final models."""
-    from optviz.analysis.projection import plane
+    path of run 0 projected onto it, the loss panel and the final models."""
     from optviz.render.projection import make_figure
+
+    if the_plane is None:
+        the_plane = network_plane(config, trajectories)
+    return make_figure(the_plane, trajectories, model=config.surface, title=config.title,
+                       size=config.render.size, dpi=config.render.dpi,
+                       decisions=config.render.decision_boundary)
+
+
+def network_plane(config: RunConfig, trajectories: Trajectories, run: int = 0):
+    """The plane of ``render.plane`` through run *run* of every optimizer (errors
+    located at the config's render.plane)."""
+    from optviz.analysis.projection import plane
 
     spec = config.render.plane
     centre = np.array(spec.centre) if isinstance(spec.centre, tuple) else spec.centre
@@ -374,9 +402,7 @@ def plane_figure(config: RunConfig, trajectories: Trajectories, run: int = 0):
         key = "render." + e.key if e.key else "render.plane"
         raise ConfigError(e.detail, file=where, line=config.lines.get(("render", "plane")),
                           key=key, hint=e.hint) from None
-    return make_figure(the_plane, trajectories, model=config.surface, title=config.title,
-                       size=config.render.size, dpi=config.render.dpi,
-                       decisions=config.render.decision_boundary)
+    return the_plane
 
 
 def static_options(config: RunConfig) -> dict:

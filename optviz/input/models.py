@@ -29,8 +29,9 @@ from optviz.input.yamldoc import Document
 
 PLANE_KEYS = ("method", "centre", "resolution", "seed")
 MINIBATCH_KEYS = ("kind", "batch_size", "seed", "seeds")
-#: formats a network (D > 2) is drawn in: the plane figure is a still
-NETWORK_FORMATS = ("png", "svg", "pdf")
+#: formats a network (D > 2) is drawn in: the plane figure, still or with the paths
+#: growing over it (the pages draw a 2-D surface)
+NETWORK_FORMATS = ("png", "svg", "pdf", "gif", "mp4")
 
 
 @dataclass(frozen=True)
@@ -199,14 +200,14 @@ def check(config, doc: Document, data: Mapping) -> None:
 
 
 def check_formats(config, doc: Document, at: tuple) -> None:
-    """A network is drawn as a still figure: animations and pages are refused at *at*."""
+    """A network is drawn on a plane, still or animated: pages are refused at *at*."""
     if not is_network(config.surface):
         return
     bad = [f for f in config.render.formats if f not in NETWORK_FORMATS]
     if bad:
-        raise doc.error(f"a network's run is drawn as a still figure of the loss on a plane; "
-                        f"{bad[0]} is not made for networks (yet)", at,
-                        hint="use formats png, svg or pdf")
+        raise doc.error(f"a network's run is drawn on a plane through its parameters; "
+                        f"the {bad[0]} page draws a 2-D surface and is not made for networks",
+                        at, hint="use formats png, svg, pdf, gif or mp4")
 
 
 def tune(spec, data: Mapping, surface: Any):
