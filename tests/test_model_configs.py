@@ -101,6 +101,7 @@ BAD = [
     ("dpi: 50}", "dpi: 50, plane: {resolution: 1}}", 9, "render.plane.resolution", "2"),
     ("dpi: 50}", "dpi: 50, decision_boundary: 1}", 9, "render.decision_boundary",
      "true or false"),
+    ("dpi: 50}", "dpi: 50, step_panel: true}", 9, "render.step_panel", "17 parameters"),
 ]
 
 

@@ -176,8 +176,6 @@ def _run(config: RunConfig, arguments: dict) -> list[Product]:
         out += [Product(f"{stem}.{f}", f, "plane-figure") for f in static]
         out += [Product(f"{stem}.{f}", f, "plane-animation")
                 for f in formats if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
-        if config.render.step_panel:
-            out.append(Product(f"{stem}-step-size.png", "png", "step-size-figure"))
         if config.render.lr_panel:
             out.append(Product(f"{stem}-lr.png", "png", "lr-figure"))
         return out

@@ -270,7 +270,7 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
     """Make every planned file of a run in the stage; any failure raises."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
     if the_plan.made_by("parameters"):  # a network: parameters, losses, the plane
-        return _make_network_run(the_plan, stage, result, progress, sizes)
+        return _make_network_run(the_plan, stage, result, progress)
     write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
     if the_plan.made_by("summary"):  # many starts or seeds: fans of runs
         from optviz.analysis.compare import SUMMARY_FIELDS, summarize
@@ -333,7 +333,7 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
                               "--formats or render.formats)")
 
 
-def _make_network_run(the_plan: Plan, stage, result: RunResult, progress, sizes) -> None:
+def _make_network_run(the_plan: Plan, stage, result: RunResult, progress) -> None:
     """A network's run: ``parameters.npz`` (every parameter vector, exact),
     ``losses.csv``, the summary of many runs, the plane figure of run 0 and its
     animation (the paths growing over the plane)."""
@@ -365,12 +365,6 @@ def _make_network_run(the_plan: Plan, stage, result: RunResult, progress, sizes)
         if errors:
             raise RenderError("; ".join(errors) + " (drop the format to write the others: "
                               "--formats or render.formats)")
-    if the_plan.made_by("step-size-figure"):
-        from optviz.render.schedule import step_size_figure
-
-        _save(step_size_figure([o.label for o in config.optimizers], sizes.data,
-                               title=f"{config.title or stem}: effective step size α_t·V_t",
-                               dpi=config.render.dpi), stage, f"{stem}-step-size", ["png"])
     if the_plan.made_by("lr-figure"):
         write_lr_figure(config, stage.dir)
 

@@ -186,6 +186,10 @@ def check(config, doc: Document, data: Mapping) -> None:
     if config.render.view != "2d" or config.render.overlays:
         raise doc.error("a network's plane figure has no 3-D view or overlays",
                         ("render", "view" if config.render.view != "2d" else "overlays"))
+    if config.render.step_panel:
+        raise doc.error(f"step_panel draws one panel per coordinate of a 2-D point; this "
+                        f"network has {model.dim:,} parameters", ("render", "step_panel"),
+                        hint="leave it out (lr_panel works; the plane figure has the loss)")
     centre = config.render.plane.centre
     labels = [o.label for o in config.optimizers]
     if isinstance(centre, tuple):
