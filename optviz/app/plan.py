@@ -162,7 +162,7 @@ NOT_FOR_NETWORKS = {
 def network(config: RunConfig) -> bool:
     """A model with more than two parameters: its paths are drawn on a plane
     (``<stem>.png`` from ``plane-figure``) and kept in ``parameters.npz``."""
-    return getattr(config.surface, "dim", 2) > 2
+    return getattr(getattr(config, "surface", None), "dim", 2) > 2  # a response: none
 
 
 def _run(config: RunConfig, arguments: dict) -> list[Product]:
