@@ -246,6 +246,19 @@ def test_a_huge_network_is_refused_before_any_work(tmp_path):
     assert small.work < budget.WORK_BUDGET < budget.of_run(cfg).work
 
 
+def test_a_networks_memory_counts_every_parameter_of_every_step(tmp_path):
+    text = NET.replace("mlp: [2, 4, 1]", "mlp: [2, 128, 128, 1]").replace("steps: 30",
+                                                                          "steps: 20000")
+    cfg = parse_config(text, "wide.yaml")  # 2 x 20,001 x 17,025 floats: about 5 GiB
+    with pytest.raises(BudgetError) as info:
+        run(cfg, out=tmp_path / "out", budget=1e15)
+    assert "too much memory" in str(info.value)
+    from optviz.analysis import budget
+
+    small = budget.of_run(parse_config(NET, "n.yaml"))
+    assert small.memory < budget.BYTES["base"] + 2 ** 20
+
+
 def test_the_budget_counts_a_models_gradient_by_its_size():
     from optviz.analysis import budget
 

@@ -335,9 +335,11 @@ def _batches(config, what: str, rows: float, row_factors: list[Factor], optimize
                               workers=workers)
     else:
         points = rows * (steps + 1) * len(optimizers)
+        # a point is (x, y, loss); a model's is its D parameters and the loss
+        wide = (getattr(config.surface, "dim", 2) + 1) / 3
         # several seeds: their batches are joined into one array (twice the points)
-        memory = memory_model(points=points * (2 if seeds > 1 else 1),
-                              csv_rows=points if csv else 0)
+        memory = memory_model(points=points * wide * (2 if seeds > 1 else 1),
+                              csv_rows=points if csv and wide == 1 else 0)
         if csv:  # trajectories.csv: a row per point
             work += points * CSV_ROW
     return Part(what, tuple(factors), work, memory + extra_memory)
