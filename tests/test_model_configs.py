@@ -398,3 +398,46 @@ def test_a_network_is_animated_on_its_plane(tmp_path):
                              looks_=p["looks"]), anim.start, anim.counter]:
         a.axes.draw_artist(a)
     assert np.array_equal(blitted, np.asarray(anim.fig.canvas.buffer_rgba()))
+
+
+# ------------------------------------------------------------------ shipped configs
+def shipped(name):
+    from optviz.app.runner import simulate_config
+    from optviz.input.config import load_config
+
+    cfg = load_config(f"models/{name}")
+    return cfg, simulate_config(cfg)
+
+
+def test_shipped_linear_minibatch_jitters_around_full_batch_gd():
+    cfg, tr = shipped("linear-minibatch")
+    gap = tr.final_losses[:, 0] - cfg.surface.minimum_value
+    assert gap[1] > 3 * gap[0] > 0  # minibatch SGD hovers above GD's final loss
+    steps = np.diff(tr.points[:, 0], axis=1)
+    turns = [np.sum(np.einsum("ij,ij->i", s[1:], s[:-1]) < 0) for s in steps]
+    assert turns[0] < 5 < 20 < turns[1]  # GD's path is smooth, SGD's jitters
+
+
+def test_shipped_logistic_newton_full_step_diverges_and_damped_converges():
+    cfg, tr = shipped("logistic")
+    labels = list(tr.labels)
+    full, damped = labels.index("Newton (full step)"), labels.index("Newton (lr 0.3)")
+    assert tr.diverged[full, 0] and tr.steps[full, 0] <= 3
+    assert np.allclose(tr.final_points[damped, 0], cfg.surface.minima[0], atol=1e-6)
+
+
+def test_shipped_moons_momentum_and_adam_beat_sgd():
+    cfg, tr = shipped("moons")
+    final = dict(zip(tr.labels, tr.final_losses[:, 0]))
+    assert final["sgd lr=0.3"] > 3 * max(final["momentum lr=0.1"], final["adam lr=0.01"])
+    sgd = list(tr.labels).index("sgd lr=0.3")
+    assert tr.losses[sgd, 0, 200] > 0.2  # still on the plateau at step 200
+
+
+def test_shipped_spirals_adam_and_sgd_end_far_apart():
+    cfg, tr = shipped("spirals")
+    k = {label: i for i, label in enumerate(tr.labels)}
+    sgd, adam = tr.final_points[k["sgd lr=0.5"], 0], tr.final_points[k["adam lr=0.02"], 0]
+    start = np.array(cfg.start)
+    assert np.linalg.norm(adam - sgd) > np.linalg.norm(sgd - start)
+    assert tr.final_losses[k["sgd lr=0.5"], 0] > 100 * tr.final_losses[k["adam lr=0.02"], 0]
