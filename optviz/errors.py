@@ -59,6 +59,13 @@ class RenderError(OptvizError):
     """Rendering or encoding failed (for example ffmpeg is missing)."""
 
 
+class LayoutError(RenderError):
+    """No layout fits the figure at the config's render.size: raised while drawing,
+    located in the config (file, line, key) by the app that runs the plan."""
+
+    key = "render.size"
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
     """A 'did you mean ...?' hint for the choice closest to *name*, if any is close.
 

@@ -5,7 +5,6 @@ what to change) before any work starts -- under 30 s and 3 GiB, checked on a rea
 runs; ``--budget N`` / ``budget=`` moves the line."""
 
 import json
-import os
 import re
 import subprocess
 import sys

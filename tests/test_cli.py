@@ -1,6 +1,7 @@
 """The command line, driven through click's CliRunner."""
 
 import json
+import unicodedata
 import subprocess
 import sys
 
@@ -113,3 +114,25 @@ def test_bad_option_values_exit_2(tmp_path):
     r = invoke("run", "default", "--out", tmp_path, "--formats", "png,jpeg")
     assert r.exit_code == 2 and "--formats" in r.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_run_table_keeps_its_columns_in_line_with_chinese_and_japanese_labels(tmp_path):
+    """A CJK character takes two terminal columns: the table pads by columns, not
+    by characters, so "final point" starts in the same column on every row."""
+    cfg = tmp_path / "cjk.yaml"
+    cfg.write_text(CONFIG.replace('label: "too fast"', 'label: "学习率过大"')
+                   .replace("{type: adam, lr: 0.25}", "{type: adam, lr: 0.25, label: アダム}"))
+    r = subprocess.run(["optviz", "run", str(cfg), "--out", str(tmp_path / "out")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("optimizer"))
+    rows = lines[head + 2:head + 5]
+    assert [row.split()[0] for row in rows] == ["sgd", "アダム", "学习率过大"]
+
+    def column(row, text):  # terminal columns before text
+        before = row[:row.index(text)]
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in before)
+
+    starts = {column(row, "(") for row in rows}
+    assert starts == {column(lines[head], "final point")}, rows

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 BIN = str(Path(sys.executable).parent)  # the venv's bin: the installed `optviz`
 RENDER = "render: {formats: [png], size: [2, 1.5], dpi: 100}\n"

@@ -93,7 +93,6 @@ BAD = [
     ("steps: 30", "steps: 30\nnoise: {kind: minibatch}", 6, "noise", "batch_size"),
     ("steps: 30", "steps: 30\nnoise: {kind: minibach, batch_size: 3}", 6, "noise.kind",
      "minibatch"),
-    ("label: adam}", "label: adam}\n  - {type: newton}", 9, "optimizers[2].type", "Hessian"),
     ("dpi: 50}", "dpi: 50, formats: [png, html]}", 9, "render.formats[1]", "html page"),
     ("dpi: 50}", "dpi: 50, plane: {centre: adm}}", 9, "render.plane.centre", "adam"),
     ("dpi: 50}", "dpi: 50, plane: {method: pcb}}", 9, "render.plane.method", "pca"),
@@ -113,6 +112,19 @@ def test_mistakes_name_the_file_line_and_key(old, new, line, key, words):
     e = info.value
     assert (e.file, e.line, e.key) == ("net.yaml", line, key), str(e)
     assert words in str(e)
+
+
+def test_newton_runs_on_a_small_network_and_is_refused_on_a_large_one_at_its_key():
+    cfg = parse_config(NET.replace("label: adam}", "label: adam}\n  - {type: newton, lr: 0.5}"),
+                       "net.yaml")
+    assert [o.type for o in cfg.optimizers] == ["sgd", "adam", "newton"]
+    big = NET.replace("label: adam}", "label: adam}\n  - {type: newton}").replace(
+        "mlp: [2, 4, 1]", "mlp: [2, 32, 32, 1]")  # 1,185 parameters
+    with pytest.raises(ConfigError) as info:
+        parse_config(big, "big.yaml")
+    e = info.value
+    assert (e.file, e.line, e.key) == ("big.yaml", 9, "optimizers[2].type")
+    assert "Hessian" in str(e)
 
 
 def test_minibatch_noise_on_a_surface_and_plane_on_a_contour_are_refused():

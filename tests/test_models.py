@@ -187,17 +187,47 @@ def test_mlp_runs_stacked_equal_runs_alone():
         assert (together.final_losses < together.losses[:, :, 0]).all()
 
 
-def test_newton_and_sophia_are_refused_on_an_mlp_and_run_on_two_parameters():
-    net = mlp()
-    with pytest.raises(ConfigError, match="'n' .newton. needs the exact Hessian"):
-        models.check_optimizers(net, {"a": "adam", "n": "newton"})
-    with pytest.raises(ConfigError, match="Hessian"):
-        net.hess(net.init([0]))
-    models.check_optimizers(net, {"a": "adam", "s": "sgd"})
+@pytest.mark.parametrize("activation,loss,gen", [
+    ("tanh", "bce", "moons"), ("sigmoid", "ce", "spirals"), ("softplus", "mse", "regression"),
+    ("relu", "bce", "circles"), ("leaky_relu", "ce", "blobs")])
+def test_the_mlp_hessian_equals_central_differences_of_its_gradient(activation, loss, gen):
+    outs = 3 if gen == "blobs" else 2 if loss == "ce" else 1
+    net = mlp((1 if gen == "regression" else 2, 5, 4, outs), activation, loss, gen,
+              **({"classes": 3} if gen == "blobs" else {}))
+    p = net.init([0, 1, 2]) * 1.5
+    h = net.hess(p)
+    assert h.shape == (3, net.dim, net.dim)
+    np.testing.assert_array_equal(h, np.swapaxes(h, 1, 2))
+    fd = central(net.grad, p, h=1e-5)
+    np.testing.assert_allclose(h, fd, rtol=1e-5, atol=1e-8 * np.abs(fd).max())
+    rows = np.array([2, 7, 11, 30])
+    np.testing.assert_allclose(net.hess(p, rows), central(lambda q: net.grad(q, rows), p, 1e-5),
+                               rtol=1e-5, atol=1e-8 * np.abs(fd).max())
+    for n in range(3):  # stacked equal alone, to the bit
+        np.testing.assert_array_equal(net.hess(p[n:n + 1])[0], h[n])
+
+
+def test_newton_and_sophia_run_on_an_mlp_a_newton_step_solves_h_d_g():
+    net = mlp((2, 4, 3, 1), n=60)
+    models.check_optimizers(net, {"a": "adam", "n": "newton", "s": "sophia"})
+    start = net.init([3])[0]
+    tr = simulate(net, {"n": make_optimizer("newton", lr=0.5, fallback=False),
+                        "s": make_optimizer("sophia", lr=0.05)}, start, 5)
+    p0, g0, h0 = start[None], net.grad(start[None]), central(net.grad, start[None], 1e-5)
+    by_hand = p0 - 0.5 * np.linalg.solve(h0[0], g0[0])
+    np.testing.assert_allclose(tr.points[0, 0, 1], by_hand[0], rtol=1e-6, atol=1e-9)
+    assert np.isfinite(tr.losses).all() and tr.losses[1, 0, -1] < tr.losses[1, 0, 0]
     m = logistic()
-    models.check_optimizers(m, {"n": "newton", "s": "sophia"})
     tr = simulate(m, {"n": make_optimizer("newton")}, m.start, 30)
     np.testing.assert_allclose(tr.final_points[0, 0], m.minima[0], rtol=1e-9)
+
+
+def test_newton_is_refused_on_a_network_past_the_hessian_limit():
+    net = mlp((2, 40, 30, 1))
+    assert net.dim > models.MAX_HESSIAN_PARAMETERS
+    with pytest.raises(ConfigError, match=r"'n' \(newton\) needs the exact Hessian: 1,\d{3} x"):
+        models.check_optimizers(net, {"a": "adam", "n": "newton"})
+    models.check_optimizers(net, {"a": "adam", "s": "sgd"})
 
 
 @pytest.mark.parametrize("spec,fragment,key", [

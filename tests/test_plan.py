@@ -16,7 +16,6 @@ from optviz.app.plan import config_sha256, plan, resolve_output
 from optviz.app.runner import Result, run, run_basins, run_response, run_sweep, run_web
 from optviz.errors import ConfigError
 from optviz.input.config import parse_config
-from optviz.outputs import read_record
 
 BASE = """\
 title: "Plan: every file"

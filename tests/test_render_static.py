@@ -482,7 +482,9 @@ def test_the_cli_draws_thirteen_optimizers_with_a_loss_panel(tmp_path):
     small.write_text(cfg.read_text().replace("dpi: 40", "dpi: 40, size: [5, 3.5]"))
     r = subprocess.run([exe, "run", small, "--out", tmp_path / "small", "-q"],
                        capture_output=True, text=True)
-    assert r.returncode != 0 and "render.size" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    # located in the config as any config error: file, the line of render:, the key
+    assert "small.yaml, line 18, key 'render.size': 13 optimizers' legend" in r.stderr, r.stderr
 
 
 def test_lr_and_step_size_figures_tell_twenty_optimizers_apart():

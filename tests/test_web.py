@@ -76,6 +76,12 @@ def read_page(path):
         n = o["own_n"]
         own.append(exact[at:at + 3 * n].reshape(3, n))
         at += 3 * n
+    meta["fan_paths"] = []  # the html format's fan: runs 1 .. N-1 of each optimizer, exact
+    for runs in meta.get("fan_exact", []):
+        meta["fan_paths"].append([])
+        for n, _ in runs:
+            meta["fan_paths"][-1].append(exact[at:at + 3 * n].reshape(3, n))
+            at += 3 * n
     assert at == len(exact)
     return meta, paths, own, grid, text
 
@@ -218,6 +224,49 @@ def test_html_and_web_formats_of_a_run(tmp_path):
         np.testing.assert_array_equal(own[k][2], result.trajectories.loss_path(k))
     html = result._repr_html_()
     assert html.startswith("<iframe") and "srcdoc=" in html and "&lt;canvas" in html
+
+
+FAN = CONFIG.replace("steps: 30", "steps: 30\nstarts: {grid: 3}\nnoise: {sigma: 0.3, seeds: 2}")
+
+
+def test_the_html_format_carries_the_fan_exactly(tmp_path):
+    """With starts: and noise seeds, the html page holds every run of every
+    optimizer as run.json's trajectories have it, to the bit, and its diverged flags;
+    the paths buffer holds run 0 only (its count says one)."""
+    cfg = parse_config(FAN.replace("[png]", "[html]").replace(
+        "- {type: sgd, lr: 0.05}", "- {type: sgd, lr: 0.05}\n  - {type: sgd, lr: 3, label: wild}"),
+        "fan.yaml")
+    result = run(cfg, out=tmp_path)
+    assert not result.errors
+    tr = result.trajectories
+    k_count, n_count, _ = tr.shape
+    assert n_count == 20 and tr.diverged[1].any()  # 10 starts x 2 seeds; "wild" diverges
+    meta, paths, own, grid, text = read_page(tmp_path / "fan.html")
+    assert [o["count"] for o in meta["opts"]] == [1] * k_count
+    assert meta["fan_left_out"] is None
+    for k in range(k_count):
+        np.testing.assert_array_equal(own[k][:2].T, tr.path(k, 0))
+        assert len(meta["fan_paths"][k]) == n_count - 1
+        for i in range(1, n_count):
+            got = meta["fan_paths"][k][i - 1]
+            np.testing.assert_array_equal(got[:2].T, tr.path(k, i))
+            np.testing.assert_array_equal(got[2], tr.loss_path(k, i))
+            assert meta["fan_exact"][k][i - 1] == [int(tr.steps[k, i]) + 1, bool(tr.diverged[k, i])]
+
+
+def test_a_fan_too_large_for_the_html_format_is_left_out_and_the_page_says_so(tmp_path, monkeypatch):
+    import optviz.render.web as web
+
+    monkeypatch.setattr(web, "MAX_FAN_POINTS", 100)
+    cfg = parse_config(FAN.replace("[png]", "[html]"), "big.yaml")
+    result = run(cfg, out=tmp_path)
+    assert not result.errors
+    meta, paths, own, grid, text = read_page(tmp_path / "big.html")
+    assert meta["fan_exact"] == [] and meta["fan_paths"] == []
+    assert meta["fan_left_out"].startswith("19 further runs of each optimizer (")
+    assert "more than this page carries (100)" in meta["fan_left_out"]
+    for k in range(2):  # run 0 still exact
+        np.testing.assert_array_equal(own[k][:2].T, result.trajectories.path(k, 0))
 
 
 @pytest.mark.parametrize("block, key, message", [

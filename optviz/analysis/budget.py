@@ -16,7 +16,8 @@ gradient of the surface at one point (about 0.1 µs in a large NumPy batch on a
 - every step of a batch costs at least :data:`STEP_OVERHEAD` point-steps (the
   Python loop over steps and optimizers: about 50 µs a step);
 - an optimizer that asks the surface for more than the gradient (NAG's look-ahead,
-  SAM, Newton's Hessian; the registry's ``needs``) counts twice;
+  SAM, Newton's Hessian; the registry's ``needs``) counts twice; on a network of D
+  parameters the Hessian counts 2·D (one R-operator pass per parameter);
 - a ``torch.optim`` class counts :data:`TORCH_STEP` per run and step (torch loops
   over the runs in Python), and a class whose ``step`` takes a closure (LBFGS)
   :data:`TORCH_STEP` per evaluation, up to its ``max_eval`` per step;
@@ -287,6 +288,13 @@ def _optimizer_cost(config, i: int, opt) -> tuple[float, Factor | None]:
         needs = "gradient"
     cost = 1.0 if needs == "gradient" else 2.0
     model = _model_factor(config)
+    dim = getattr(getattr(config, "surface", None), "dim", 2)
+    if needs == "hessian" and dim > 2:  # a network's Hessian: about 2·D gradients
+        per = model.count if model is not None else 1.0
+        key, line = _where(config, ("optimizers", i))
+        return 2.0 * dim * per, Factor(
+            f"{opt.type}'s Hessian of {dim:,} parameters (about {2 * dim:,} gradients a "
+            f"step, each {_num(per)} point-steps)", 2 * dim * per, key, line)
     return (cost * model.count, model) if model is not None else (cost, None)
 
 

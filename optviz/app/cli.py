@@ -14,7 +14,7 @@ import click
 
 from optviz import __version__
 from optviz.errors import OptvizError
-from optviz.input.text import terminal_text
+from optviz.input.text import columns, pad, terminal_text
 
 
 def echo(text: str = "", err: bool = False, clear_line: bool = False) -> None:
@@ -176,6 +176,18 @@ def run(config, out, formats, steps, quiet):
         sys.exit(1)
 
 
+def table(head, body, rule: bool = False) -> str:
+    """Rows of cells in columns aligned on a terminal: widths are counted in
+    terminal columns, so a Chinese or Japanese label (two columns a character)
+    keeps the columns after it in line; *rule* draws a line under the head."""
+    widths = [max(columns(c) for c in col) for col in zip(head, *body)]
+    lines = ["  ".join(pad(c, w) for c, w in zip(row, widths)).rstrip()
+             for row in (head, *body)]
+    if rule:
+        lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def comparison_table(rows) -> str:
     """Per optimizer over many runs: success rate, median steps to tol, median gap."""
     head = ("optimizer", "success", "median steps to tol", "median final gap", "diverged")
@@ -185,9 +197,7 @@ def comparison_table(rows) -> str:
 
     body = [(cell(r["label"]), fmt(r["success_rate"], True), fmt(r["median_steps_to_tol"]),
              fmt(r["median_final_gap"]), fmt(r["diverged_rate"], True)) for r in rows]
-    widths = [max(len(c) for c in col) for col in zip(head, *body)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-                     for row in (head, *body))
+    return table(head, body)
 
 
 def summary_table(result) -> str:
@@ -200,11 +210,7 @@ def summary_table(result) -> str:
              f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
              f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
             for r in rows]
-    widths = [max(len(str(c)) for c in col) for col in zip(head, *body)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-             for row in (head, *body)]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return f"{cell(result.config.title)}\n" + "\n".join(lines)
+    return f"{cell(result.config.title)}\n" + table(head, body, rule=True)
 
 
 @cli.command()

@@ -16,6 +16,8 @@ disk, a renderer that fails) raises and leaves the folder as it was.
 
 from __future__ import annotations
 
+import contextlib
+
 import math
 import platform
 from collections.abc import Callable, Sequence
@@ -29,9 +31,9 @@ from optviz.analysis import budget as work
 from optviz.app.plan import RECORDS, Plan, plan, resolve_output
 from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
-from optviz.errors import ConfigError, RenderError
+from optviz.errors import ConfigError, LayoutError, RenderError
 from optviz.input.config import ResponseConfig, RunConfig, load_config
-from optviz.outputs import output_folder, write_csv, write_json, write_npz, write_text
+from optviz.outputs import output_folder, write_csv, write_npz, write_text
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
@@ -221,10 +223,20 @@ def _load(config) -> RunConfig | ResponseConfig:
     return load_config(config)
 
 
+@contextlib.contextmanager
 def _executing(the_plan: Plan):
-    """Lock the plan's folder and stage its files (:func:`optviz.outputs.output_folder`)."""
-    return output_folder(the_plan.out_dir, products=the_plan.names,
-                         record=the_plan.record.name, records=list(RECORDS.values()))
+    """Lock the plan's folder and stage its files (:func:`optviz.outputs.output_folder`).
+    A figure that no layout fits is reported at the config's render.size (file, line)."""
+    with output_folder(the_plan.out_dir, products=the_plan.names,
+                       record=the_plan.record.name, records=list(RECORDS.values())) as stage:
+        try:
+            yield stage
+        except LayoutError as e:
+            config = the_plan.config
+            lines = getattr(config, "lines", {}) or {}
+            line = lines.get(("render", "size"), lines.get(("render",)))
+            file = str(config.file) if getattr(config, "file", None) else None
+            raise ConfigError(str(e), file=file, line=line, key=e.key) from None
 
 
 def _done(result: Result, the_plan: Plan, stage) -> Result:

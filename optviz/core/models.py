@@ -31,8 +31,10 @@ cross-entropy, one output per class; labels 0 .. C-1). Initialisation as
 torch.nn.Linear's default: W and b uniform on ±1/sqrt(in), from
 ``default_rng(seed)`` (so not torch's numbers). Value and gradient by
 backpropagation, batched over the N parameter vectors (stacked matrix
-products; no loop over runs). No Hessian: Newton and Sophia are refused on an
-MLP (:func:`check_optimizers`); every first-order optimizer runs.
+products; no loop over runs). The exact Hessian by Pearlmutter's R-operator on
+backpropagation (the Hessian times each unit vector, all at once), so Newton
+and Sophia run on networks of up to :data:`MAX_HESSIAN_PARAMETERS` parameters
+(:func:`check_optimizers` refuses them past it); every optimizer runs.
 
 Minibatch noise (:class:`Minibatch`): each step's gradient is that of a
 sampled minibatch, the same sample for every optimizer and run in that step
@@ -62,6 +64,9 @@ CHUNK = 1 << 16  # floats in one intermediate array when many points are evaluat
 #                  enough to stay in cache (a 2-16-16-1 net over 512 points: 8 networks a chunk)
 MAX_PARAMETERS = 100_000
 MAX_WIDTH = 1024
+# Newton and Sophia on a network: the Hessian (N, D, D) costs about 2·D gradients and
+# 8·D² bytes a run (D = 1,000: 8 MB), Newton's solve D³/3 multiply-adds
+MAX_HESSIAN_PARAMETERS = 1_000
 LEAK = 0.01  # leaky_relu's slope for z < 0 (torch's default)
 
 
@@ -253,7 +258,7 @@ def _around(best: np.ndarray, start: np.ndarray):
 class MLP:
     """A multilayer perceptron's mean training loss over its flat parameter vector."""
 
-    has_hessian = False
+    has_hessian = True
     batch_invariant = True  # stacked matrix products: each run's own, whatever N is
 
     def __init__(self, layers: Sequence[int], data: Dataset, *, activation: str = "tanh",
@@ -465,10 +470,87 @@ class MLP:
     def grad(self, points: np.ndarray, rows=None) -> np.ndarray:
         return self.value_and_grad(points, rows)[1]
 
+    def _d2act(self, z, a):
+        """The activation's second derivative at z (a = act(z)); 0 for relu and leaky_relu
+        (piecewise linear: torch's autograd gives 0 there too)."""
+        if self.activation == "tanh":
+            return -2.0 * a * (1.0 - a * a)
+        if self.activation == "sigmoid":
+            return a * (1.0 - a) * (1.0 - 2.0 * a)
+        if self.activation == "softplus":
+            s = _sigmoid(z)
+            return s * (1.0 - s)
+        return np.zeros_like(z)
+
+    def _loss_rop(self, z, rz):
+        """R{dL/dz}: the loss's Hessian with respect to the outputs z (N, B, out)
+        applied to rz (N, c, B, out), c directions at once."""
+        count = z.shape[1]
+        if self.loss == "bce":
+            p = 1.0 / (1.0 + np.exp(-z))
+            return (p * (1.0 - p))[:, None] * rz / count
+        if self.loss == "mse":
+            return 2.0 * rz / count
+        ez = np.exp(z - z.max(-1, keepdims=True))
+        p = (ez / ez.sum(-1, keepdims=True))[:, None]  # softmax: (diag p - p pᵀ)·rz
+        return (p * rz - p * (p * rz).sum(-1, keepdims=True)) / count
+
     def hess(self, points: np.ndarray, rows=None) -> np.ndarray:
-        raise ConfigError(f"the MLP has no Hessian here ({self.dim} parameters): Newton and "
-                          "Sophia need one", key="optimizers",
-                          hint="use a first-order optimizer (sgd, momentum, adam, ...)")
+        """The exact Hessian (N, D, D) of the mean loss (of all the data, or of the
+        samples *rows*) at parameters (N, D): Pearlmutter's R-operator (1994) on
+        backpropagation, Hv for the D unit vectors v, in chunks of directions,
+        vectorised over the runs and the directions. Costs about 2·D gradients."""
+        pts = np.asarray(points, dtype=np.float64)
+        n, dim = pts.shape
+        x, y = (self.x, self.y) if rows is None else (self.x[rows], self.y[rows])
+        labels = None if self.labels is None else \
+            (self.labels if rows is None else self.labels[rows])
+        out = np.empty((n, dim, dim))
+        last = len(self.shapes) - 1
+        with np.errstate(all="ignore"):
+            zs, acts = self._forward(pts, x)  # fresh arrays: no workspace
+            layers = self.unpack(pts)
+            deltas = [None] * (last + 1)
+            deltas[last] = self._loss(zs[-1], y, labels)[1]
+            dacts, backs = [None] * last, [None] * last
+            for l in range(last, 0, -1):
+                backs[l - 1] = deltas[l] @ np.swapaxes(layers[l][0], 1, 2)
+                dacts[l - 1] = self._dact(zs[l - 1], acts[l], np.empty(zs[l - 1].shape))
+                deltas[l - 1] = backs[l - 1] * dacts[l - 1]
+            width = n * len(x) * max(self.layers)
+            chunk = max(1, min(dim, (CHUNK * 16) // max(1, width)))
+            eye = np.eye(dim)
+            for j0 in range(0, dim, chunk):
+                v = eye[j0:j0 + chunk]  # (c, D): the directions
+                vl = self.unpack(v)
+                rz, ra = [], None  # R{z_l}, R{a_l} (N, c, B, width)
+                for l, ((w, _), (vw, vb)) in enumerate(zip(layers, vl)):
+                    a = acts[l] if acts[l].ndim == 3 else acts[l][None]
+                    z = a[:, None] @ vw[None] + vb[None, :, None, :]
+                    if ra is not None:
+                        z = z + ra @ w[:, None]
+                    rz.append(z)
+                    if l < last:
+                        ra = dacts[l][:, None] * z
+                rdelta = self._loss_rop(zs[-1], rz[-1])
+                for l in range(last, -1, -1):
+                    (i, o), at = self.shapes[l], self.offsets[l]
+                    a = acts[l] if acts[l].ndim == 3 else acts[l][None]
+                    rgw = np.swapaxes(a, 1, 2)[:, None] @ rdelta
+                    if l:
+                        ra_prev = dacts[l - 1][:, None] * rz[l - 1]
+                        rgw = rgw + np.swapaxes(ra_prev, 2, 3) @ deltas[l][:, None]
+                    c = rgw.shape[1]
+                    out[:, at:at + i * o, j0:j0 + c] = np.swapaxes(rgw.reshape(n, c, i * o), 1, 2)
+                    out[:, at + i * o:at + i * o + o, j0:j0 + c] = \
+                        np.swapaxes(rdelta.sum(axis=2), 1, 2)
+                    if l:
+                        w, vw = layers[l][0], vl[l][0]
+                        rback = rdelta @ np.swapaxes(w, 1, 2)[:, None] + \
+                            deltas[l][:, None] @ np.swapaxes(vw, 1, 2)[None]
+                        rdelta = rback * dacts[l - 1][:, None] + (backs[l - 1] * self._d2act(
+                            zs[l - 1], acts[l]))[:, None] * rz[l - 1]
+        return 0.5 * (out + np.swapaxes(out, 1, 2))  # symmetric up to rounding: made exactly so
 
     def predict(self, params: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         """Outputs (N, M, out) of the networks *params* (N, D) at inputs (M, p): the
@@ -674,11 +756,14 @@ def check_optimizers(model: Any, kinds: Mapping[str, str]) -> None:
     label to its registry type; one that needs the Hessian needs ``has_hessian``."""
     from optviz.core.optim.registry import get_spec
 
-    if getattr(model, "has_hessian", True):
+    dim = getattr(model, "dim", 2)
+    if getattr(model, "has_hessian", True) and dim <= MAX_HESSIAN_PARAMETERS:
         return
     for label, kind in kinds.items():
         if get_spec(kind).needs == "hessian":
-            raise ConfigError(f"'{label}' ({kind}) needs the exact Hessian, which optviz has "
-                              f"for surfaces and the two-parameter models, not for this "
-                              f"network's {model.dim} parameters", key="optimizers",
-                              hint="use a first-order optimizer (sgd, momentum, adam, ...)")
+            raise ConfigError(f"'{label}' ({kind}) needs the exact Hessian: {dim:,} x {dim:,} "
+                              f"values a run and step for this network, past the "
+                              f"{MAX_HESSIAN_PARAMETERS:,} parameters optviz takes it for",
+                              key="optimizers",
+                              hint="use a first-order optimizer (sgd, momentum, adam, ...) "
+                                   "or a smaller network")

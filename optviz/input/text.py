@@ -20,6 +20,7 @@ a single ``$`` is plain text. matplotlib is imported only for text with a ``$``.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # Escape sequences (ECMA-48), each taken out whole: CSI (ESC [ or C1 CSI) with its
 # parameters and final byte; OSC, DCS, SOS, PM, APC strings up to their terminator
@@ -94,3 +95,20 @@ def mathtext_problem(text: str) -> str | None:
 
 
 MATH_HINT = "text between $ signs is matplotlib mathtext; write \\$ for a literal dollar sign"
+
+
+def columns(text: str) -> int:
+    """How many terminal columns *text* takes: East Asian wide and full-width
+    characters (Chinese, Japanese, Korean, full-width forms) take two, combining
+    marks and zero-width characters none, every other character one."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def pad(text: str, width: int) -> str:
+    """*text* padded with spaces to *width* terminal columns (:func:`columns`)."""
+    return text + " " * max(0, width - columns(text))

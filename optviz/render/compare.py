@@ -40,7 +40,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     a loss panel with each optimizer's median over the runs and its inter-quartile band."""
     from matplotlib import patheffects as pe
 
-    from optviz.errors import RenderError
+    from optviz.errors import LayoutError
     from optviz.render.labels import figure_note
 
     surface = config.surface
@@ -58,7 +58,7 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     planned = plan_layout(fig, make_handles(scale), surface.domain, scale=scale,
                           loss_panel=True, note=True, title=config.title)
     if planned is None:
-        raise RenderError(too_small(size, dpi, make_handles, surface.domain, loss_panel=True,
+        raise LayoutError(too_small(size, dpi, make_handles, surface.domain, loss_panel=True,
                                     note=True, title=config.title, count=k_count,
                                     panel_optional=False))
     layout, _ = planned

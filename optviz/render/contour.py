@@ -697,7 +697,7 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     view box, start, minima, the legend (*entries*: each optimizer's text
     above its final loss; default its label), the title, the note of the
     run's conventions (bottom left) and the loss panel's axes."""
-    from optviz.errors import RenderError
+    from optviz.errors import LayoutError
 
     fig = new_figure(size, dpi)
     scale = figure_scale(size)
@@ -720,7 +720,7 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     planned = plan_layout(fig, make_handles(scale), box, scale=scale, loss_panel=loss_panel,
                           note=bool(note), title=heading_text)
     if planned is None:
-        raise RenderError(too_small(size, dpi, make_handles, box, loss_panel=loss_panel,
+        raise LayoutError(too_small(size, dpi, make_handles, box, loss_panel=loss_panel,
                                     note=bool(note), title=heading_text, count=k_count))
     layout, legend = planned
     ax = layout_axes(fig, surface, rect=layout.plot, box=box)

@@ -57,6 +57,9 @@ POSITION_BITS = 14  # q = span / 2**14
 LOSS_QUANTUM = 2.0 ** -14  # in asinh(loss / s)
 LOSS_SCALE = 1e-6  # s, relative to the largest |f| on the value grid
 MAX_VALUES = 4_000_000  # points (x, y, loss) a page may hold (~20 MB); the default holds 0.7 M
+# points of the html format's fan (runs 1 .. N-1), stored exactly: 250,000 points are
+# 6 MB of float64 before gzip; past it the page shows run 0 and says so
+MAX_FAN_POINTS = 250_000
 PLOT_WIDTH = 900  # pixels of the background image
 
 
@@ -489,10 +492,10 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     fallback = [k for k, f in enumerate(forms) if isinstance(f, str)]
     grids = optimizer_grids(config, own_only, None if own_only else fallback)
     starts, own_start = start_grid(config, own_only or not fallback)
-    if own_only:
-        trajs = [Trajectories(labels=(own.labels[k],), points=own.points[k:k + 1],
-                              losses=own.losses[k:k + 1], steps=own.steps[k:k + 1],
-                              diverged=own.diverged[k:k + 1]) for k in range(len(grids))]
+    if own_only:  # run 0 of each optimizer (the fan's other runs go exactly, below)
+        trajs = [Trajectories(labels=(own.labels[k],), points=own.points[k:k + 1, :1],
+                              losses=own.losses[k:k + 1, :1], steps=own.steps[k:k + 1, :1],
+                              diverged=own.diverged[k:k + 1, :1]) for k in range(len(grids))]
     else:
         trajs = precompute(config, grids, starts)
     (x0, x1), (y0, y1) = surface.domain
@@ -509,6 +512,15 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     exact_arrays = [Z]
     for k in range(len(config.optimizers)):
         exact_arrays += [own.path(k)[:, 0], own.path(k)[:, 1], own.loss_path(k)]
+    # the html format's fan (starts:, noise seeds): every other run, exactly, as the
+    # PNG draws it, unless the runs are too many to carry (the page then says so)
+    runs = own.shape[1] if own_only else 1
+    fan_points = int((own.steps[:, 1:] + 1).sum()) if runs > 1 else 0
+    fan_exact = runs > 1 and fan_points <= MAX_FAN_POINTS
+    if fan_exact:
+        for k in range(len(config.optimizers)):
+            for i in range(1, runs):
+                exact_arrays += [own.path(k, i)[:, 0], own.path(k, i)[:, 1], own.loss_path(k, i)]
     exact = encode_exact(exact_arrays)
     png, pw, ph = background_png(surface, box=((v0, v1), (w0, w1)))
     cols = colours(len(config.optimizers))
@@ -556,6 +568,15 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
         "fan": [] if own_only or config.starts is None else
         [[float(a), float(b)] for a, b in run_starts(config)[1:]],
         "opts": opts,
+        # the html format's fan: per optimizer, [points, diverged] of runs 1 .. N-1,
+        # stored exactly after the config's own paths
+        "fan_exact": [[[int(own.steps[k, i]) + 1, bool(own.diverged[k, i])]
+                       for i in range(1, runs)] for k in range(len(config.optimizers))]
+        if fan_exact else [],
+        "fan_left_out": (f"{runs - 1} further runs of each optimizer ({fan_points:,} points) "
+                         f"are more than this page carries ({MAX_FAN_POINTS:,}); "
+                         "the PNG and trajectories.csv have them") if runs > 1 and not fan_exact
+        else None,
         "codec": {"x0": codec.x0, "y0": codec.y0, "q": codec.q, "s": codec.s, "qu": codec.qu},
         "values": {"n": r, "x": [float(x0), float(x1)], "y": [float(y0), float(y1)]},
         "own_only": own_only, "live_surface": surface_code is not None,

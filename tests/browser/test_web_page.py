@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from optviz.app.runner import run_web, simulate_config
+from optviz.app.runner import run, run_web, simulate_config
 from optviz.input.config import parse_config
 
 CONFIG = """\
@@ -498,3 +498,32 @@ def test_a_fan_of_starts_and_its_band_follow_the_sliders(tmp_path, watched):
     np.testing.assert_allclose(np.array([moved["x"], moved["y"]]).T,
                                simulate_config(parse_config(text)).path(0), rtol=LIVE_RTOL,
                                atol=1e-12)
+
+
+def test_the_html_format_shows_the_fan_and_band_as_computed(tmp_path, watched):
+    """The html format (no live paths): with starts: and noise seeds, the page draws
+    every run of the engine exactly and the band over them, and says so."""
+    text = FAN.replace("steps: 60", "steps: 60\nnoise: {sigma: 0.2, seeds: 2}") + \
+        "render: {formats: [html]}\n"
+    result = run(parse_config(text, "fanhtml.yaml"), out=tmp_path)
+    assert not result.errors
+    own = result.trajectories
+    page = watched().open(tmp_path / "fanhtml.html")
+    runs = own.shape[1]
+    assert runs == 20
+    for k in range(2):
+        fan = page.evaluate(f"optviz.fan({k})")
+        assert len(fan) == runs - 1
+        for n, r in enumerate(fan, start=1):
+            np.testing.assert_array_equal(np.array([r["x"], r["y"]]).T, own.path(k, n))
+            np.testing.assert_array_equal(r["l"], own.loss_path(k, n))
+    band = page.evaluate("optviz.band(0)")
+    values = np.where(own.diverged[0][:, None], np.nan, own.losses[0])
+    for t in (0, 9, 60):
+        assert [band["lo"][t], band["med"][t], band["hi"][t]] == pytest.approx(
+            list(np.nanpercentile(values[:, t], [25, 50, 75])), rel=1e-12)
+    about = page.text_content("#ov-grid")
+    assert "other runs" in about and "19 other runs" in about
+    path = tmp_path / "fanhtml.png"
+    page.screenshot(path=str(path))
+    assert Image.open(path).size[0] > 0

@@ -60,6 +60,41 @@ def test_mlp_value_and_gradient_equal_torch_autograd(activation, loss):
         np.testing.assert_allclose(grad[n], theta.grad.numpy(), rtol=1e-10, atol=1e-14)
 
 
+@pytest.mark.parametrize("activation,loss", CASES)
+def test_mlp_hessian_equals_torch_autograd(activation, loss):
+    """The R-operator Hessian (N, D, D) against torch.autograd.functional.hessian of
+    the same loss written in torch, every activation x loss, on the data and on a
+    minibatch's rows."""
+    if loss == "ce":
+        spec = {"mlp": [2, 4, 3, 3]}, {"generate": "blobs", "classes": 3, "n": 40}
+    elif loss == "mse":
+        spec = {"mlp": [1, 5, 4, 1]}, {"generate": "regression", "n": 40}
+    else:
+        spec = {"mlp": [2, 5, 4, 1]}, {"generate": "moons", "n": 40}
+    net = models.build({"model": {**spec[0], "activation": activation, "loss": loss},
+                        "data": spec[1]})
+    params = net.init([0, 1]) + np.random.default_rng(4).normal(scale=0.5, size=(2, net.dim))
+    hess = net.hess(params)
+    rows = np.array([3, 1, 4, 15, 9, 26])
+    part = net.hess(params, rows)
+    for n in range(2):
+        ref = torch.autograd.functional.hessian(lambda t: torch_mlp_loss(net, t),
+                                                torch.tensor(params[n])).numpy()
+        scale = np.abs(ref).max()
+        np.testing.assert_allclose(hess[n], ref, rtol=1e-9, atol=1e-12 * scale)
+        x_all, y_all = net.x, net.y
+        lab_all = net.labels
+        try:  # the minibatch's Hessian: the same loss over the rows only
+            net.x, net.y = x_all[rows], y_all[rows]
+            net.labels = None if lab_all is None else lab_all[rows]
+            ref_rows = torch.autograd.functional.hessian(lambda t: torch_mlp_loss(net, t),
+                                                         torch.tensor(params[n])).numpy()
+        finally:
+            net.x, net.y, net.labels = x_all, y_all, lab_all
+        np.testing.assert_allclose(part[n], ref_rows, rtol=1e-9,
+                                   atol=1e-12 * np.abs(ref_rows).max())
+
+
 def torch_two_parameter_loss(model, theta):
     phi, y = torch.tensor(model.phi), torch.tensor(model.y)
     z = phi @ theta
