@@ -410,8 +410,9 @@ def config_from_document(doc: Document, *, stem: str,
     steps = _steps(data.get("steps", DEFAULT_STEPS), doc, ("steps",))
     optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
     render = _render(data.get("render") or {}, doc)
-    if model_input.default_formats(data, surface):
-        render = replace(render, formats=model_input.default_formats(data, surface))
+    network_formats = model_input.default_formats(data, surface)  # a network: png
+    if network_formats:
+        render = replace(render, formats=network_formats)
     output = data.get("output", f"output/{stem}")
     if not isinstance(output, str) or not output.strip() or "\0" in output:
         raise doc.error("output must be a folder path (text without NUL characters)",
