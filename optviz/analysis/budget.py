@@ -23,9 +23,10 @@ gradient of the surface at one point (about 0.1 µs in a large NumPy batch on a
   :data:`TORCH_STEP` per evaluation, up to its ``max_eval`` per step;
 - a model on data (:mod:`optviz.core.models`) counts :data:`MODEL_COST` per
   parameter and sample for each gradient (a 2-16-16-1 network, 337 parameters, on
-  512 samples: about 1,700 point-steps, 0.2-0.3 ms; measured 1,336-1,856 with 16
-  and 1 runs a batch), and :data:`MODEL_OVERHEAD` more per batch step; its loss
-  plane (``render.plane``) counts half a gradient per grid point;
+  512 samples: about 1,700 point-steps, 0.17 ms; a run's step measured 0.19 ms
+  with 16 runs a batch, 0.28 ms alone), and :data:`MODEL_OVERHEAD` more per batch
+  step (``benchmarks/bench_model_cost.py`` measures both against the estimate);
+  its loss plane (``render.plane``) counts half a gradient per grid point;
 - each frame of an animation counts :data:`PIXEL_COST` per pixel (drawn and
   encoded: about 12 ns a pixel), a 3-D frame :data:`VIEW3D` times that;
 - each line of a response figure counts :data:`LINE_COST` (about 4 ms to draw),
