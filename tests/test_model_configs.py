@@ -453,3 +453,27 @@ def test_shipped_spirals_adam_and_sgd_end_far_apart():
     start = np.array(cfg.start)
     assert np.linalg.norm(adam - sgd) > np.linalg.norm(sgd - start)
     assert tr.final_losses[k["sgd lr=0.5"], 0] > 100 * tr.final_losses[k["adam lr=0.02"], 0]
+
+
+COMBOS = {
+    "ce, 3 classes": "model: {mlp: [2, 6, 3], loss: ce}\n  data: {generate: blobs, classes: 3, n: 60}",
+    "mse, one input": "model: {mlp: [1, 5, 1], loss: mse, activation: relu}\n"
+                      "  data: {generate: regression, n: 40}",
+    "logistic, l2": "model: logistic\n  data: {generate: blobs, noise: 2, n: 40}\n  l2: 0.1",
+    "softplus on xor": "model: {mlp: [2, 5, 1], activation: softplus}\n"
+                       "  data: {generate: xor, n: 40}",
+}
+
+
+@pytest.mark.parametrize("surface", COMBOS.values(), ids=list(COMBOS))
+def test_models_losses_and_noise_combine_into_runs_that_write_their_plan(tmp_path, surface):
+    text = (f"surface:\n  {surface}\nsteps: 10\n"
+            "noise: {kind: minibatch, batch_size: 16, seed: 1, seeds: 2}\n"
+            "optimizers: [sgd, adam, {type: lion, lr: 0.001}]\n"
+            "render: {formats: [png, svg], dpi: 30}\n")
+    result = run(parse_config(text, "combo.yaml"), out=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(p.name for p in result.plan.files)
+    assert {"combo.png", "combo.svg", "summary.csv", "run.json"} <= set(names)
+    assert np.isfinite(result.trajectories.final_losses).all()
+    assert result.trajectories.shape[1] == 2  # two minibatch seeds
