@@ -21,6 +21,12 @@ gradient of the surface at one point (about 0.1 µs in a large NumPy batch on a
 - a ``torch.optim`` class counts :data:`TORCH_STEP` per run and step (torch loops
   over the runs in Python), and a class whose ``step`` takes a closure (LBFGS)
   :data:`TORCH_STEP` per evaluation, up to its ``max_eval`` per step;
+- a model on data (:mod:`optviz.core.models`) counts :data:`MODEL_COST` per
+  parameter and sample for each gradient (a 2-16-16-1 network, 337 parameters, on
+  512 samples: about 1,700 point-steps, 0.17 ms; a run's step measured 0.19 ms
+  with 16 runs a batch, 0.28 ms alone), and :data:`MODEL_OVERHEAD` more per batch
+  step (``benchmarks/bench_model_cost.py`` measures both against the estimate);
+  its loss plane (``render.plane``) counts half a gradient per grid point;
 - each frame of an animation counts :data:`PIXEL_COST` per pixel (drawn and
   encoded: about 12 ns a pixel), a 3-D frame :data:`VIEW3D` times that;
 - each line of a response figure counts :data:`LINE_COST` (about 4 ms to draw),
@@ -52,6 +58,8 @@ VIEW3D = 4  # a 3-D frame costs this many 2-D frames
 LINE_COST = 40_000  # point-steps per line of a response figure
 FAN_LINE = 6_000  # point-steps per run drawn in the figure of many runs (about 0.6 ms)
 CSV_ROW = 30  # point-steps per row of a CSV file built in memory
+MODEL_COST = 0.01  # point-steps per parameter and sample of one gradient of a model
+MODEL_OVERHEAD = 1000  # point-steps a batch step of a model costs beyond STEP_OVERHEAD
 LBFGS_MAX_ITER = 20  # torch.optim.LBFGS's default max_iter (max_eval: max_iter * 5 // 4)
 
 _DEFAULT: list[float | None] = [None]  # the process's budget (the CLI's --budget)
@@ -279,12 +287,35 @@ def _optimizer_cost(config, i: int, opt) -> tuple[float, Factor | None]:
         needs = registry.get_spec(opt.type).needs
     except Exception:  # an unknown type was refused when the config was read
         needs = "gradient"
+    cost = 1.0 if needs == "gradient" else 2.0
+    model = _model_factor(config)
     dim = getattr(getattr(config, "surface", None), "dim", 2)
     if needs == "hessian" and dim > 2:  # a network's Hessian: about 2·D gradients
+        per = model.count if model is not None else 1.0
         key, line = _where(config, ("optimizers", i))
-        return 2.0 * dim, Factor(f"{opt.type}'s Hessian of {dim:,} parameters (about "
-                                 f"{2 * dim:,} gradients a step)", 2 * dim, key, line)
-    return (1.0 if needs == "gradient" else 2.0), None
+        return 2.0 * dim * per, Factor(
+            f"{opt.type}'s Hessian of {dim:,} parameters (about {2 * dim:,} gradients a "
+            f"step, each {_num(per)} point-steps)", 2 * dim * per, key, line)
+    return (cost * model.count, model) if model is not None else (cost, None)
+
+
+def model_cost(surface) -> float:
+    """Point-steps of one gradient of *surface* at one point: 1 for a surface,
+    :data:`MODEL_COST` x parameters x samples for a model on data (at least 1)."""
+    samples = getattr(surface, "samples", None)
+    if samples is None:
+        return 1.0
+    return max(1.0, MODEL_COST * getattr(surface, "dim", 2) * samples)
+
+
+def _model_factor(config) -> Factor | None:
+    surface = getattr(config, "surface", None)
+    if getattr(surface, "samples", None) is None:
+        return None
+    cost = model_cost(surface)
+    key, line = _where(config, ("surface", "model"))
+    return Factor(f"{_num(cost)} point-steps a gradient of the {surface.dim:,}-parameter "
+                  f"model on {surface.samples:,} samples (surface)", cost, "surface", line)
 
 
 def _batches(config, what: str, rows: float, row_factors: list[Factor], optimizers,
@@ -296,9 +327,10 @@ def _batches(config, what: str, rows: float, row_factors: list[Factor], optimize
     batches = math.ceil(rows / chunk_rows(steps)) if chunked else seeds
     work = 0.0
     costly = None
+    overhead = STEP_OVERHEAD + (MODEL_OVERHEAD if _model_factor(config) else 0)
     for i, opt in optimizers:
         cost, why = _optimizer_cost(config, i, opt)
-        work += (cost * rows + STEP_OVERHEAD * batches) * steps
+        work += (cost * rows + overhead * batches) * steps
         if why is not None and (costly is None or why.count > costly.count):
             costly = why
     factors = [*row_factors, _steps_factor(config)]
@@ -312,9 +344,11 @@ def _batches(config, what: str, rows: float, row_factors: list[Factor], optimize
                               workers=workers)
     else:
         points = rows * (steps + 1) * len(optimizers)
+        # a point is (x, y, loss); a model's is its D parameters and the loss
+        wide = (getattr(config.surface, "dim", 2) + 1) / 3
         # several seeds: their batches are joined into one array (twice the points)
-        memory = memory_model(points=points * (2 if seeds > 1 else 1),
-                              csv_rows=points if csv else 0)
+        memory = memory_model(points=points * wide * (2 if seeds > 1 else 1),
+                              csv_rows=points if csv and wide == 1 else 0)
         if csv:  # trajectories.csv: a row per point
             work += points * CSV_ROW
     return Part(what, tuple(factors), work, memory + extra_memory)
@@ -322,7 +356,7 @@ def _batches(config, what: str, rows: float, row_factors: list[Factor], optimize
 
 def _seeds(config) -> int:
     noise = config.noise
-    return noise.seeds if noise is not None and noise.sigma > 0 else 1
+    return noise.seeds if noise is not None and noise.active else 1
 
 
 def _run_part(config, *, csv: bool) -> Part:
@@ -355,7 +389,7 @@ def _tune_parts(config) -> list[Part]:
     for i, opt in tuned:
         spec = AUTO_TUNE if opt.auto_lr else (config.tune or TuneSpec())
         points = per_axis(len(opt.tune), spec.budget) ** len(opt.tune)
-        seeds = spec.seeds if config.noise is not None and config.noise.sigma > 0 else 1
+        seeds = spec.seeds if config.noise is not None and config.noise.active else 1
         if opt.auto_lr:
             key, line = _where(config, ("optimizers", i, "lr"))
             factors = [Factor(f"lr: auto ({points} learning rates)", points, key, line)]
@@ -453,6 +487,19 @@ def _fan_part(config, run: Part) -> Part | None:
                 lines * FAN_LINE, 0.0)
 
 
+def _plane_part(config) -> Part | None:
+    """A network's loss plane: a forward pass (half a gradient) per grid point."""
+    if getattr(config.surface, "dim", 2) <= 2 or not any(
+            f in ("png", "svg", "pdf") for f in config.render.formats):
+        return None
+    r = config.render.plane.resolution
+    model = _model_factor(config)
+    factors = (_given_factor(config, ("render", "plane", "resolution"),
+                             f"render.plane.resolution: {r} ({r * r:,} grid points)", r * r),
+               model, Factor("a forward pass: half a gradient", 0.5))
+    return Part("the loss plane", factors, r * r * model.count * 0.5, 0.0)
+
+
 def _file(config) -> str | None:
     return str(config.file) if getattr(config, "file", None) else None
 
@@ -473,6 +520,9 @@ def of_run(config, *, page: bool | None = None, csv: bool = True,
             parts.append(fan)
     if page or (page is None and "web" in config.render.formats):
         parts.append(_web_part(config))
+    plane = _plane_part(config) if page is None else None
+    if plane is not None:
+        parts.append(plane)
     frames = _frames_part(config) if page is None else None
     if frames is not None:
         parts.append(frames)

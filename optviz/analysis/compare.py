@@ -65,9 +65,14 @@ def run_starts(config: RunConfig) -> np.ndarray:
 def tuning_starts(spec: TuneSpec, config: RunConfig) -> np.ndarray:
     """The starts the objective is taken over: the run's own start when there is
     one; else a centred k x k grid when ``starts`` is a square k², else seeded
-    random points (seed 0) over the domain."""
+    random points (seed 0) over the domain. A network's starts are initialisations:
+    its own (``model.init.seed``) and those of the next ``starts - 1`` seeds."""
     if spec.starts == 1:
         return np.array([config.start], dtype=np.float64)
+    if getattr(config.surface, "dim", 2) > 2:  # a network: its init and the next seeds'
+        seed = config.surface.init_seed
+        return np.concatenate([np.array([config.start], dtype=np.float64),
+                               config.surface.init(range(seed + 1, seed + spec.starts))])
     k = math.isqrt(spec.starts)
     sub = StartsSpec(grid=k) if k * k == spec.starts else StartsSpec(random=spec.starts)
     return start_points(sub, config.surface)
@@ -76,7 +81,7 @@ def tuning_starts(spec: TuneSpec, config: RunConfig) -> np.ndarray:
 def seeds_of(config: RunConfig, wanted: int | None = None) -> list[Noise | None]:
     """One noise model per seed (``[None]`` for an exact run)."""
     noise = config.noise
-    if noise is None or noise.sigma == 0:
+    if noise is None or not noise.active:
         return [None]
     count = noise.seeds if wanted is None else wanted
     return [noise.with_seed(noise.seed + j) for j in range(count)]

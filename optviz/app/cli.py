@@ -210,7 +210,11 @@ def comparison_table(rows) -> str:
 def summary_table(result) -> str:
     rows = result.summary()
     head = ("optimizer", "final point", "final loss", "steps", "diverged")
-    body = [(cell(r["label"]), f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
+    network = bool(rows) and "final_norm" in rows[0]
+    if network:  # D > 2: the parameters' norm, not a point
+        head = ("optimizer", "final ‖θ‖", *head[2:])
+    body = [(cell(r["label"]), f"{r['final_norm']:.4g}" if network else
+             f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
              f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
             for r in rows]
     return f"{cell(result.config.title)}\n" + table(head, body, rule=True)

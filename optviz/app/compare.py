@@ -125,7 +125,7 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     the files :func:`optviz.app.plan.plan` lists for ``compare``, ``compare.json``
     (the record) last. They change all at once, as a run's do."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
-    from optviz.app.plan import plan, resolve_output
+    from optviz.app.plan import network, plan, resolve_output
     from optviz.app.runner import _done, _executing, _fraction, _load, _save, simulate_config
     from optviz.outputs import write_csv, write_text
     from optviz.render.compare import comparison_figure, tuning_figure
@@ -140,7 +140,13 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
         rows = summarize(config, traj)
         result = CompareResult(config, traj, rows, tuning)
         size, dpi = config.render.size, config.render.dpi
-        _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), stage,
+        if network(config):  # a network: run 0 of every optimizer on the plane
+            from optviz.app.runner import plane_figure
+
+            figure = plane_figure(config, traj)
+        else:
+            figure = comparison_figure(config, traj, rows, size=size, dpi=dpi)
+        _save(figure, stage,
               f"{config.stem}-compare", the_plan.formats("comparison-figure"),
               config.render.svg_text)
         for i, (label, res) in enumerate(tuning.items(), 1):

@@ -120,6 +120,11 @@ def plan(config: RunConfig | ResponseConfig, command: str = "run", **arguments) 
     elif command == "response":
         raise ConfigError("not a response config: it needs a 'response:' section",
                           file=where, hint="see configs/article/response-*.yaml")
+    if network(config) and command in NOT_FOR_NETWORKS:
+        raise ConfigError(f"'optviz {command}' {NOT_FOR_NETWORKS[command]}; this model has "
+                          f"{config.surface.dim:,} parameters", file=where, key="surface",
+                          hint="optviz run, compare and sweep take networks; a two-parameter "
+                               "model (linear, logistic) takes every command")
     products = [*_PRODUCTS[command](config, arguments),
                 Product(RECORDS[command], "json", "record")]
     names = [p.name for p in products]
@@ -146,9 +151,34 @@ def many_runs(config: RunConfig) -> bool:
     return config.starts is not None or (config.noise is not None and config.noise.seeds > 1)
 
 
+#: commands that draw the 2-D plane of a surface, which a network (D > 2) has not
+NOT_FOR_NETWORKS = {
+    "basins": "maps where starts on a 2-D grid end; a network starts from its "
+              "initialisation, not from a point of a plane",
+    "web": "makes a page over a 2-D surface; a network's paths are drawn on a plane "
+           "only after training (optviz run draws it)"}
+
+
+def network(config: RunConfig) -> bool:
+    """A model with more than two parameters: its paths are drawn on a plane
+    (``<stem>.png`` from ``plane-figure``) and kept in ``parameters.npz``."""
+    return getattr(getattr(config, "surface", None), "dim", 2) > 2  # a response: none
+
+
 def _run(config: RunConfig, arguments: dict) -> list[Product]:
     stem, formats = config.stem, config.render.formats
     static = [f for f in formats if f in STATIC_FORMATS]
+    if network(config):
+        out = [Product("parameters.npz", "npz", "parameters"),
+               Product("losses.csv", "csv", "losses")]
+        if many_runs(config):
+            out.append(Product("summary.csv", "csv", "summary"))
+        out += [Product(f"{stem}.{f}", f, "plane-figure") for f in static]
+        out += [Product(f"{stem}.{f}", f, "plane-animation")
+                for f in formats if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
+        if config.render.lr_panel:
+            out.append(Product(f"{stem}-lr.png", "png", "lr-figure"))
+        return out
     out = [Product("trajectories.csv", "csv", "trajectories")]
     if static and many_runs(config):
         out.append(Product("summary.csv", "csv", "summary"))
@@ -268,7 +298,12 @@ def input_hashes(config: RunConfig | ResponseConfig) -> dict[str, Any]:
     if config.file is not None:
         add("config", config.file, "config file")
     if isinstance(config, RunConfig):
-        if config.surface.path is not None:
+        data_file = data_path(config.surface)
+        if data_file is not None:  # a model's data, read with the limits of every table
+            from optviz.input.table import MAX_BYTES as MAX_TABLE_BYTES
+
+            add("data", data_file, "data file", MAX_TABLE_BYTES)
+        elif getattr(config.surface, "path", None) is not None:
             add("surface", Path(config.surface.path), "surface file")
     else:
         from optviz.input.table import MAX_BYTES as MAX_SIGNAL_BYTES
@@ -279,6 +314,14 @@ def input_hashes(config: RunConfig | ResponseConfig) -> dict[str, Any]:
                 path = Path(sig) if base is None or Path(sig).is_absolute() else base / sig
                 add(f"signal {Path(sig).stem}", path, "signal file", MAX_SIGNAL_BYTES)
     return {"optviz": __version__, "files": files}
+
+
+def data_path(surface) -> Path | None:
+    """The CSV file a model's data was read from (None: generated, or a surface)."""
+    spec = getattr(surface, "spec", None)
+    if isinstance(spec, dict) and isinstance(spec.get("data"), dict) and "csv" in spec["data"]:
+        return Path(surface.data.source)
+    return None
 
 
 def same_inputs(recorded: Any, now: dict[str, Any]) -> bool:

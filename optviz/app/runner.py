@@ -116,11 +116,11 @@ class OptimizerOutcome:
 
     label: str
     type: str
-    final_point: tuple[float, float]
+    final_point: tuple[float, ...]  # (x, y); a model's D parameters
     final_loss: float  # NaN when even the start has no finite loss
     diverged: bool
     steps: int
-    points: np.ndarray  # (steps + 1, 2): the finite path
+    points: np.ndarray  # (steps + 1, D): the finite path
     losses: np.ndarray  # (steps + 1,)
     counters: dict[str, int] = field(default_factory=dict)  # the registry's, e.g. Newton's
     distance_to_nearest_minimum: float | None = None
@@ -153,7 +153,7 @@ class RunResult(Result):
             final = tr.final_points[k, 0]
             out[tr.labels[k]] = OptimizerOutcome(
                 label=tr.labels[k], type=opt.type,
-                final_point=(float(final[0]), float(final[1])),
+                final_point=tuple(float(v) for v in final),
                 final_loss=float(tr.final_losses[k, 0]), diverged=bool(tr.diverged[k, 0]),
                 steps=int(tr.steps[k, 0]), points=tr.path(k), losses=tr.loss_path(k),
                 counters={name: counts[k, 0].item() for name, counts in tr.counters.items()},
@@ -168,6 +168,9 @@ class RunResult(Result):
         for o in self.per_label.values():
             row = {"label": o.label, "type": o.type, "final_point": list(o.final_point),
                    "final_loss": o.final_loss, "diverged": o.diverged, "steps": o.steps}
+            if len(o.final_point) > 2:  # a network: its size, not D numbers
+                del row["final_point"]
+                row["final_norm"] = float(np.linalg.norm(o.final_point))
             row.update(o.counters)  # e.g. newton_fallbacks
             if o.distance_to_nearest_minimum is not None:
                 row["distance_to_nearest_minimum"] = o.distance_to_nearest_minimum
@@ -278,6 +281,8 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
 def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, sizes) -> None:
     """Make every planned file of a run in the stage; any failure raises."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
+    if the_plan.made_by("parameters"):  # a network: parameters, losses, the plane
+        return _make_network_run(the_plan, stage, result, progress)
     write_text(stage.path("trajectories.csv"), trajectories.to_csv_text())
     if the_plan.made_by("summary"):  # many starts or seeds: fans of runs
         from optviz.analysis.compare import SUMMARY_FIELDS, summarize
@@ -338,6 +343,72 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
         if errors:
             raise RenderError("; ".join(errors) + " (drop the format to write the others: "
                               "--formats or render.formats)")
+
+
+def _make_network_run(the_plan: Plan, stage, result: RunResult, progress) -> None:
+    """A network's run: ``parameters.npz`` (every parameter vector, exact),
+    ``losses.csv``, the summary of many runs, the plane figure of run 0 and its
+    animation (the paths growing over the plane)."""
+    config, trajectories, stem = result.config, result.trajectories, result.config.stem
+    write_npz(stage.path("parameters.npz"), trajectories.arrays())
+    write_text(stage.path("losses.csv"), trajectories.loss_csv_text())
+    if the_plan.made_by("summary"):
+        from optviz.analysis.compare import SUMMARY_FIELDS, summarize
+
+        result.comparison = summarize(config, trajectories)
+        write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
+                  [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
+    formats, animated = the_plan.formats("plane-figure"), the_plan.formats("plane-animation")
+    the_plane = network_plane(config, trajectories) if formats or animated else None
+    if formats:
+        _save(plane_figure(config, trajectories, the_plane), stage, stem, formats,
+              config.render.svg_text)
+    if animated:
+        from optviz.render.fonts import text_style
+        from optviz.render.projection import animate_plane
+
+        r = config.render
+        report = (lambda done, total: progress("frames", done, total)) if progress else None
+        with text_style():
+            _, errors = animate_plane(the_plane, trajectories, stage.dir / stem, animated,
+                                      model=config.surface, title=config.title, size=r.size,
+                                      dpi=r.dpi, decisions=r.decision_boundary, fps=r.fps,
+                                      max_frames=r.max_frames, progress=report)
+        if errors:
+            raise RenderError("; ".join(errors) + " (drop the format to write the others: "
+                              "--formats or render.formats)")
+    if the_plan.made_by("lr-figure"):
+        write_lr_figure(config, stage.dir)
+
+
+def plane_figure(config: RunConfig, trajectories: Trajectories, the_plane=None):
+    """A network's figure: the loss on the config's plane (``render.plane``) with every
+    path of run 0 projected onto it, the loss panel and the final models."""
+    from optviz.render.projection import make_figure
+
+    if the_plane is None:
+        the_plane = network_plane(config, trajectories)
+    return make_figure(the_plane, trajectories, model=config.surface, title=config.title,
+                       size=config.render.size, dpi=config.render.dpi,
+                       decisions=config.render.decision_boundary)
+
+
+def network_plane(config: RunConfig, trajectories: Trajectories, run: int = 0):
+    """The plane of ``render.plane`` through run *run* of every optimizer (errors
+    located at the config's render.plane)."""
+    from optviz.analysis.projection import plane
+
+    spec = config.render.plane
+    centre = np.array(spec.centre) if isinstance(spec.centre, tuple) else spec.centre
+    try:
+        the_plane = plane(config.surface, trajectories, method=spec.method, centre=centre,
+                          run=run, resolution=spec.resolution, seed=spec.seed)
+    except ConfigError as e:  # e.g. iterates that span less than a plane
+        where = str(config.file) if config.file else None
+        key = "render." + e.key if e.key else "render.plane"
+        raise ConfigError(e.detail, file=where, line=config.lines.get(("render", "plane")),
+                          key=key, hint=e.hint) from None
+    return the_plane
 
 
 def static_options(config: RunConfig) -> dict:

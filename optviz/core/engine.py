@@ -50,6 +50,14 @@ class Noise(NamedTuple):
     def with_seed(self, seed: int) -> "Noise":
         return self._replace(seed=seed, seeds=1)
 
+    @property
+    def active(self) -> bool:
+        """Whether it changes the gradients at all (sigma > 0)."""
+        return self.sigma > 0
+
+    def to_dict(self) -> dict:
+        return {**self._asdict(), "df": self.df if math.isfinite(self.df) else None}
+
     def seed_list(self) -> list[int]:
         return [self.seed + j for j in range(self.seeds)]
 

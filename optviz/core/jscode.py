@@ -231,6 +231,8 @@ def surface_js(surface) -> str:
 
     Derived from the surface's SymPy expressions through the same NumPy printer
     as the engine's code (SymPy is imported; cached per surface object)."""
+    if not hasattr(surface, "_symbolic"):  # a model on data (optviz.core.models)
+        raise NotTranslatable("a model on data is computed in Python, from its data")
     source, names = codegen.generate(*surface._symbolic)
     return translate(source, names)
 

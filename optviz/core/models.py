@@ -597,6 +597,12 @@ class Minibatch(NamedTuple):
     seed: int
     seeds: int = 1
 
+    kind = "minibatch"
+    active = True  # it changes the gradients (as a Noise with sigma > 0)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **self._asdict()}
+
     def with_seed(self, seed: int) -> "Minibatch":
         return self._replace(seed=seed, seeds=1)
 
@@ -715,9 +721,11 @@ def build(spec: Mapping, base: Path | None = None) -> TwoParameterModel | MLP:
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"the init seed must be a whole number >= 0, got {seed!r}",
                               key="model.init.seed")
-        return MLP(model["mlp"], load_data(spec["data"], base),
-                   activation=str(model.get("activation", "tanh")),
-                   loss=str(model.get("loss", "bce")), init_seed=seed)
+        net = MLP(model["mlp"], load_data(spec["data"], base),
+                  activation=str(model.get("activation", "tanh")),
+                  loss=str(model.get("loss", "bce")), init_seed=seed)
+        net.spec = spec
+        return net
     _only(spec, ("model", "data", "l2", "start", "domain", "levels"))
     from optviz.core.surfaces import _domain, _levels, _point
 
@@ -730,8 +738,10 @@ def build(spec: Mapping, base: Path | None = None) -> TwoParameterModel | MLP:
     start = _point(spec["start"], err, "start") if spec.get("start") is not None else None
     domain = _domain(spec["domain"], err) if spec.get("domain") is not None else None
     levels = _levels(spec.get("levels", 30), err)
-    return TwoParameterModel(str(model), load_data(spec["data"], base), l2=float(l2),
-                             start=start, domain=domain, levels=levels)
+    two = TwoParameterModel(str(model), load_data(spec["data"], base), l2=float(l2),
+                            start=start, domain=domain, levels=levels)
+    two.spec = spec  # what it was built from (a run's record)
+    return two
 
 
 def _only(spec: Mapping, keys: tuple[str, ...]) -> None:

@@ -81,6 +81,31 @@ class Trajectories:
                 rows += zip(*cols)
         return csv_text(header, rows)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every value as plain arrays (``parameters.npz``: exact float64, no pickle):
+        ``labels`` (K,) text, ``points`` (K, N, T+1, D), ``losses`` (K, N, T+1),
+        ``steps`` (K, N) and ``diverged`` (K, N); NaN after a run's last point."""
+        return {"labels": np.array(self.labels, dtype=str), "points": self.points,
+                "losses": self.losses, "steps": self.steps, "diverged": self.diverged}
+
+    def loss_csv_text(self) -> str:
+        """``label,step,loss`` (with ``run`` when N > 1): each run's loss at every step,
+        floats exact (repr), for any D (``losses.csv`` of a network)."""
+        from optviz.outputs import csv_text
+
+        k_count, n_count, _ = self.shape
+        many = n_count > 1
+        header = ["label", "run", "step", "loss"] if many else ["label", "step", "loss"]
+        rows: list[tuple] = []
+        for k in range(k_count):
+            for n in range(n_count):
+                loss = self.loss_path(k, n)
+                count = len(loss)
+                cols = [[self.labels[k]] * count] + ([[str(n)] * count] if many else []) + [
+                    map(str, range(count)), map(repr, loss.tolist())]
+                rows += zip(*cols)
+        return csv_text(header, rows)
+
     def save_csv(self, path: str | Path) -> None:
         from optviz.outputs import write_text
 

@@ -22,6 +22,7 @@ from optviz.input.schema import (CAMERA, CONVENTIONS, ENTRY, FORMATS, NOISE, OVE
                                  RESPONSE, RESPONSE_CONFIG, RESPONSE_CONVENTIONS, RUN, STARTS,
                                  STATIC_FORMATS, TUNE, TUNE_OBJECTIVES, WEB, Key, Section,
                                  number_text)
+from optviz.input import models as model_input
 from optviz.input.text import MATH_HINT, clean_text, lone_surrogate, mathtext_problem
 from optviz.input.yamldoc import Document, load_document, parse_document
 
@@ -68,6 +69,9 @@ class RenderConfig:
     camera: tuple[float, float, float] = tuple(CAMERA.default(k) for k in CAMERA.names)
     view_box: str = RENDER.default("view_box")
     svg_text: str = RENDER.default("svg_text")
+    # a network (D > 2): the plane its paths are drawn on, and each final model's classes
+    plane: model_input.PlaneSpec = field(default_factory=model_input.PlaneSpec)
+    decision_boundary: bool = RENDER.default("decision_boundary")
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,13 @@ class RunConfig:
         s = self.surface
         return {
             "title": self.title,
-            "surface": {"name": s.name, "title": s.title, "formula": s.formula,
+            "surface": model_input.surface_dict(s) if hasattr(s, "samples") else
+                       {"name": s.name, "title": s.title, "formula": s.formula,
                         "domain": {"x": list(s.domain[0]), "y": list(s.domain[1])},
                         "levels": s.levels if isinstance(s.levels, int) else list(s.levels),
                         "minima": [list(m) for m in s.minima],
                         "path": str(s.path) if s.path else None},
-            "start": list(self.start),
+            "start": list(self.start) if len(self.start) == 2 else "the model's init",
             "steps": self.steps,
             "conventions": self.conventions,
             "optimizers": [{"type": o.type, "label": o.label,
@@ -138,12 +143,13 @@ class RunConfig:
                        "overlays": list(self.render.overlays), "view": self.render.view,
                        "camera": dict(zip(("elev", "azim", "rotate"), self.render.camera)),
                        "view_box": self.render.view_box,
-                       "svg_text": self.render.svg_text},
+                       "svg_text": self.render.svg_text,
+                       **({"plane": self.render.plane.to_dict(),
+                           "decision_boundary": self.render.decision_boundary}
+                          if model_input.is_network(s) else {})},
             "output": str(self.output),
             "file": str(self.file) if self.file else None,
-            "noise": ({**self.noise._asdict(),
-                       "df": self.noise.df if math.isfinite(self.noise.df) else None}
-                      if self.noise else None),
+            "noise": self.noise.to_dict() if self.noise else None,
             "starts": self.starts.to_dict() if self.starts else None,
             "tune": self.tune.to_dict() if self.tune else None,
             "web": {"live": self.web.live, "lang": self.web.lang,
@@ -167,6 +173,7 @@ class RunConfig:
                 formats = [f.strip() for f in formats.split(",") if f.strip()]
             cfg = replace(cfg, render=replace(cfg.render,
                                               formats=_formats(formats, doc, ("--formats",))))
+            model_input.check_formats(cfg, doc, ("--formats",))  # a network's: stills
         if output is not None:
             cfg = replace(cfg, output=Path(output))
         return cfg
@@ -392,13 +399,18 @@ def config_from_document(doc: Document, *, stem: str,
         if key not in data:
             raise doc.error(f"the config has no '{key}'", (), hint=_REQUIRED_HINT[key])
 
-    surface = _surface(data["surface"], doc, base)
+    if model_input.is_model(data["surface"]):  # a model on data: input/models.py
+        surface, model_start = model_input.load_model(data, doc, base)
+    else:
+        surface, model_start = _surface(data["surface"], doc, base), None
     conventions = data.get("conventions", RUN.default("conventions"))
     if conventions not in CONVENTIONS:
         raise doc.error(f"unknown conventions {conventions!r}; expected one of "
                         + ", ".join(CONVENTIONS), ("conventions",),
                         hint=did_you_mean(str(conventions), CONVENTIONS))
-    if "start" in data:
+    if model_start is not None:
+        start = model_start
+    elif "start" in data:
         start = _point(data["start"], doc, ("start",))
     elif surface.start is not None:
         start = surface.start
@@ -408,6 +420,9 @@ def config_from_document(doc: Document, *, stem: str,
     steps = _steps(data.get("steps", RUN.default("steps")), doc, ("steps",))
     optimizers = _optimizers(data["optimizers"], conventions, doc, optim)
     render = _render(data.get("render") or {}, doc)
+    network_formats = model_input.default_formats(data, surface)  # a network: png
+    if network_formats:
+        render = replace(render, formats=network_formats)
     output = data.get("output", f"output/{stem}")
     if not isinstance(output, str) or not output.strip() or "\0" in output:
         raise doc.error("output must be a folder path (text without NUL characters)",
@@ -422,6 +437,7 @@ def config_from_document(doc: Document, *, stem: str,
     tune = _tune(data["tune"], doc, surface) if data.get("tune") is not None else None
     if tune is None and any(o.tune and not o.auto_lr for o in optimizers):
         tune = TuneSpec()
+    tune = model_input.tune(tune, data, surface)  # a network's default objective
     if tune is not None and tune.needs_minimum and surface.minimum_value is None:
         raise doc.error(f"the objective {tune.objective} needs the surface's minimum value, "
                         f"which surface '{surface.name}' does not state", ("tune", "objective"),
@@ -432,10 +448,12 @@ def config_from_document(doc: Document, *, stem: str,
         raise doc.error("lesson must be one line of text", ("lesson",))
     lesson = _drawable(lesson, doc, ("lesson",), "lesson")
     web = _web(data["web"], doc) if data.get("web") is not None else WebConfig()
-    return RunConfig(title=title, surface=surface, start=start, steps=steps,
-                     conventions=conventions, optimizers=optimizers, render=render,
-                     output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
-                     starts=starts, tune=tune, web=web, lines=doc.lines)
+    config = RunConfig(title=title, surface=surface, start=start, steps=steps,
+                       conventions=conventions, optimizers=optimizers, render=render,
+                       output=Path(output), file=file, stem=stem, noise=noise, lesson=lesson,
+                       starts=starts, tune=tune, web=web, lines=doc.lines)
+    model_input.check(config, doc, data)  # models on data: input/models.py
+    return config
 
 
 def _web(data: Any, doc: Document) -> WebConfig:
@@ -477,7 +495,14 @@ def _noise(data: Any, doc: Document) -> "Noise":
     at = ("noise",)
     if not isinstance(data, Mapping):
         raise doc.error("noise must be a mapping such as {sigma: 0.5, seed: 1}", at)
-    _check_keys(data, NOISE.names, doc, at)
+    if data.get("kind") == "minibatch":  # a model's sampling noise: input/models.py
+        return model_input.minibatch(data, doc)
+    kind = data.get("kind", NOISE.default("kind"))  # first: the kind decides which keys belong
+    if kind not in NOISE_KINDS:
+        kinds = (*NOISE_KINDS, "minibatch")
+        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(kinds),
+                        at + ("kind",), hint=did_you_mean(str(kind), kinds))
+    _check_keys(data, tuple(n for n in NOISE.names if n != "batch_size"), doc, at)
     sigma = _number(data.get("sigma", NOISE.default("sigma")), doc, at + ("sigma",))
     if sigma < NOISE["sigma"].minimum:
         raise doc.error(f"sigma must be >= {NOISE['sigma'].minimum:g}, got {sigma:g}",
@@ -487,10 +512,6 @@ def _noise(data: Any, doc: Document) -> "Noise":
                         f"got {sigma:g}",
                         at + ("sigma",), hint="gradient noise beyond that only overflows")
     seed = _whole(NOISE, "seed", data, doc, at)
-    kind = data.get("kind", NOISE.default("kind"))
-    if kind not in NOISE_KINDS:
-        raise doc.error(f"unknown noise kind {kind!r}; expected one of " + ", ".join(NOISE_KINDS),
-                        at + ("kind",), hint=did_you_mean(str(kind), NOISE_KINDS))
     df = math.inf
     if kind == "student_t":
         if "df" not in data:
@@ -833,10 +854,17 @@ def _render(data: Any, doc: Document) -> RenderConfig:
         raise doc.error(f"svg_text must be one of {', '.join(SVG_TEXT)}, got {svg_text!r}",
                         at + ("svg_text",), hint=did_you_mean(str(svg_text), SVG_TEXT)
                         or "text: text naming its fonts; paths: outlines, no fonts needed")
+    plane = model_input.plane(data["plane"], doc) if "plane" in data \
+        else default.plane
+    boundary = data.get("decision_boundary", default.decision_boundary)
+    if not isinstance(boundary, bool):
+        raise doc.error(f"decision_boundary must be true or false, got {boundary!r}",
+                        at + ("decision_boundary",))
     return RenderConfig(formats=formats, fps=fps, size=size, dpi=dpi, max_frames=max_frames,
                         loss_panel=loss_panel, overlays=tuple(dict.fromkeys(overlays)),
                         view=view, camera=camera, lr_panel=lr_panel, step_panel=step_panel,
-                        view_box=view_box, svg_text=svg_text)
+                        view_box=view_box, svg_text=svg_text, plane=plane,
+                        decision_boundary=boundary)
 
 
 def _optimizers(data: Any, conventions: str, doc: Document, optim) -> tuple[OptimizerConfig, ...]:

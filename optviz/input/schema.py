@@ -26,7 +26,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from optviz.core.data import GENERATORS
 from optviz.core.engine import NOISE_KINDS
+from optviz.core.models import ACTIVATIONS, LOSSES
 from optviz.core.overlays import KINDS as OVERLAYS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -148,6 +150,20 @@ CAMERA = Section("render.camera", "the 3-D view's camera", (
     Key("rotate", "number", "degrees the camera turns per animation frame", 0.0),
 ))
 
+PLANE = Section("render.plane", "a network's plane through parameter space (Li et al. "
+                "2018): the loss on it and every path projected onto it", (
+    Key("method", "choice", "pca: of all optimizers' iterates; random: filter-normalised "
+        "random directions", "pca", choices=("pca", "random")),
+    Key("centre", "special", "the plane's centre: best, start, mean, an optimizer's label, "
+        "or the network's D numbers", "best", shape="text or list of numbers",
+        json={"anyOf": [{"type": "string", "minLength": 1},
+                        {"type": "array", "items": {"type": "number"}, "minItems": 3}]}),
+    Key("resolution", "int", "the loss on an R x R grid of the plane", 100, minimum=2,
+        maximum=400),
+    Key("seed", "int", "the random directions' seed (random only)", 0, minimum=0,
+        maximum=SEED_MAX),
+))
+
 RENDER = Section("render", "what is drawn and how", (
     Key("formats", "choices", "the files to write", ["png", "gif", "mp4"], choices=FORMATS),
     Key("fps", "int", "animation frames per second", 10, minimum=1, maximum=60),
@@ -169,6 +185,10 @@ RENDER = Section("render", "what is drawn and how", (
         "surface's domain", "paths", choices=("domain", "paths")),
     Key("svg_text", "choice", "SVG text as text naming its fonts, or paths (outlines)",
         "text", choices=("text", "paths")),
+    Key("plane", "section", "a network (a model of more than two parameters): the plane "
+        "its paths are drawn on", keys=PLANE, example={"method": "pca"}),
+    Key("decision_boundary", "bool", "a network: each optimizer's final model's classes on "
+        "the data, beside the plane", True),
 ))
 
 WEB = Section("web", "the interactive web page (format web, optviz web)", (
@@ -197,7 +217,10 @@ NOISE = Section("noise", "gradient noise: the gradient plus seeded random noise"
     Key("sigma", "number", "the noise's standard deviation (at most 1e6)", 0.0, minimum=0,
         maximum=1e6),
     Key("seed", "int", "the random seed", 0, minimum=0, maximum=SEED_MAX),
-    Key("kind", "choice", "the noise's distribution", "gaussian", choices=NOISE_KINDS),
+    Key("kind", "choice", "the noise's distribution; minibatch: a model's gradient on "
+        "sampled batches", "gaussian", choices=(*NOISE_KINDS, "minibatch")),
+    Key("batch_size", "int", "minibatch only: samples per step", derived="needed by "
+        "minibatch", minimum=1, example=8),
     Key("df", "number", "student_t's degrees of freedom (> 0; student_t only)",
         derived="needed by student_t", minimum=0, exclusive_minimum=True, example=3.0),
     Key("seeds", "int", "runs with seeds seed, seed+1, ... (the summary aggregates them)",
@@ -258,13 +281,51 @@ SURFACE = Section("surface", "a surface written inline (or in a surface file)", 
     Key("description", "text", "a line about the surface", ""),
 ))
 
+MODEL = Section("model_surface", "a model trained on data, in place of a surface "
+                "(optviz/core/models.py)", (
+    Key("model", "special", "linear or logistic (two parameters), or a network {mlp: "
+        "[sizes], activation, loss, init: {seed}}", required=True, example="linear",
+        shape="name or mapping",
+        json={"anyOf": [{"enum": ["linear", "logistic"]},
+                        {"type": "object", "required": ["mlp"], "additionalProperties": False,
+                         "properties": {
+                             "mlp": {"type": "array", "minItems": 2,
+                                     "items": {"type": "integer", "minimum": 1}},
+                             "activation": {"enum": list(ACTIVATIONS)},
+                             "loss": {"enum": list(LOSSES)},
+                             "init": {"type": "object", "additionalProperties": False,
+                                      "properties": {"seed": {"type": "integer",
+                                                              "minimum": 0}}}}}]}),
+    Key("data", "special", "generated {generate: moons, n, noise, seed, classes, factor} or "
+        "read {csv: path}", required=True, example={"generate": "line", "seed": 0},
+        shape="mapping",
+        json={"anyOf": [
+            {"type": "object", "required": ["generate"], "additionalProperties": False,
+             "properties": {"generate": {"enum": list(GENERATORS)},
+                            "n": {"type": "integer", "minimum": 4},
+                            "noise": {"type": "number", "minimum": 0},
+                            "seed": {"type": "integer", "minimum": 0},
+                            "classes": {"type": "integer", "minimum": 2},
+                            "factor": {"type": "number", "minimum": 0, "maximum": 1}}},
+            {"type": "object", "required": ["csv"], "additionalProperties": False,
+             "properties": {"csv": {"type": "string", "minLength": 1}}}]}),
+    Key("l2", "number", "two parameters: ½·l2·|θ|² added to the loss", 0.0, minimum=0),
+    Key("start", "point", "two parameters: the drawn start", derived="(0, 0)",
+        example=[0.5, 0.5]),
+    Key("domain", "special", "two parameters: the plotted ranges {x: [lo, hi], y: [lo, hi]}",
+        derived="around the start and the minimum", example={"x": [-3, 3], "y": [-3, 3]},
+        shape="{x: [lo, hi], y: [lo, hi]}", json={"$ref": "#/$defs/box"}),
+    Key("levels", "int", "two parameters: contour levels", 30, minimum=2, maximum=200),
+))
+
 RUN = Section("config", "a run config: a surface, a start and optimizers", (
     Key("title", "text", "the figure's title", derived="the surface's title",
         example="My run"),
     Key("surface", "special", "a shipped surface's name, a path (.yaml) or an inline "
         "surface", required=True, example="wobbly",
         shape="name, path or mapping",
-        json={"anyOf": [{"type": "string", "minLength": 1}, {"$ref": "#/$defs/surface"}]}),
+        json={"anyOf": [{"type": "string", "minLength": 1}, {"$ref": "#/$defs/surface"},
+                        {"$ref": "#/$defs/model_surface"}]}),
     Key("start", "point", "the start point [x, y]", derived="the surface's start",
         example=[1, 1]),
     Key("starts", "section", "many start points", keys=STARTS, example={"grid": 3}),
@@ -335,8 +396,8 @@ ENTRY = Section("optimizer", "one optimizer of a run", (
         json={"$ref": "#/$defs/schedule"}),
 ))
 
-SECTIONS = (RUN, RENDER, CAMERA, WEB, NOISE, STARTS, TUNE, OVER, SURFACE, RESPONSE_CONFIG,
-            RESPONSE, ENTRY)
+SECTIONS = (RUN, RENDER, CAMERA, PLANE, WEB, NOISE, STARTS, TUNE, OVER, SURFACE, MODEL,
+            RESPONSE_CONFIG, RESPONSE, ENTRY)
 
 
 # ----------------------------------------------------------------- JSON Schema

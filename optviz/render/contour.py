@@ -666,8 +666,10 @@ def layout_axes(fig, surface, loss_panel: bool = False, *, rect=None, box=None):
         ax.set_anchor("NW")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xlabel("x", fontsize=11 * scale)
-    ax.set_ylabel("y", fontsize=11 * scale, rotation=0, labelpad=8)
+    names = getattr(surface, "axes", ("x", "y"))  # a model's: slope and intercept, ...
+    ax.set_xlabel(names[0], fontsize=11 * scale)
+    ax.set_ylabel(names[1], fontsize=11 * scale, rotation=0 if len(names[1]) <= 2 else 90,
+                  labelpad=8)
     ax.tick_params(labelsize=9 * scale, colors="#333333")
     for spine in ax.spines.values():
         spine.set_color("#888888")

@@ -115,13 +115,17 @@ def figure_note(config) -> str:
     gradient noise, and how an ``lr: auto`` or a tuned value was chosen."""
     from optviz.input.config import AUTO_LR, AUTO_TUNE
 
-    x, y = config.start
-    parts = [f"{config.steps} steps from ({number(x)}, {number(y)})",
+    start = (f"({number(config.start[0])}, {number(config.start[1])})"
+             if len(config.start) == 2 else "the network's initialisation")
+    parts = [f"{config.steps} steps from {start}",
              f"{config.conventions} conventions"
              + (" (torch.optim formulas)" if config.conventions == "torch"
                 else " (Lasagne formulas)")]
     noise = config.noise
-    if noise is not None:
+    if getattr(noise, "kind", None) == "minibatch":
+        parts.append(f"each step's gradient from a minibatch of {noise.batch_size} samples "
+                     f"(reshuffled each epoch), seed {noise.seed}; losses on all the data")
+    elif noise is not None:
         sigma, seed = noise[0], noise[1]
         kind, df = getattr(noise, "kind", "gaussian"), getattr(noise, "df", float("inf"))
         law = f"{number(sigma)}·t({number(df)})" if kind != "gaussian" else \

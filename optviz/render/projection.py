@@ -88,9 +88,13 @@ def legend_entries(plane, traj) -> list[str]:
 
 
 def make_figure(plane, traj, *, model: Any = None, title: str | None = None,
-                size=(15.0, 9.0), dpi: int = 100, decisions: bool = True):
+                size=(15.0, 9.0), dpi: int = 100, decisions: bool = True,
+                parts: dict | None = None):
     """The plane with the projected paths, the training loss and (with *model*, for
-    one or two inputs) each optimizer's final predictions. Returns the figure."""
+    one or two inputs) each optimizer's final predictions. Returns the figure.
+
+    With *parts* (a dict, filled in), the paths, the start and the loss curves
+    are left out for an animation to draw (:class:`PlaneAnimation`)."""
     fig = C.new_figure(size, dpi)
     scale = min(size[0] / 15, size[1] / 9) ** 0.5
     W, H = fig.get_size_inches()
@@ -115,8 +119,9 @@ def make_figure(plane, traj, *, model: Any = None, title: str | None = None,
     C.draw_surface(ax, view, resolution=len(plane.alphas), scale=scale)
     shown = [C.shown_path(paths.path(k), *box, bool(paths.diverged[k, 0]))
              for k in range(k_count)]
-    C.draw_paths(ax, paths, cols, scale=scale, shown=shown, looks_=looks)
-    C.draw_start(ax, paths.points[0, 0, 0], scale)
+    if parts is None:
+        C.draw_paths(ax, paths, cols, scale=scale, shown=shown, looks_=looks)
+        C.draw_start(ax, paths.points[0, 0, 0], scale)
     ax.plot([0.0], [0.0], zorder=C.START_Z, **{**CENTRE_MARK, "ms": 11 * scale})
     fig.text(left / W, 1 - 0.3 * scale / H, title or "Training on a plane through parameter space",
              fontsize=15 * scale, fontweight="bold", va="top")
@@ -135,7 +140,10 @@ def make_figure(plane, traj, *, model: Any = None, title: str | None = None,
                       else None)
     lax.set_title("training loss (all the data)" + (f": {lax.loss_scale.label}"
                   if lax.loss_scale.scale != "linear" else ""), fontsize=10.5 * scale, loc="left")
-    C.draw_losses(lax, traj, cols, n=plane.run, scale=scale, looks_=looks)
+    if parts is None:
+        C.draw_losses(lax, traj, cols, n=plane.run, scale=scale, looks_=looks)
+    else:
+        parts.update(ax=ax, lax=lax, shown=shown, cols=cols, looks=looks, scale=scale)
     if predictions:
         below = 1 - (top / H) - loss_h - 0.09
         draw_predictions(fig, model, traj, cols, looks, (right, 0.26, width, below - 0.26),
@@ -229,6 +237,81 @@ def _light(colour: str, amount: float = 0.78) -> tuple[float, float, float]:
 
     r, g, b = to_rgb(colour)
     return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+class PlaneAnimation:
+    """The plane figure with the paths growing over the fixed plane: everything else
+    (the loss on the plane, the legend, the final models) is drawn once; each
+    frame restores it and draws only the paths up to the step, their heads, the
+    start, the loss curves and the step counter (blitting, as
+    :class:`optviz.render.frames.Animator`). ``draw(step)`` returns the canvas's
+    RGBA buffer (H, W, 4): a view, valid until the next call."""
+
+    def __init__(self, plane, traj, *, model=None, title=None, size=(15.0, 9.0), dpi=100,
+                 decisions=True):
+        from optviz.render.fonts import text_style
+
+        self.plane, self.traj = plane, traj
+        self.parts: dict = {}
+        with text_style():
+            self.fig = make_figure(plane, traj, model=model, title=title, size=size, dpi=dpi,
+                                   decisions=decisions, parts=self.parts)
+        p = self.parts
+        ax, scale = p["ax"], p["scale"]
+        self.total = traj.shape[2]
+        self.start = C.draw_start(ax, plane.paths.points[0, 0, 0], scale)
+        self.counter = ax.text(1.0, 1.01, "", transform=ax.transAxes, ha="right",
+                               va="bottom", fontsize=10 * scale, family="monospace")
+        for artist in (self.start, self.counter):
+            artist.set_animated(True)
+        canvas = self.fig.canvas
+        canvas.draw()
+        self.background = canvas.copy_from_bbox(self.fig.bbox)
+        self.size = canvas.get_width_height()
+        self.colours = p["cols"]
+
+    def draw(self, step: int) -> np.ndarray:
+        p, canvas = self.parts, self.fig.canvas
+        canvas.restore_region(self.background)
+        moving = C.draw_paths(p["ax"], self.plane.paths, p["cols"], scale=p["scale"],
+                              upto=step, shown=p["shown"], looks_=p["looks"])
+        moving += C.draw_losses(p["lax"], self.traj, p["cols"], n=self.plane.run,
+                                scale=p["scale"], upto=step, looks_=p["looks"])
+        width = len(f"{self.total:,}")
+        self.counter.set_text(f"step {step:>{width},} of {self.total:,}")
+        for artist in [*moving, self.start, self.counter]:
+            artist.axes.draw_artist(artist)
+        for artist in moving:
+            artist.remove()
+        return np.asarray(canvas.buffer_rgba())
+
+
+def animate_plane(plane, traj, stem_path, formats, *, model=None, title=None,
+                  size=(15.0, 9.0), dpi=100, decisions=True, fps=10, max_frames=300,
+                  progress=None):
+    """Write the plane animation as ``stem_path.<fmt>`` for each of *formats* (gif,
+    mp4), one frame stream for all, the last frame held as in every animation.
+    Returns (files written, one message per format that failed)."""
+    from pathlib import Path
+
+    from optviz.render.encoders import open_writers
+    from optviz.render.frames import _rgb, frame_steps, hold_frames
+
+    anim = PlaneAnimation(plane, traj, model=model, title=title, size=size, dpi=dpi,
+                          decisions=decisions)
+    steps = [int(s) for s in frame_steps(traj.shape[2], max_frames)]
+    first, last = anim.draw(steps[0]).copy(), anim.draw(steps[-1]).copy()
+    writers = open_writers(Path(stem_path), formats, anim.size, fps, samples=[first, last],
+                           pinned=[_rgb(c) for c in anim.colours])
+    with writers:
+        for i, step in enumerate(steps):
+            frame = first if i == 0 else last if i == len(steps) - 1 else anim.draw(step)
+            writers.write_frame(frame)
+            if progress:
+                progress(i + 1, len(steps))
+        for _ in range(hold_frames(fps)):
+            writers.write_frame(last)
+    return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]
 
 
 def render_plane(plane, traj, out_path, *, model=None, title=None, formats=("png",),

@@ -258,7 +258,7 @@ def live_forms(config: RunConfig) -> tuple[str | None, list[dict | str]]:
         return None, [f"the surface has no JavaScript form ({e})"] * len(config.optimizers)
     forms: list[dict | str] = []
     for o in config.optimizers:
-        if config.noise is not None and config.noise.sigma > 0 and o.noisy:
+        if config.noise is not None and config.noise.active and o.noisy:
             forms.append("its gradients are noisy (NumPy's random generator draws the noise)")
             continue
         try:
