@@ -208,6 +208,18 @@ def _config_with(section: schema.Section, key: schema.Key) -> dict:
         return {**run, "surface": {**surface, key.name: value}}
     if section is schema.CAMERA:
         return {**run, "render": {"view": "3d", "camera": {key.name: value}}}
+    net = {"model": {"mlp": [2, 3, 1]}, "data": {"generate": "moons", "n": 16}}
+    if section is schema.PLANE:
+        return {"surface": net, "optimizers": ["adam"], "steps": 3,
+                "render": {"plane": {key.name: value}}}
+    if section is schema.RENDER and key.name in ("plane", "decision_boundary"):
+        return {"surface": net, "optimizers": ["adam"], "steps": 3, "render": {key.name: value}}
+    if section is schema.MODEL:
+        surface = {"model": "linear", "data": {"generate": "line", "seed": 0}}
+        return {**run, "surface": {**surface, key.name: value}}
+    if section is schema.NOISE and key.name == "batch_size":
+        return {"surface": {"model": "linear", "data": {"generate": "line", "seed": 0}},
+                "optimizers": ["adam"], "noise": {"kind": "minibatch", key.name: value}}
     if section is schema.OVER:
         return {**run, "tune": {"objective": "final_loss", "over": {key.name: value}}}
     block = {key.name: value}
