@@ -558,7 +558,7 @@ def test_the_comparison_figure_lays_out_twenty_optimizers_like_the_run_figure():
     [legend] = fig.legends
     lbox = legend.get_window_extent(renderer)
     assert lbox.y0 >= 0 and lbox.x1 <= fig.bbox.x1 + 1
-    assert len(legend.get_texts()) == 21
+    assert len(legend.get_texts()) == 22  # 20 optimizers, the start, the other runs
     plot = ax.get_window_extent()
     assert max(plot.width / fig.bbox.width, plot.height / fig.bbox.height) >= 0.5
     boxes = [ax.get_tightbbox(renderer), lax.get_tightbbox(renderer), lbox]
