@@ -267,3 +267,20 @@ def test_article_signals_equal_the_scripts():
     ours, theirs = article_signals(), script_signals()
     for name in SIGNALS:
         np.testing.assert_array_equal(ours[name], theirs[name])
+
+
+def test_the_script_rules_take_their_hyperparameters_from_the_registry():
+    """One home per fact: the script's rules' parameters (defaults, ranges, choices) are
+    the registry entries' script_params; the rules implement exactly those choices."""
+    from optviz.analysis import response
+    from optviz.core.optim.registry import OPTIMIZERS
+
+    with_rules = {k for k, s in OPTIMIZERS.items() if s.script_params is not None}
+    assert with_rules == set(response.SCRIPT_RULES) == {"nag", "adam"}
+    nag = {p.name: p for p in OPTIMIZERS["nag"].script_params}
+    assert set(nag["lookahead"].choices) == set(response.LOOKAHEAD_POINTS)
+    assert set(nag["read"].choices) == set(response.READS)
+    assert response.resolve_script_params("adam", {}) == {"lr": 0.25, "beta1": 0.9,
+                                                          "beta2": 0.999, "eps": 1e-7}
+    with pytest.raises(ConfigError, match=r"beta1 must be a number in \[0, 1\), got 1.5"):
+        response.resolve_script_params("adam", {"beta1": 1.5})

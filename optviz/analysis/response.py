@@ -208,42 +208,36 @@ def _rows(*values) -> list[np.ndarray]:
     return [np.broadcast_to(a, (rows,)) for a in arrays]
 
 
-_UNIT = ("in [0, 1)", lambda v: 0 <= v < 1)
-_POS = ("> 0", lambda v: v > 0)
-#: The script's own rules: kind -> (rule, {parameter: (default, choices | (expectation, check))}).
-SCRIPT_RULES = {
-    "nag": (nesterov_in_time, {"lr": (0.25, _POS), "momentum": (0.9, _UNIT),
-                               "lookahead": ("single", tuple(LOOKAHEAD_POINTS)),
-                               "read": ("article", READS)}),
-    "adam": (adam_script, {"lr": (0.25, _POS), "beta1": (0.9, _UNIT),
-                           "beta2": (0.999, _UNIT), "eps": (1e-7, _POS)}),
-}
+#: The script's own rules, by optimizer type; their hyperparameters (defaults, ranges,
+#: choices) are the registry entry's ``script_params``.
+SCRIPT_RULES = {"nag": nesterov_in_time, "adam": adam_script}
 
 
 def resolve_script_params(kind: str, given: dict) -> dict:
     """Every parameter of a script rule, defaults filled in, checked (ConfigError names the key)."""
+    from optviz.core.optim.registry import OPTIMIZERS
+
     if kind not in SCRIPT_RULES:
         raise ConfigError(f"the article's script has no rule of its own for {kind!r}",
                           key="optimizer",
                           hint="script rules: " + ", ".join(SCRIPT_RULES)
                           + "; the script's other families are Lasagne's: use "
                             "conventions: lasagne")
-    spec = SCRIPT_RULES[kind][1]
-    out = {name: default for name, (default, _) in spec.items()}
+    spec = {p.name: p for p in OPTIMIZERS[kind].script_params}
+    out = {name: p.default for name, p in spec.items()}
     for key, value in given.items():
         if key not in spec:
             raise ConfigError(f"{kind} (script) has no parameter '{key}'", key=key,
                               hint=did_you_mean(key, spec) or "it takes: " + ", ".join(spec))
-        rule = spec[key][1]
-        if not callable(rule[-1]):  # a tuple of choices
-            if value not in rule:
-                raise ConfigError(f"{key} must be one of {', '.join(rule)}, got {value!r}",
-                                  key=key, hint=did_you_mean(str(value), rule))
+        p = spec[key]
+        if p.choices:
+            if value not in p.choices:
+                raise ConfigError(f"{key} must be one of {', '.join(p.choices)}, got {value!r}",
+                                  key=key, hint=did_you_mean(str(value), p.choices))
         else:
-            expect, check = rule
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not np.isfinite(value) or not check(value):
-                raise ConfigError(f"{key} must be a number {expect}, got {value!r}", key=key)
+                    or not np.isfinite(value) or not p.check(value):
+                raise ConfigError(f"{key} must be a number {p.expect}, got {value!r}", key=key)
             value = float(value)
         out[key] = value
     return out
@@ -255,4 +249,4 @@ def respond_script(kind: str, signal: np.ndarray, *, vary=None, **hyperparams) -
     if vary is not None:
         name, values = vary
         params[name] = np.asarray(values, dtype=np.float64)
-    return SCRIPT_RULES[kind][0](np.asarray(signal, dtype=np.float64), **params)
+    return SCRIPT_RULES[kind](np.asarray(signal, dtype=np.float64), **params)

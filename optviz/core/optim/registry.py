@@ -190,6 +190,9 @@ class OptimizerSpec:
     schedulable: bool = True  # the lr (and momentum) may change every step
     origin: str = "optviz"  # "optviz", or who registered it
     resolve: Callable[..., dict] | None = None  # its own checking (type torch's open arguments)
+    # conventions: script (a response config): the seed article's response script's own
+    # rule for it, these its hyperparameters (the rule: optviz.analysis.response)
+    script_params: tuple[Param, ...] | None = None
 
     def factory(self, conventions: str) -> Callable[..., Optimizer]:
         return self.lasagne if conventions == "lasagne" and self.lasagne else self.torch
@@ -244,6 +247,10 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
                 _quiet(Param("lookahead", "single", choices=tuple(A.LOOKAHEADS)))),
         main_param="momentum", needs="oracle", exposes=("first_moment",),
         moment_units="parameter", lr_note="optviz's default lr 0.01",
+        script_params=(_lr(0.25), _unit("momentum", 0.9),
+                       # in time: the signal read at i + γv, or the mean of four points
+                       Param("lookahead", "single", choices=("single", "mean4")),
+                       Param("read", "article", choices=("article", "linear"))),
         basic_form=BasicForm("1", _NO_SCALE, "v_t = γ·v + lr·∇f(θ − γ·v) (parameter units)",
                              "the look-ahead gradients come from the surface, not from g")),
     OptimizerSpec(
@@ -278,7 +285,8 @@ OPTIMIZERS: dict[str, OptimizerSpec] = {s.name: s for s in [
         "adam", "momentum plus RMS scaling, bias-corrected",
         "Kingma & Ba 2014, arXiv:1412.6980 (ICLR 2015); torch.optim.Adam",
         A.adam, _ADAM_PARAMS, lasagne=A.adam_lasagne, lasagne_params=_ADAM_PARAMS[:4],
-        basic_form=_ADAM_FORM, **_adam_variant()),
+        basic_form=_ADAM_FORM, script_params=(_lr(0.25), *_ADAM_PARAMS[1:3], _pos("eps", 1e-7)),
+        **_adam_variant()),
     OptimizerSpec(
         "adamw", "Adam with decoupled weight decay",
         "Loshchilov & Hutter 2017, arXiv:1711.05101 (ICLR 2019); torch.optim.AdamW",
