@@ -228,10 +228,47 @@ def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
             p.join(1.0)
 
 
+def _make_one(path: Path, config: RunConfig | ResponseConfig, budget: float | None = None):
+    """A cluster's task: one config's files made on a worker (a Made), or the failed
+    JobResult of a user error (or a bug) there. Nothing is written outside the
+    worker's own temporary folder."""
+    from optviz.app.runner import make_elsewhere
+
+    t0 = time.perf_counter()
+    try:
+        return make_elsewhere(config, budget)
+    except OptvizError as e:
+        return JobResult(path, "failed", time.perf_counter() - t0, errors=[str(e)])
+    except Exception as e:  # a bug must not take the other figures down with it
+        return JobResult(path, "failed", time.perf_counter() - t0,
+                         errors=[f"internal error: {type(e).__name__}: {e}"])
+
+
+def _on_cluster(todo, ex, budget, done: Callable[[JobResult], None]) -> None:
+    """Each config a task on the cluster of *ex*; its files written here as it comes back."""
+    from optviz.app.runner import write_made
+
+    todo = sorted(todo, key=lambda job: -job_cost(job[1]))  # the longest first
+    with contextlib.closing(ex.map(_make_one, [(p, cfg, budget) for p, cfg in todo])) as made:
+        for i, out in made:
+            path, cfg = todo[i]
+            if isinstance(out, JobResult):
+                done(out)
+                continue
+            try:
+                files = write_made(cfg, out)
+            except OptvizError as e:
+                done(JobResult(path, "failed", out.seconds, errors=[str(e)]))
+                continue
+            done(JobResult(path, "rendered", out.seconds, files=[str(f) for f in files]))
+
+
 def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool = False,
           on_done: Callable[[JobResult], None] | None = None,
-          budget: float | None = None) -> list[JobResult]:
-    """Render every config under *paths* in a pool of *jobs* processes.
+          budget: float | None = None, scheduler: str | None = None) -> list[JobResult]:
+    """Render every config under *paths* in a pool of *jobs* processes, or, given the
+    address of a dask *scheduler*, each config as a task on its cluster's workers
+    (the files come back and are written here, :mod:`optviz.app.cluster`).
 
     Two configs that write the same folder stop the batch before anything is
     rendered (ConfigError naming both). Configs whose outputs are up to date by
@@ -240,52 +277,57 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     workers (each run in progress leaves its folder as it was) and propagates.
     """
     configs = collect_configs(paths)
-    results: list[JobResult] = []
-    todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
+    from optviz.app.cluster import executor
 
-    def done(r: JobResult) -> None:
-        results.append(r)
-        if on_done:
-            on_done(r)
+    with executor(scheduler) as ex:  # a wrong address fails here, before any work
+        results: list[JobResult] = []
+        todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
 
-    loaded = []
-    for path in configs:
-        try:
-            cfg = load_config(path)
-            work.check(work.of_config(cfg), budget)
-            loaded.append((path, cfg))
-        except OptvizError as e:
-            done(JobResult(path, "failed", errors=[str(e)]))
-    output_folders(loaded)
-    for path, cfg in loaded:
-        if not force and is_up_to_date(cfg):
-            done(JobResult(path, "skipped"))
+        def done(r: JobResult) -> None:
+            results.append(r)
+            if on_done:
+                on_done(r)
+
+        loaded = []
+        for path in configs:
+            try:
+                cfg = load_config(path)
+                work.check(work.of_config(cfg), budget)
+                loaded.append((path, cfg))
+            except OptvizError as e:
+                done(JobResult(path, "failed", errors=[str(e)]))
+        output_folders(loaded)
+        for path, cfg in loaded:
+            if not force and is_up_to_date(cfg):
+                done(JobResult(path, "skipped"))
+            else:
+                todo.append((path, cfg))
+
+        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+        if ex is not None:
+            _on_cluster(todo, ex, budget, done)
+        elif jobs == 1 or len(todo) <= 1:
+            for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
+                done(_render_one(path, cfg, budget))
         else:
-            todo.append((path, cfg))
-
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    if jobs == 1 or len(todo) <= 1:
-        for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
-            done(_render_one(path, cfg, budget))
-    else:
-        # the longest jobs first, so no worker is left alone with a long one at the end
-        todo.sort(key=lambda job: -job_cost(job[1]))
-        ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
-        try:
-            # the loaded config goes to the worker: nothing is parsed twice
-            futures = {pool.submit(_render_one, p, cfg, budget): p for p, cfg in todo}
-            for fut in as_completed(futures):
-                try:
-                    done(fut.result())
-                except Exception as e:  # the worker process died
-                    if _told_to_stop(pool):  # Ctrl-C reached the workers before us
-                        raise KeyboardInterrupt from None
-                    done(JobResult(futures[fut], "failed",
-                                   errors=[f"worker failed: {type(e).__name__}: {e}"]))
-        except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
-            _stop(pool)
-            raise
-        pool.shutdown(wait=True)
-    order = {p: i for i, p in enumerate(configs)}
-    return sorted(results, key=lambda r: order[r.config])
+            # the longest jobs first, so no worker is left alone with a long one at the end
+            todo.sort(key=lambda job: -job_cost(job[1]))
+            ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+            try:
+                # the loaded config goes to the worker: nothing is parsed twice
+                futures = {pool.submit(_render_one, p, cfg, budget): p for p, cfg in todo}
+                for fut in as_completed(futures):
+                    try:
+                        done(fut.result())
+                    except Exception as e:  # the worker process died
+                        if _told_to_stop(pool):  # Ctrl-C reached the workers before us
+                            raise KeyboardInterrupt from None
+                        done(JobResult(futures[fut], "failed",
+                                       errors=[f"worker failed: {type(e).__name__}: {e}"]))
+            except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
+                _stop(pool)
+                raise
+            pool.shutdown(wait=True)
+        order = {p: i for i, p in enumerate(configs)}
+        return sorted(results, key=lambda r: order[r.config])
