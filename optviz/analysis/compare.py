@@ -239,29 +239,40 @@ def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None,
                   observe=None, executor=None) -> Trajectories:
     """Every optimizer from every start under every seed: N = starts x seeds runs,
     run index ``seed_index * S + start_index`` (run 0: the config's start, first seed).
+    *executor*: see :func:`simulate_seeds`."""
+    return simulate_seeds(config.surface, optimizers, run_starts(config), config.steps,
+                          seeds_of(config), exact=[o.label for o in config.optimizers
+                                                   if not o.noisy],
+                          progress=progress, observe=observe, executor=executor)
+
+
+def simulate_seeds(oracle, optimizers: dict[str, Any], starts: np.ndarray, steps: int,
+                   seeds, exact=(), progress=None, observe=None,
+                   executor=None) -> Trajectories:
+    """Every optimizer from every start (S, D) under each noise model of *seeds*
+    (:class:`~optviz.core.engine.Noise`, a model's
+    :class:`~optviz.core.models.Minibatch`, or None for exact gradients), on a
+    surface or a model (*oracle*): run index ``seed_index * S + start_index``.
 
     With an *executor* (:mod:`optviz.app.cluster`) each seed is one of its tasks
-    (the first seed runs here when *observe* watches it); *progress* then counts
-    seeds done."""
-    starts = run_starts(config)
-    exact = [o.label for o in config.optimizers if not o.noisy]
-    seeds = seeds_of(config)
+    (the first seed runs here when *observe* watches it) and *progress* counts
+    seeds done, in steps; the trajectories are the same."""
+    seeds = list(seeds)
     if executor is not None and len(seeds) > 1:
         parts: list = [None] * len(seeds)
         first = 1 if observe is not None else 0
         if first:
-            parts[0] = simulate(config.surface, optimizers, starts, config.steps,
-                                noise=seeds[0], exact=exact, observe=observe)
-        tasks = [(config.surface, optimizers, starts, config.steps, noise, exact)
-                 for noise in seeds[first:]]
+            parts[0] = simulate(oracle, optimizers, starts, steps, noise=seeds[0],
+                                exact=exact, observe=observe)
+        tasks = [(oracle, optimizers, starts, steps, noise, exact) for noise in seeds[first:]]
         for done, (j, part) in enumerate(executor.map(_seed_run, tasks), first + 1):
             parts[first + j] = part
             if progress:
-                progress(round(config.steps * done / len(seeds)))
+                progress(round(steps * done / len(seeds)))
     else:
         # observe sees the first seed's batch (its row 0 is run 0)
-        parts = [simulate(config.surface, optimizers, starts, config.steps, noise=noise,
-                          exact=exact, progress=progress, observe=observe if j == 0 else None)
+        parts = [simulate(oracle, optimizers, starts, steps, noise=noise, exact=exact,
+                          progress=progress, observe=observe if j == 0 else None)
                  for j, noise in enumerate(seeds)]
     if len(parts) == 1:
         return parts[0]
@@ -275,9 +286,9 @@ def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None,
                         counters=counters)
 
 
-def _seed_run(surface, optimizers, starts, steps, noise, exact) -> Trajectories:
-    """One seed's runs (a task of :func:`simulate_runs`)."""
-    return simulate(surface, optimizers, starts, steps, noise=noise, exact=exact)
+def _seed_run(oracle, optimizers, starts, steps, noise, exact) -> Trajectories:
+    """One seed's runs (a task of :func:`simulate_seeds`)."""
+    return simulate(oracle, optimizers, starts, steps, noise=noise, exact=exact)
 
 
 SUMMARY_FIELDS = ("label", "runs", "success_rate", "median_steps_to_tol", "median_final_gap",

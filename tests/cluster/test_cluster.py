@@ -148,6 +148,29 @@ def test_a_run_of_many_seeds_on_the_cluster_writes_the_same_bytes(tmp_path, addr
     assert "summary.csv" in files and "trajectories.csv" in files
 
 
+def test_a_model_s_minibatch_seeds_on_the_cluster_give_the_same_trajectories(address):
+    import numpy as np
+
+    from optviz.analysis.compare import simulate_seeds
+    from optviz.app.cluster import executor
+    from optviz.core.models import Minibatch, build
+    from optviz.core.optim import make_optimizer
+
+    net = build({"model": {"mlp": [2, 8, 1], "activation": "tanh", "loss": "bce",
+                           "init": {"seed": 0}},
+                 "data": {"generate": "moons", "n": 128, "seed": 0}})
+    opts = {"sgd": make_optimizer("sgd", lr=0.5), "adam": make_optimizer("adam", lr=0.01)}
+    seeds = [Minibatch(16, s) for s in range(4)]
+    here = simulate_seeds(net, opts, np.array([net.start]), 150, seeds, exact=["sgd"])
+    with executor(address) as ex:
+        there = simulate_seeds(net, opts, np.array([net.start]), 150, seeds, exact=["sgd"],
+                               executor=ex)
+    assert here.points.shape == (2, 4, 151, net.dim)
+    for name in ("points", "losses", "steps", "diverged"):
+        assert np.array_equal(getattr(here, name), getattr(there, name), equal_nan=True), name
+    assert not np.array_equal(here.points[1, 0], here.points[1, 1])  # the seeds differ
+
+
 def test_batch_on_the_cluster_writes_the_same_bytes(tmp_path, address):
     folder = tmp_path / "configs"
     folder.mkdir()
