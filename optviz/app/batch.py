@@ -249,6 +249,7 @@ def _on_cluster(todo, ex, budget, done: Callable[[JobResult], None]) -> None:
     from optviz.app.runner import write_made
 
     todo = sorted(todo, key=lambda job: -job_cost(job[1]))  # the longest first
+    budget = work.current() if budget is None else budget  # --budget is this process's
     with contextlib.closing(ex.map(_make_one, [(p, cfg, budget) for p, cfg in todo])) as made:
         for i, out in made:
             path, cfg = todo[i]

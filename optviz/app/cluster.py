@@ -68,7 +68,10 @@ class DaskExecutor:
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
 
-        futures = [self.client.submit(fn, *args, pure=False) for args in tasks]
+        from optviz.core.optim.torch_adapter import ALLOWED_IMPORTS
+
+        allowed = tuple(sorted(ALLOWED_IMPORTS))  # --allow-import travels with each task
+        futures = [self.client.submit(_task, allowed, fn, *args, pure=False) for args in tasks]
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for future in as_completed(futures, loop=self.client.loop):
@@ -79,6 +82,15 @@ class DaskExecutor:
             with contextlib.suppress(Exception):
                 self.client.cancel(futures, force=True)
             raise
+
+
+def _task(allowed: tuple[str, ...], fn: Callable, *args):
+    """A task on a worker: this process's --allow-import permissions, then fn(*args)."""
+    if allowed:
+        from optviz.core.optim.torch_adapter import allow_import
+
+        allow_import(*allowed)
+    return fn(*args)
 
 
 def connect(address: str):
