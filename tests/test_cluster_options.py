@@ -4,6 +4,7 @@ cluster are tests/cluster's, with the [dask] extra.)"""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
@@ -56,3 +57,65 @@ def test_without_a_scheduler_dask_is_never_imported(tmp_path):
                          env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}, check=True)
     assert out.stdout.split() == ["False", "False"], out.stderr
     assert (tmp_path / "o" / "basins.npz").exists()
+
+
+class _Recording:
+    """An executor that runs each task here, in order, and keeps its arguments."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def map(self, fn, tasks):
+        from optviz.app.cluster import _task
+        from optviz.core.optim.torch_adapter import ALLOWED_IMPORTS
+
+        for i, args in enumerate(tasks):
+            self.tasks.append((fn, args))
+            yield i, _task(tuple(sorted(ALLOWED_IMPORTS)), fn, *args)
+
+
+def test_a_batch_s_tasks_carry_this_process_s_budget_and_write_a_local_run_s_bytes(
+        tmp_path, monkeypatch):
+    import contextlib
+
+    from optviz.analysis import budget
+    from optviz.app import batch as batch_module
+    from optviz.app import cluster
+
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"c{i}.yaml").write_text(
+            SMALL.replace("render:", f"output: {tmp_path}/out{i}\nrender:")
+            .replace("lr: 0.2", f"lr: 0.{i + 1}"))
+    results = batch_module.batch([folder], jobs=1)
+    assert [r.status for r in results] == ["rendered"] * 2
+    here = {i: {p.name: p.read_bytes() for p in (tmp_path / f"out{i}").iterdir()
+                if p.is_file() and not p.name.startswith(".")} for i in range(2)}
+    for i in range(2):
+        shutil.rmtree(tmp_path / f"out{i}")
+    recording = _Recording()
+
+    @contextlib.contextmanager
+    def fake(address):
+        assert address == "tcp://somewhere:8786"
+        yield recording
+
+    monkeypatch.setattr(cluster, "executor", fake)
+    monkeypatch.setattr(budget, "_DEFAULT", [4.5e8])  # as --budget 4.5e8 sets it
+    results = batch_module.batch([folder], scheduler="tcp://somewhere:8786")
+    assert [r.status for r in results] == ["rendered"] * 2, [r.errors for r in results]
+    assert [args[2] for _, args in recording.tasks] == [4.5e8, 4.5e8]
+    for i in range(2):
+        there = {p.name: p.read_bytes() for p in (tmp_path / f"out{i}").iterdir()
+                 if p.is_file() and not p.name.startswith(".")}
+        assert there == here[i]
+
+
+def test_a_task_gets_the_modules_allowed_here(monkeypatch):
+    from optviz.app.cluster import _task
+    from optviz.core.optim import torch_adapter
+
+    monkeypatch.setattr(torch_adapter, "ALLOWED_IMPORTS", set())
+    assert _task((), torch_adapter._allowed, "mypackage.optim") is False
+    assert _task(("mypackage",), torch_adapter._allowed, "mypackage.optim") is True
