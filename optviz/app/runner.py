@@ -632,13 +632,14 @@ def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res) -> No
     :func:`optviz.app.plan.csv_rows`), else a note saying why not."""
     from optviz.app.plan import CSV_MAX_ROWS
 
-    write_npz(stage.path(f"{name}.npz"), res.arrays())
-    if the_plan.made_by(f"{name}-data"):
-        write_csv(stage.path(f"{name}.csv"), res.columns(), res.rows())
-    elif the_plan.arguments.get("csv") is None:
+    (grid,) = the_plan.made_by(f"{name}-grid")  # the names are the plan's
+    write_npz(stage.path(grid.name), res.arrays())
+    for table in the_plan.made_by(f"{name}-data"):
+        write_csv(stage.path(table.name), res.columns(), res.rows())
+    if not the_plan.made_by(f"{name}-data") and the_plan.arguments.get("csv") is None:
         rows = the_plan.csv_rows
         result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
-                            f"the same values are in {name}.npz (--csv writes the CSV too)")
+                            f"the same values are in {grid.name} (--csv writes the CSV too)")
 
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
