@@ -119,3 +119,51 @@ def test_a_task_gets_the_modules_allowed_here(monkeypatch):
     monkeypatch.setattr(torch_adapter, "ALLOWED_IMPORTS", set())
     assert _task((), torch_adapter._allowed, "mypackage.optim") is False
     assert _task(("mypackage",), torch_adapter._allowed, "mypackage.optim") is True
+
+
+class _Reversed:
+    """An executor that runs the tasks last first and hands them back in that order,
+    as a cluster may: the results must be placed by their index, not their arrival."""
+
+    def __init__(self):
+        self.count = 0
+
+    def map(self, fn, tasks):
+        tasks = list(tasks)
+        self.count += len(tasks)
+        for i in reversed(range(len(tasks))):
+            yield i, fn(*tasks[i])
+
+
+def test_chunks_that_come_back_in_any_order_give_the_same_maps(monkeypatch):
+    import numpy as np
+
+    from optviz.analysis import sweep as sweep_module
+
+    from optviz.analysis.basins import basins
+    from optviz.analysis.compare import simulate_runs
+    from optviz.analysis.sweep import parse_axis, sweep
+    from optviz.app.runner import build_optimizers
+    from optviz.input.config import parse_config
+
+    cfg = parse_config(SMALL, "c.yaml")
+    monkeypatch.setattr(sweep_module, "CHUNK_VALUES", 3 * 21 * 100)  # chunks of 100 rows
+    ex = _Reversed()
+    here, there = basins(cfg, 36), basins(cfg, 36, executor=ex)
+    assert ex.count == 13
+    assert np.array_equal(here.labels, there.labels)
+    assert np.array_equal(here.losses, there.losses, equal_nan=True)
+    ex, seen = _Reversed(), []
+    x, y = parse_axis("lr=1e-3:0.5:log:30"), parse_axis("beta1=0:0.95:30")
+    here = sweep(cfg, x, y)
+    there = sweep(cfg, x, y, executor=ex, progress=seen.append)
+    assert ex.count == 9 and seen == [i / 9 for i in range(1, 10)]  # counts the tasks
+    assert np.array_equal(here.values, there.values) and np.array_equal(here.diverged,
+                                                                        there.diverged)
+    many = parse_config(SMALL.replace("steps: 20", "steps: 30\nstarts: {grid: 2}\n"
+                                      "noise: {sigma: 0.3, seed: 3, seeds: 3}"), "m.yaml")
+    ex = _Reversed()
+    here = simulate_runs(many, build_optimizers(many))
+    there = simulate_runs(many, build_optimizers(many), executor=ex)
+    assert ex.count == 3 and here.points.shape[1] == 15
+    assert np.array_equal(here.points, there.points, equal_nan=True)
