@@ -277,58 +277,64 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     Ctrl-C (KeyboardInterrupt) or SIGTERM cancels what is queued, stops the
     workers (each run in progress leaves its folder as it was) and propagates.
     """
-    configs = collect_configs(paths)
     from optviz.app.cluster import executor
 
+    configs = collect_configs(paths)
     with executor(scheduler) as ex:  # a wrong address fails here, before any work
-        results: list[JobResult] = []
-        todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
+        return _render_all(configs, jobs=jobs, force=force, on_done=on_done, budget=budget,
+                           ex=ex)
 
-        def done(r: JobResult) -> None:
-            results.append(r)
-            if on_done:
-                on_done(r)
 
-        loaded = []
-        for path in configs:
-            try:
-                cfg = load_config(path)
-                work.check(work.of_config(cfg), budget)
-                loaded.append((path, cfg))
-            except OptvizError as e:
-                done(JobResult(path, "failed", errors=[str(e)]))
-        output_folders(loaded)
-        for path, cfg in loaded:
-            if not force and is_up_to_date(cfg):
-                done(JobResult(path, "skipped"))
-            else:
-                todo.append((path, cfg))
+def _render_all(configs: list[Path], *, jobs, force, on_done, budget, ex) -> list[JobResult]:
+    """:func:`batch` once its configs are found (and its cluster, *ex*, reached)."""
+    results: list[JobResult] = []
+    todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
 
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-        if ex is not None:
-            _on_cluster(todo, ex, budget, done)
-        elif jobs == 1 or len(todo) <= 1:
-            for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
-                done(_render_one(path, cfg, budget))
+    def done(r: JobResult) -> None:
+        results.append(r)
+        if on_done:
+            on_done(r)
+
+    loaded = []
+    for path in configs:
+        try:
+            cfg = load_config(path)
+            work.check(work.of_config(cfg), budget)
+            loaded.append((path, cfg))
+        except OptvizError as e:
+            done(JobResult(path, "failed", errors=[str(e)]))
+    output_folders(loaded)
+    for path, cfg in loaded:
+        if not force and is_up_to_date(cfg):
+            done(JobResult(path, "skipped"))
         else:
-            # the longest jobs first, so no worker is left alone with a long one at the end
-            todo.sort(key=lambda job: -job_cost(job[1]))
-            ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
-            try:
-                # the loaded config goes to the worker: nothing is parsed twice
-                futures = {pool.submit(_render_one, p, cfg, budget): p for p, cfg in todo}
-                for fut in as_completed(futures):
-                    try:
-                        done(fut.result())
-                    except Exception as e:  # the worker process died
-                        if _told_to_stop(pool):  # Ctrl-C reached the workers before us
-                            raise KeyboardInterrupt from None
-                        done(JobResult(futures[fut], "failed",
-                                       errors=[f"worker failed: {type(e).__name__}: {e}"]))
-            except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
-                _stop(pool)
-                raise
-            pool.shutdown(wait=True)
-        order = {p: i for i, p in enumerate(configs)}
-        return sorted(results, key=lambda r: order[r.config])
+            todo.append((path, cfg))
+
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    if ex is not None:
+        _on_cluster(todo, ex, budget, done)
+    elif jobs == 1 or len(todo) <= 1:
+        for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
+            done(_render_one(path, cfg, budget))
+    else:
+        # the longest jobs first, so no worker is left alone with a long one at the end
+        todo.sort(key=lambda job: -job_cost(job[1]))
+        ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
+        try:
+            # the loaded config goes to the worker: nothing is parsed twice
+            futures = {pool.submit(_render_one, p, cfg, budget): p for p, cfg in todo}
+            for fut in as_completed(futures):
+                try:
+                    done(fut.result())
+                except Exception as e:  # the worker process died
+                    if _told_to_stop(pool):  # Ctrl-C reached the workers before us
+                        raise KeyboardInterrupt from None
+                    done(JobResult(futures[fut], "failed",
+                                   errors=[f"worker failed: {type(e).__name__}: {e}"]))
+        except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
+            _stop(pool)
+            raise
+        pool.shutdown(wait=True)
+    order = {p: i for i, p in enumerate(configs)}
+    return sorted(results, key=lambda r: order[r.config])
