@@ -13,6 +13,7 @@ import sys
 import click
 
 from optviz import __version__
+from optviz.app.cluster import SCHEDULER_ENV
 from optviz.errors import OptvizError
 from optviz.input.text import terminal_text
 
@@ -115,7 +116,7 @@ BUDGET = click.option(
 
 
 SCHEDULER = click.option(
-    "--scheduler", metavar="ADDRESS", envvar="OPTVIZ_SCHEDULER", show_envvar=True,
+    "--scheduler", metavar="ADDRESS", envvar=SCHEDULER_ENV, show_envvar=True,
     help="Run the work on the dask.distributed cluster of the scheduler at ADDRESS "
     "(e.g. tcp://10.0.0.5:8786; needs pip install \"optviz[dask]\"). The workers "
     "compute, this process writes every file: the same bytes as a run here.")

@@ -1,7 +1,7 @@
 """Where the pieces of a big job run: in this process, or on a dask.distributed cluster.
 
-Every job that splits (a basin map's and a sweep's grid chunks, a tuning
-grid's chunks, the seeds of many runs, a batch's configs) is a list of tasks,
+Every job that splits (a basin map's and a sweep's grid chunks, each tuned
+optimizer's grid, the seeds of many runs, a batch's configs) is a list of tasks,
 each a pure function of its arguments. An executor maps such a function over
 the tasks and hands back each result with its task's index, as tasks finish:
 
@@ -39,15 +39,6 @@ INSTALL_HINT = 'pip install "optviz[dask]"'
 
 def _where() -> str:
     return f"--scheduler (or {SCHEDULER_ENV})"
-
-
-class LocalExecutor:
-    """The tasks one after the other in this process (what ``executor=None`` does,
-    as an object: for code that wants one road)."""
-
-    def map(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
-        for i, args in enumerate(tasks):
-            yield i, fn(*args)
 
 
 class DaskExecutor:
