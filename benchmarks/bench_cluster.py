@@ -93,6 +93,7 @@ def cluster(workers: int):
                      dashboard_address=None)
     with Client(c, set_as_default=False) as client:
         client.run(_warm)
+        client.get_task_stream()  # the scheduler records the task stream from now on
     return c
 
 
