@@ -27,7 +27,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from optviz.errors import ConfigError
+from optviz.errors import ConfigError, OptvizError
 
 #: the environment variable the CLI reads when --scheduler is not given
 SCHEDULER_ENV = "OPTVIZ_SCHEDULER"
@@ -39,6 +39,23 @@ INSTALL_HINT = 'pip install "optviz[dask]"'
 
 def _where() -> str:
     return f"--scheduler (or {SCHEDULER_ENV})"
+
+
+class ClusterError(OptvizError):
+    """The cluster could not finish a job: a task killed every worker it was
+    given to, or the scheduler went away. Nothing was written."""
+
+
+def _lost(e: BaseException, client) -> ClusterError:
+    from distributed import KilledWorker
+
+    if isinstance(e, KilledWorker):
+        return ClusterError("a task of this job ended the worker running it each of the "
+                            "times the scheduler tried it (dask's KilledWorker: out of "
+                            "memory on the workers?); nothing was written. See the "
+                            "workers' logs, or run without --scheduler to see the error")
+    return ClusterError(f"the dask scheduler at {client.scheduler.address} went away "
+                        f"mid-job ({type(e).__name__}); nothing was written")
 
 
 class DaskExecutor:
@@ -57,7 +74,10 @@ class DaskExecutor:
         return self.client.scheduler.address
 
     def map(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
-        from distributed import as_completed
+        from concurrent.futures import CancelledError
+
+        from distributed import KilledWorker, as_completed
+        from distributed.comm.core import CommClosedError
 
         from optviz.core.optim.torch_adapter import ALLOWED_IMPORTS
 
@@ -66,7 +86,10 @@ class DaskExecutor:
         index = {f.key: i for i, f in enumerate(futures)}
         try:
             for future in as_completed(futures, loop=self.client.loop):
-                value = future.result()
+                try:
+                    value = future.result()
+                except (KilledWorker, CancelledError, CommClosedError) as e:
+                    raise _lost(e, self.client) from None
                 yield index[future.key], value
                 future.release()
         except BaseException:  # an error, Ctrl-C, or the caller stopped early

@@ -279,3 +279,15 @@ def test_a_scheduler_that_is_not_there_is_a_clean_error(tmp_path, address):
     assert time.monotonic() - t0 < 2 * 8  # the 5 s timeout, twice, not dask's 30 s
     assert not (tmp_path / "out").exists() or not [
         p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+
+
+def test_a_task_that_kills_its_workers_is_a_clean_error():
+    import dask
+
+    from optviz.app.cluster import ClusterError, executor
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                         dashboard_address=None) as c, executor(c.scheduler_address) as ex:
+        with pytest.raises(ClusterError, match="KilledWorker.*nothing was written"):
+            list(ex.map(os._exit, [(1,), (1,)]))
