@@ -65,7 +65,7 @@ class _Recording:
     def __init__(self):
         self.tasks = []
 
-    def map(self, fn, tasks):
+    def map(self, fn, tasks, keep_going=False):
         from optviz.app.cluster import _task
         from optviz.core.optim.torch_adapter import ALLOWED_IMPORTS
 

@@ -250,11 +250,17 @@ def _on_cluster(todo, ex, budget, done: Callable[[JobResult], None]) -> None:
 
     todo = sorted(todo, key=lambda job: -job_cost(job[1]))  # the longest first
     budget = work.current() if budget is None else budget  # --budget is this process's
-    with contextlib.closing(ex.map(_make_one, [(p, cfg, budget) for p, cfg in todo])) as made:
+    from optviz.app.cluster import ClusterError
+
+    tasks = [(p, cfg, budget) for p, cfg in todo]
+    with contextlib.closing(ex.map(_make_one, tasks, keep_going=True)) as made:
         for i, out in made:
             path, cfg = todo[i]
             if isinstance(out, JobResult):
                 done(out)
+                continue
+            if isinstance(out, ClusterError):  # its workers died: the others go on
+                done(JobResult(path, "failed", errors=[str(out)]))
                 continue
             try:
                 files = write_made(cfg, out)

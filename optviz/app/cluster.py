@@ -73,7 +73,11 @@ class DaskExecutor:
     def address(self) -> str:
         return self.client.scheduler.address
 
-    def map(self, fn: Callable, tasks: Sequence[tuple]) -> Iterator[tuple[int, Any]]:
+    def map(self, fn: Callable, tasks: Sequence[tuple], *,
+            keep_going: bool = False) -> Iterator[tuple[int, Any]]:
+        """(index, fn(*task)) for each task as it finishes. A task the cluster lost
+        raises a ClusterError, or, with *keep_going*, comes back as one (a batch's
+        other configs go on)."""
         from concurrent.futures import CancelledError
 
         from distributed import KilledWorker, as_completed
@@ -89,7 +93,9 @@ class DaskExecutor:
                 try:
                     value = future.result()
                 except (KilledWorker, CancelledError, CommClosedError) as e:
-                    raise _lost(e, self.client) from None
+                    if not keep_going:
+                        raise _lost(e, self.client) from None
+                    value = _lost(e, self.client)
                 yield index[future.key], value
                 future.release()
         except BaseException:  # an error, Ctrl-C, or the caller stopped early

@@ -291,3 +291,6 @@ def test_a_task_that_kills_its_workers_is_a_clean_error():
                          dashboard_address=None) as c, executor(c.scheduler_address) as ex:
         with pytest.raises(ClusterError, match="KilledWorker.*nothing was written"):
             list(ex.map(os._exit, [(1,), (1,)]))
+        # a batch goes on: the lost task comes back as its error instead of raising
+        got = dict(ex.map(os._exit, [(1,)], keep_going=True))
+        assert isinstance(got[0], ClusterError)
