@@ -85,6 +85,8 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def address(cluster) -> str:
+    with Client(cluster, set_as_default=False) as client:
+        client.get_task_stream()  # the scheduler records every task from now on
     return cluster.scheduler_address
 
 
@@ -100,14 +102,24 @@ def _files(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.iterdir()) if p.name != ".optviz.lock"}
 
 
-def _same_here_and_there(make, out: Path, address: str) -> dict[str, bytes]:
-    """Run *make* here, then on the cluster into the same folder: every file (data,
-    figures, the record) must have the same bytes. Returns the files."""
+def _ran_there(address: str, since: float) -> int:
+    """How many tasks the cluster's workers computed since *since* (time.time())."""
+    with Client(address, set_as_default=False) as client:
+        stream = client.get_task_stream(start=since)
+    return sum(any(p["action"] == "compute" for p in t["startstops"]) for t in stream)
+
+
+def _same_here_and_there(make, out: Path, address: str, tasks: int) -> dict[str, bytes]:
+    """Run *make* here, then on the cluster (where *tasks* tasks must run) into the
+    same folder: every file (data, figures, the record) must have the same bytes.
+    Returns the files."""
     make(out, None)
     here = _files(out)
     assert any(name.endswith((".csv", ".npz")) for name in here)
     shutil.rmtree(out)  # the cluster's run writes them all again
+    since = time.time()
     make(out, address)
+    assert _ran_there(address, since) == tasks
     there = _files(out)
     assert set(there) == set(here)
     for name in here:
@@ -118,7 +130,8 @@ def _same_here_and_there(make, out: Path, address: str) -> dict[str, bytes]:
 def test_basins_on_the_cluster_writes_the_same_bytes(tmp_path, address):
     cfg = _config(tmp_path, SMALL)
     files = _same_here_and_there(
-        lambda out, s: run_basins(cfg, 30, out=out, scheduler=s), tmp_path / "out", address)
+        lambda out, s: run_basins(cfg, 30, out=out, scheduler=s), tmp_path / "out", address,
+        tasks=3)  # one chunk per optimizer
     import numpy as np
 
     with np.load(tmp_path / "out" / "basins.npz") as z:
@@ -131,20 +144,20 @@ def test_sweep_on_the_cluster_writes_the_same_bytes(tmp_path, address):
     _same_here_and_there(
         lambda out, s: run_sweep(cfg, "lr=1e-4:0.5:log:40", "momentum=0:0.95:30",
                                  optimizer="1", out=out, scheduler=s),
-        tmp_path / "out", address)
+        tmp_path / "out", address, tasks=2)
 
 
 def test_compare_tuning_and_seeds_on_the_cluster_write_the_same_bytes(tmp_path, address):
     cfg = _config(tmp_path, TUNED_SEEDS)
     files = _same_here_and_there(lambda out, s: run_compare(cfg, out=out, scheduler=s),
-                                 tmp_path / "out", address)
+                                 tmp_path / "out", address, tasks=2 + 3)  # tuned, seeds
     assert "tuning.csv" in files and b"momentum" in files["tuning.csv"]
 
 
 def test_a_run_of_many_seeds_on_the_cluster_writes_the_same_bytes(tmp_path, address):
     cfg = _config(tmp_path, TUNED_SEEDS)
     files = _same_here_and_there(lambda out, s: run(cfg, out=out, scheduler=s),
-                                 tmp_path / "out", address)
+                                 tmp_path / "out", address, tasks=2 + 3)  # tuned, seeds
     assert "summary.csv" in files and "trajectories.csv" in files
 
 
@@ -187,8 +200,10 @@ def test_batch_on_the_cluster_writes_the_same_bytes(tmp_path, address):
     seen = []
     for i in range(3):
         shutil.rmtree(tmp_path / f"out{i}")
+    since = time.time()
     results = batch([folder], scheduler=address, on_done=seen.append)
     assert [r.status for r in results] == ["rendered"] * 3, [r.errors for r in results]
+    assert _ran_there(address, since) == 3  # each config a task
     assert len(seen) == 3  # progress counts the cluster's tasks
     for i in range(3):
         assert _files(tmp_path / f"out{i}") == here[i]
