@@ -161,6 +161,13 @@ def test_a_run_of_many_seeds_on_the_cluster_writes_the_same_bytes(tmp_path, addr
     assert "summary.csv" in files and "trajectories.csv" in files
 
 
+def test_a_run_whose_figure_watches_its_first_seed_runs_that_seed_here(tmp_path, address):
+    cfg = _config(tmp_path, TUNED_SEEDS.replace("render: {", "render: {step_panel: true, "))
+    files = _same_here_and_there(lambda out, s: run(cfg, out=out, scheduler=s),
+                                 tmp_path / "out", address, tasks=2 + 2)  # tuned, seeds 2, 3
+    assert "c-step-size.png" in files
+
+
 def test_a_model_s_minibatch_seeds_on_the_cluster_give_the_same_trajectories(address):
     import numpy as np
 
