@@ -167,3 +167,15 @@ def test_chunks_that_come_back_in_any_order_give_the_same_maps(monkeypatch):
     there = simulate_runs(many, build_optimizers(many), executor=ex)
     assert ex.count == 3 and here.points.shape[1] == 15
     assert np.array_equal(here.points, there.points, equal_nan=True)
+
+
+def test_files_made_by_a_different_optviz_are_refused_before_the_folder_changes(tmp_path):
+    from optviz.app.cluster import ClusterError
+    from optviz.app.runner import Made, write_made
+    from optviz.input.config import parse_config
+
+    cfg = parse_config(SMALL.replace("render:", f"output: {tmp_path}/out\nrender:"), "c.yaml")
+    made = Made({"trajectories.csv": b"x\n", "other.png": b"png"}, {}, 0.1)
+    with pytest.raises(ClusterError, match="same optviz"):
+        write_made(cfg, made)
+    assert not (tmp_path / "out").exists()

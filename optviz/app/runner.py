@@ -295,8 +295,14 @@ def write_made(config: RunConfig | ResponseConfig, made: Made) -> list[Path]:
     """Write what :func:`make_elsewhere` made for *config* into its output folder,
     as :func:`run` would have: locked, staged, swapped in together, the record
     last with this machine's plan header. Returns the files."""
+    from optviz.app.cluster import ClusterError
+
     config = resolve_output(config)
     the_plan = plan(config, "run")
+    if set(made.files) != set(the_plan.names[:-1]):
+        raise ClusterError(f"the worker made {', '.join(sorted(made.files))}; this machine's "
+                           f"plan is {', '.join(the_plan.names[:-1])}: is the same optviz "
+                           "installed on the workers?")
     with _executing(the_plan) as stage:
         for name in the_plan.names[:-1]:
             write_bytes(stage.path(name), made.files[name])
