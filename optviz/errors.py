@@ -25,6 +25,10 @@ class ConfigError(OptvizError):
         self.detail = message
         super().__init__(self._compose())
 
+    def __reduce__(self):
+        """Pickled with its facts (a cluster's worker sends it back whole)."""
+        return _rebuild, (type(self), self.detail, self.file, self.line, self.key, self.hint)
+
     def _compose(self) -> str:
         where = []
         if self.file:
@@ -44,6 +48,10 @@ class ConfigError(OptvizError):
         return type(self)(self.detail, file=self.file or file,
                           line=self.line if self.line is not None else line,
                           key=self.key or key, hint=self.hint)
+
+
+def _rebuild(cls, detail, file, line, key, hint):
+    return cls(detail, file=file, line=line, key=key, hint=hint)
 
 
 class SurfaceError(ConfigError):

@@ -199,6 +199,17 @@ def write_text(target: str | Path, text: str) -> Path:
     return target
 
 
+def write_bytes(target: str | Path, data: bytes) -> Path:
+    """Atomically write bytes made elsewhere (a figure a cluster's worker drew)."""
+    target = Path(target)
+    try:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
+    return target
+
+
 def write_csv(target: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """Write a CSV file (see :func:`csv_text`), atomically; the rows are written as
     they come, so a generator of any length needs no more memory than one row.

@@ -115,23 +115,38 @@ def basins_chunk(config: RunConfig, resolution: int, k: int, index: int,
 
 
 def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
-           progress=None) -> BasinsResult:
-    """Run every optimizer from R x R starts over the domain, chunk by chunk."""
+           progress=None, executor=None) -> BasinsResult:
+    """Run every optimizer from R x R starts over the domain, chunk by chunk.
+
+    With an *executor* (:mod:`optviz.app.cluster`) the chunks are its tasks,
+    wherever they run, and *progress* counts the tasks done; the result is the same."""
     xs, ys = grid_axes(config.surface, resolution)
     k_count = len(config.optimizers)
     n_chunks = chunk_count(config, basin_grid(config.surface, resolution))
     labels = np.empty((k_count, resolution * resolution), dtype=np.int64)
     losses = np.empty((k_count, resolution * resolution))
-    done, total = 0, k_count * n_chunks
-    for k in range(k_count):
-        for index in range(n_chunks):
-            report = (lambda t, done=done: progress(
-                (done + t / max(config.steps, 1)) / total)) if progress else None
-            lo, lab, loss = basins_chunk(config, resolution, k, index, tol, report)
-            labels[k, lo:lo + len(lab)] = lab
-            losses[k, lo:lo + len(lab)] = loss
-            done += 1
+    total = k_count * n_chunks
+
+    def place(k: int, lo: int, lab: np.ndarray, loss: np.ndarray) -> None:
+        labels[k, lo:lo + len(lab)] = lab
+        losses[k, lo:lo + len(lab)] = loss
+
+    if executor is not None:
+        tasks = [(config, resolution, k, index, tol)
+                 for k in range(k_count) for index in range(n_chunks)]
+        for done, (i, (lo, lab, loss)) in enumerate(executor.map(basins_chunk, tasks), 1):
+            place(i // n_chunks, lo, lab, loss)
             if progress is not None:
                 progress(done / total)
+    else:
+        done = 0
+        for k in range(k_count):
+            for index in range(n_chunks):
+                report = (lambda t, done=done: progress(
+                    (done + t / max(config.steps, 1)) / total)) if progress else None
+                place(k, *basins_chunk(config, resolution, k, index, tol, report))
+                done += 1
+                if progress is not None:
+                    progress(done / total)
     shape = (k_count, resolution, resolution)
     return BasinsResult(config, xs, ys, labels.reshape(shape), losses.reshape(shape))

@@ -72,6 +72,12 @@ def set_default(budget: float | None) -> None:
     _DEFAULT[0] = budget
 
 
+def current() -> float:
+    """The budget a check uses when given none: the process's (``--budget``), else
+    :data:`WORK_BUDGET` (a cluster's worker gets it with each task)."""
+    return _DEFAULT[0] if _DEFAULT[0] is not None else WORK_BUDGET
+
+
 def _valid_budget(budget: Any) -> float:
     try:
         value = float(budget)
@@ -171,9 +177,7 @@ def check(estimate: Estimate, budget: float | None = None,
           memory: float | None = None) -> Estimate:
     """Refuse (BudgetError) an estimate past the work *budget* (default: the
     process's, else :data:`WORK_BUDGET`) or past *memory* bytes (MEMORY_LIMIT)."""
-    if budget is None:
-        budget = _DEFAULT[0] if _DEFAULT[0] is not None else WORK_BUDGET
-    budget = _valid_budget(budget)
+    budget = _valid_budget(current() if budget is None else budget)
     limit = MEMORY_LIMIT if memory is None else float(memory)
     if estimate.memory > limit:
         part = max(estimate.parts, key=lambda p: p.memory)

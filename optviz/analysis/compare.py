@@ -188,12 +188,14 @@ def _tune_job(args):
     return tune_optimizer(config, opt, spec)
 
 
-def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[str, TuneResult]]:
+def resolve_tuning(config: RunConfig, progress=None,
+                   executor=None) -> tuple[RunConfig, dict[str, TuneResult]]:
     """The config with every tuned hyperparameter set to its choice (labels say so),
     and each tuned optimizer's TuneResult by its final label.
 
-    Tuned optimizers are independent: with enough work they are tuned in a pool
-    of processes (one per core), which changes no result."""
+    Tuned optimizers are independent: with an *executor* (:mod:`optviz.app.cluster`)
+    each is one of its tasks; else, with enough work, they are tuned in a pool
+    of processes (one per core). Neither changes any result."""
     import os
 
     jobs = [(i, o, AUTO_TUNE if o.auto_lr else (config.tune or TuneSpec()))
@@ -203,7 +205,13 @@ def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[st
     work = sum(spec.budget * spec.starts * spec.seeds * config.steps for _, _, spec in jobs)
     workers = min(len(jobs), os.cpu_count() or 1)
     found: dict[int, TuneResult] = {}
-    if workers > 1 and work > PARALLEL_WORK and hasattr(os, "fork"):
+    if executor is not None:
+        tasks = [(config, o, spec) for _, o, spec in jobs]
+        for done, (j, res) in enumerate(executor.map(tune_optimizer, tasks), 1):
+            found[jobs[j][0]] = res
+            if progress:
+                progress(done / len(jobs))
+    elif workers > 1 and work > PARALLEL_WORK and hasattr(os, "fork"):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -233,15 +241,44 @@ def resolve_tuning(config: RunConfig, progress=None) -> tuple[RunConfig, dict[st
 
 # ------------------------------------------------------------------ many runs
 def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None,
-                  observe=None) -> Trajectories:
+                  observe=None, executor=None) -> Trajectories:
     """Every optimizer from every start under every seed: N = starts x seeds runs,
-    run index ``seed_index * S + start_index`` (run 0: the config's start, first seed)."""
-    starts = run_starts(config)
-    exact = [o.label for o in config.optimizers if not o.noisy]
-    # observe sees the first seed's batch (its row 0 is run 0)
-    parts = [simulate(config.surface, optimizers, starts, config.steps, noise=noise,
-                      exact=exact, progress=progress, observe=observe if j == 0 else None)
-             for j, noise in enumerate(seeds_of(config))]
+    run index ``seed_index * S + start_index`` (run 0: the config's start, first seed).
+    *executor*: see :func:`simulate_seeds`."""
+    return simulate_seeds(config.surface, optimizers, run_starts(config), config.steps,
+                          seeds_of(config), exact=[o.label for o in config.optimizers
+                                                   if not o.noisy],
+                          progress=progress, observe=observe, executor=executor)
+
+
+def simulate_seeds(oracle, optimizers: dict[str, Any], starts: np.ndarray, steps: int,
+                   seeds, exact=(), progress=None, observe=None,
+                   executor=None) -> Trajectories:
+    """Every optimizer from every start (S, D) under each noise model of *seeds*
+    (:class:`~optviz.core.engine.Noise`, a model's
+    :class:`~optviz.core.models.Minibatch`, or None for exact gradients), on a
+    surface or a model (*oracle*): run index ``seed_index * S + start_index``.
+
+    With an *executor* (:mod:`optviz.app.cluster`) each seed is one of its tasks
+    (the first seed runs here when *observe* watches it) and *progress* counts
+    seeds done, in steps; the trajectories are the same."""
+    seeds = list(seeds)
+    if executor is not None and len(seeds) > 1:
+        parts: list = [None] * len(seeds)
+        first = 1 if observe is not None else 0
+        if first:
+            parts[0] = simulate(oracle, optimizers, starts, steps, noise=seeds[0],
+                                exact=exact, observe=observe)
+        tasks = [(oracle, optimizers, starts, steps, noise, exact) for noise in seeds[first:]]
+        for done, (j, part) in enumerate(executor.map(_seed_run, tasks), first + 1):
+            parts[first + j] = part
+            if progress:
+                progress(round(steps * done / len(seeds)))
+    else:
+        # observe sees the first seed's batch (its row 0 is run 0)
+        parts = [simulate(oracle, optimizers, starts, steps, noise=noise, exact=exact,
+                          progress=progress, observe=observe if j == 0 else None)
+                 for j, noise in enumerate(seeds)]
     if len(parts) == 1:
         return parts[0]
     counters = {k: np.concatenate([p.counters[k] for p in parts], axis=1)
@@ -252,6 +289,11 @@ def simulate_runs(config: RunConfig, optimizers: dict[str, Any], progress=None,
                         steps=np.concatenate([p.steps for p in parts], axis=1),
                         diverged=np.concatenate([p.diverged for p in parts], axis=1),
                         counters=counters)
+
+
+def _seed_run(oracle, optimizers, starts, steps, noise, exact) -> Trajectories:
+    """One seed's runs (a task of :func:`simulate_seeds`)."""
+    return simulate(oracle, optimizers, starts, steps, noise=noise, exact=exact)
 
 
 SUMMARY_FIELDS = ("label", "runs", "success_rate", "median_steps_to_tol", "median_final_gap",

@@ -252,23 +252,30 @@ def grid_chunk(config: RunConfig, opt: OptimizerConfig, grid: Grid, index: int,
 
 
 def run_product(config: RunConfig, opt: OptimizerConfig, grid: Grid, kind: str = "final_loss",
-                tol: float = 1e-3, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                tol: float = 1e-3, progress=None, executor=None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every chunk of *grid*, placed by its rows: (outcome (G,), diverged (G,), finals (G, D)).
 
-    *progress* gets the fraction done, at least once per chunk."""
+    *progress* gets the fraction done, at least once per chunk. With an *executor*
+    (:mod:`optviz.app.cluster`) the chunks are its tasks; the result is the same."""
     n_chunks = chunk_count(config, grid)
     values = np.empty(grid.count)
     diverged = np.empty(grid.count, dtype=bool)
     finals = None
-    for index in range(n_chunks):
-        c = grid_chunk(config, opt, grid, index, kind, tol,
-                       _chunk_progress(progress, index, n_chunks, config.steps))
+    if executor is not None:
+        tasks = [(config, opt, grid, index, kind, tol) for index in range(n_chunks)]
+        chunks = (c for _, c in executor.map(grid_chunk, tasks))
+    else:
+        chunks = (grid_chunk(config, opt, grid, index, kind, tol,
+                             _chunk_progress(progress, index, n_chunks, config.steps))
+                  for index in range(n_chunks))
+    for done, c in enumerate(chunks, 1):
         hi = c.lo + len(c.values)
         if finals is None:
             finals = np.empty((grid.count,) + c.finals.shape[1:])
         values[c.lo:hi], diverged[c.lo:hi], finals[c.lo:hi] = c.values, c.diverged, c.finals
         if progress is not None:
-            progress((index + 1) / n_chunks)
+            progress(done / n_chunks)
     return values, diverged, finals
 
 
@@ -357,8 +364,10 @@ def find_optimizer(config: RunConfig, which: str | int | None) -> OptimizerConfi
 
 
 def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
-          kind: str = "final_loss", tol: float = 1e-3, progress=None) -> SweepResult:
-    """The outcome over one or two hyperparameters of one optimizer, in one batch."""
+          kind: str = "final_loss", tol: float = 1e-3, progress=None,
+          executor=None) -> SweepResult:
+    """The outcome over one or two hyperparameters of one optimizer, in chunks
+    (on *executor*'s workers when given, :func:`run_product`)."""
     opt = find_optimizer(config, optimizer)
     numeric = [k for k, v in opt.params.items()  # resolved: every hyperparameter is there
                if (isinstance(v, float) and not isinstance(v, bool)) or k == "lr"]
@@ -375,7 +384,7 @@ def sweep(config: RunConfig, x: Axis, y: Axis | None = None, *, optimizer=None,
         grid = Grid(((y.param, y.values), (x.param, x.values)))
     try:
         values, diverged, _ = run_product(config, opt, grid, kind=kind, tol=tol,
-                                          progress=progress)
+                                          progress=progress, executor=executor)
     except ConfigError as e:  # name the option the user typed, not the hyperparameter
         axis, option = (y, "--y") if y is not None and e.key == y.param else (x, "--x")
         if e.key != axis.param:

@@ -228,10 +228,54 @@ def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
             p.join(1.0)
 
 
+def _make_one(path: Path, config: RunConfig | ResponseConfig, budget: float | None = None):
+    """A cluster's task: one config's files made on a worker (a Made), or the failed
+    JobResult of a user error (or a bug) there. Nothing is written outside the
+    worker's own temporary folder."""
+    from optviz.app.runner import make_elsewhere
+
+    t0 = time.perf_counter()
+    try:
+        return make_elsewhere(config, budget)
+    except OptvizError as e:
+        return JobResult(path, "failed", time.perf_counter() - t0, errors=[str(e)])
+    except Exception as e:  # a bug must not take the other figures down with it
+        return JobResult(path, "failed", time.perf_counter() - t0,
+                         errors=[f"internal error: {type(e).__name__}: {e}"])
+
+
+def _on_cluster(todo, ex, budget, done: Callable[[JobResult], None]) -> None:
+    """Each config a task on the cluster of *ex*; its files written here as it comes back."""
+    from optviz.app.runner import write_made
+
+    todo = sorted(todo, key=lambda job: -job_cost(job[1]))  # the longest first
+    budget = work.current() if budget is None else budget  # --budget is this process's
+    from optviz.app.cluster import ClusterError
+
+    tasks = [(p, cfg, budget) for p, cfg in todo]
+    with contextlib.closing(ex.map(_make_one, tasks, keep_going=True)) as made:
+        for i, out in made:
+            path, cfg = todo[i]
+            if isinstance(out, JobResult):
+                done(out)
+                continue
+            if isinstance(out, ClusterError):  # its workers died: the others go on
+                done(JobResult(path, "failed", errors=[str(out)]))
+                continue
+            try:
+                files = write_made(cfg, out)
+            except OptvizError as e:
+                done(JobResult(path, "failed", out.seconds, errors=[str(e)]))
+                continue
+            done(JobResult(path, "rendered", out.seconds, files=[str(f) for f in files]))
+
+
 def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool = False,
           on_done: Callable[[JobResult], None] | None = None,
-          budget: float | None = None) -> list[JobResult]:
-    """Render every config under *paths* in a pool of *jobs* processes.
+          budget: float | None = None, scheduler: str | None = None) -> list[JobResult]:
+    """Render every config under *paths* in a pool of *jobs* processes, or, given the
+    address of a dask *scheduler*, each config as a task on its cluster's workers
+    (the files come back and are written here, :mod:`optviz.app.cluster`).
 
     Two configs that write the same folder stop the batch before anything is
     rendered (ConfigError naming both). Configs whose outputs are up to date by
@@ -239,7 +283,16 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
     Ctrl-C (KeyboardInterrupt) or SIGTERM cancels what is queued, stops the
     workers (each run in progress leaves its folder as it was) and propagates.
     """
+    from optviz.app.cluster import executor
+
     configs = collect_configs(paths)
+    with executor(scheduler) as ex:  # a wrong address fails here, before any work
+        return _render_all(configs, jobs=jobs, force=force, on_done=on_done, budget=budget,
+                           ex=ex)
+
+
+def _render_all(configs: list[Path], *, jobs, force, on_done, budget, ex) -> list[JobResult]:
+    """:func:`batch` once its configs are found (and its cluster, *ex*, reached)."""
     results: list[JobResult] = []
     todo: list[tuple[Path, RunConfig | ResponseConfig]] = []
 
@@ -264,7 +317,9 @@ def batch(paths: Sequence[str | Path], *, jobs: int | None = None, force: bool =
             todo.append((path, cfg))
 
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
-    if jobs == 1 or len(todo) <= 1:
+    if ex is not None:
+        _on_cluster(todo, ex, budget, done)
+    elif jobs == 1 or len(todo) <= 1:
         for path, cfg in todo:  # Ctrl-C stops here: _render_one lets it through
             done(_render_one(path, cfg, budget))
     else:

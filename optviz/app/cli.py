@@ -13,6 +13,7 @@ import sys
 import click
 
 from optviz import __version__
+from optviz.app.cluster import SCHEDULER_ENV
 from optviz.errors import OptvizError
 from optviz.input.text import columns, pad, terminal_text
 
@@ -114,6 +115,13 @@ BUDGET = click.option(
     "the memory limit (3 GiB) holds whatever N.")
 
 
+SCHEDULER = click.option(
+    "--scheduler", metavar="ADDRESS", envvar=SCHEDULER_ENV, show_envvar=True,
+    help="Run the work on the dask.distributed cluster of the scheduler at ADDRESS "
+    "(e.g. tcp://10.0.0.5:8786; needs pip install \"optviz[dask]\"). The workers "
+    "compute, this process writes every file: the same bytes as a run here.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="optviz")
 @ALLOW_IMPORT
@@ -142,9 +150,10 @@ def cli():
               "(any of png, svg, pdf, gif, mp4, html, web).")
 @click.option("--steps", type=int, help="Override the number of steps.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@SCHEDULER
 @ALLOW_IMPORT
 @BUDGET
-def run(config, out, formats, steps, quiet):
+def run(config, out, formats, steps, quiet, scheduler=None):
     """Simulate CONFIG and render its figures and data.
 
     CONFIG is a path to a YAML run config or the name of a shipped one
@@ -160,7 +169,7 @@ def run(config, out, formats, steps, quiet):
             echo(f"note: {which}", err=True)
         try:
             result = run_config(config, out=out, formats=formats, steps=steps,
-                                progress=bars)
+                                progress=bars, scheduler=scheduler)
         finally:
             bars.close()
     if not quiet:
@@ -227,8 +236,9 @@ def summary_table(result) -> str:
 @click.option("--force", "-f", is_flag=True, help="Render even configs whose outputs are "
               "up to date (made from the same config, surface and signal files).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
+@SCHEDULER
 @BUDGET
-def batch(paths, jobs, force, quiet):
+def batch(paths, jobs, force, quiet, scheduler):
     """Render every config in PATHS (YAML files, or folders searched recursively).
 
     \b
@@ -262,7 +272,8 @@ def batch(paths, jobs, force, quiet):
         if bar:
             bar.__enter__()
         try:
-            results = run_batch(paths, jobs=jobs, force=force, on_done=on_done)
+            results = run_batch(paths, jobs=jobs, force=force, on_done=on_done,
+                                scheduler=scheduler)
         except KeyboardInterrupt:
             if bar:
                 bar.__exit__(None, None, None)
@@ -317,8 +328,9 @@ def _report(result, quiet: bool) -> None:
               help="--csv writes the CSV whatever its size, --no-csv never (default: up "
                    "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
+@SCHEDULER
 @BUDGET
-def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
+def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet, scheduler):
     """Map an outcome over one or two hyperparameters of one optimizer.
 
     \b
@@ -331,7 +343,8 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
     with user_errors():
         try:
             result = run_sweep(config, x, y, optimizer=optimizer, outcome=outcome, tol=tol,
-                               out=out, formats=formats, progress=bars, csv=csv)
+                               out=out, formats=formats, progress=bars, csv=csv,
+                               scheduler=scheduler)
         finally:
             bars.close()
     if not quiet:
@@ -346,8 +359,9 @@ def sweep(config, x, y, optimizer, outcome, tol, out, formats, csv, quiet):
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--formats", help="Figure formats, e.g. png,svg.")
 @click.option("--quiet", "-q", is_flag=True)
+@SCHEDULER
 @BUDGET
-def compare(config, out, formats, quiet):
+def compare(config, out, formats, quiet, scheduler):
     """A fair comparison an article can cite: tune every optimizer under the config's
     declared protocol (tune:), run them all from every start (starts:) under every
     noise seed (noise.seeds), and write the comparison figure, tuning figures,
@@ -361,7 +375,8 @@ def compare(config, out, formats, quiet):
     bars = ProgressBars(not quiet)
     with user_errors():
         try:
-            result = run_compare(config, out=out, formats=formats, progress=bars)
+            result = run_compare(config, out=out, formats=formats, progress=bars,
+                                 scheduler=scheduler)
         finally:
             bars.close()
     if not quiet:
@@ -383,8 +398,9 @@ def compare(config, out, formats, quiet):
               help="--csv writes the CSV whatever its size, --no-csv never (default: up "
                    "to 1,000,000 rows); the .npz beside the figure always holds its values.")
 @click.option("--quiet", "-q", is_flag=True)
+@SCHEDULER
 @BUDGET
-def basins(config, resolution, out, formats, csv, quiet):
+def basins(config, resolution, out, formats, csv, quiet, scheduler):
     """Map where each start point ends, for every optimizer of CONFIG."""
     from optviz.app.runner import run_basins
 
@@ -392,7 +408,7 @@ def basins(config, resolution, out, formats, csv, quiet):
     with user_errors():
         try:
             result = run_basins(config, resolution, out=out, formats=formats, progress=bars,
-                                csv=csv)
+                                csv=csv, scheduler=scheduler)
         finally:
             bars.close()
     if not quiet:

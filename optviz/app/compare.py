@@ -120,11 +120,15 @@ def summary_markdown(result: CompareResult) -> str:
 
 
 def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
-                progress=None, budget: float | None = None) -> CompareResult:
+                progress=None, budget: float | None = None,
+                scheduler: str | None = None) -> CompareResult:
     """Tune, run every start under every seed, and write the report (see module doc):
     the files :func:`optviz.app.plan.plan` lists for ``compare``, ``compare.json``
-    (the record) last. They change all at once, as a run's do."""
+    (the record) last. They change all at once, as a run's do. *scheduler*: a dask
+    scheduler's address; each tuned optimizer and each seed is then a task on its
+    workers (:mod:`optviz.app.cluster`), with the same results."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
+    from optviz.app.cluster import executor
     from optviz.app.plan import network, plan, resolve_output
     from optviz.app.runner import _done, _executing, _fraction, _load, _save, simulate_config
     from optviz.outputs import write_csv, write_text
@@ -134,9 +138,10 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     config = resolve_output(config.with_overrides(output=out, formats=formats), out)
     the_plan = plan(config, "compare")
     work.check(work.of_compare(config), budget)
-    with _executing(the_plan) as stage:
-        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
-        traj = simulate_config(config, progress)
+    with executor(scheduler) as ex, _executing(the_plan) as stage:
+        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"),
+                                        executor=ex)
+        traj = simulate_config(config, progress, executor=ex)
         rows = summarize(config, traj)
         result = CompareResult(config, traj, rows, tuning)
         size, dpi = config.render.size, config.render.dpi

@@ -17,7 +17,7 @@ disk, a renderer that fails) raises and leaves the folder as it was.
 from __future__ import annotations
 
 import contextlib
-
+import contextvars
 import math
 import platform
 from collections.abc import Callable, Sequence
@@ -28,12 +28,19 @@ from typing import Any
 import numpy as np
 
 from optviz.analysis import budget as work
+from optviz.app.cluster import executor
 from optviz.app.plan import RECORDS, Plan, plan, resolve_output
 from optviz.core.engine import simulate
 from optviz.core.trajectories import Trajectories
 from optviz.errors import ConfigError, LayoutError, RenderError
 from optviz.input.config import ResponseConfig, RunConfig, load_config
-from optviz.outputs import output_folder, write_csv, write_npz, write_text
+from optviz.outputs import (
+    output_folder,
+    write_bytes,
+    write_csv,
+    write_npz,
+    write_text,
+)
 
 #: Called as progress(stage, done, total); stage is "simulate" or "frames".
 Progress = Callable[[str, int, int], None]
@@ -204,14 +211,15 @@ def write_lr_figure(config: RunConfig, out_dir: Path) -> list[Path]:
 
 
 def simulate_config(config: RunConfig, progress: Progress | None = None,
-                    observe=None) -> Trajectories:
-    """Run the config's optimizers from its start for its steps."""
+                    observe=None, executor=None) -> Trajectories:
+    """Run the config's optimizers from its start for its steps (many seeds: each
+    seed a task of *executor* when given, :mod:`optviz.app.cluster`)."""
     report = (lambda done: progress("simulate", done, config.steps)) if progress else None
     if config.starts is not None or (config.noise is not None and config.noise.seeds > 1):
         from optviz.analysis.compare import simulate_runs
 
         return simulate_runs(config, build_optimizers(config), progress=report,
-                             observe=observe)
+                             observe=observe, executor=executor)
     return simulate(config.surface, build_optimizers(config), [config.start], config.steps,
                     noise=config.noise, exact=[o.label for o in config.optimizers if not o.noisy],
                     observe=observe, progress=report)
@@ -225,10 +233,14 @@ def _load(config) -> RunConfig | ResponseConfig:
 
 @contextlib.contextmanager
 def _executing(the_plan: Plan):
-    """Lock the plan's folder and stage its files (:func:`optviz.outputs.output_folder`).
+    """Lock the plan's folder and stage its files (:func:`optviz.outputs.output_folder`);
+    in :func:`make_elsewhere`, a scratch folder whose files go back to the client.
     A figure that no layout fits is reported at the config's render.size (file, line)."""
-    with output_folder(the_plan.out_dir, products=the_plan.names,
-                       record=the_plan.record.name, records=list(RECORDS.values())) as stage:
+    scratch = _SCRATCH.get()
+    folder = contextlib.nullcontext(scratch) if scratch is not None else output_folder(
+        the_plan.out_dir, products=the_plan.names, record=the_plan.record.name,
+        records=list(RECORDS.values()))
+    with folder as stage:
         try:
             yield stage
         except LayoutError as e:
@@ -239,6 +251,79 @@ def _executing(the_plan: Plan):
             raise ConfigError(str(e), file=file, line=line, key=e.key) from None
 
 
+# ------------------------------------------------------------------ made elsewhere
+class _Scratch:
+    """A stage in a temporary folder of a worker: no lock and no swap; the record's
+    content is kept (:attr:`written`), not written, for the client to write."""
+
+    def __init__(self, folder: Path):
+        self.dir = folder
+        self.notes: list[str] = []
+        self.written: dict | None = None
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    def write_record(self, content: dict) -> dict:
+        self.written = content
+        return content
+
+
+_SCRATCH: contextvars.ContextVar[_Scratch | None] = contextvars.ContextVar(
+    "optviz_scratch", default=None)
+
+
+@dataclass
+class Made:
+    """A config's files made by :func:`make_elsewhere` (on a cluster's worker): each
+    planned file's bytes, the record's content and the seconds it took."""
+
+    files: dict[str, bytes]
+    record: dict[str, Any]
+    seconds: float
+
+
+def make_elsewhere(config: RunConfig | ResponseConfig, budget: float | None = None) -> Made:
+    """Run *config* as :func:`run` does, into a temporary folder of this process,
+    and return the files' bytes instead of writing them into the output folder:
+    a task of ``optviz batch --scheduler`` that writes nothing where a worker dies.
+    :func:`write_made` writes them, on the client."""
+    import tempfile
+    import time
+
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="optviz-task-") as tmp:
+        scratch = _Scratch(Path(tmp))
+        token = _SCRATCH.set(scratch)
+        try:
+            result = run(config, budget=budget)
+        finally:
+            _SCRATCH.reset(token)
+        files = {p.name: scratch.path(p.name).read_bytes() for p in result.plan.products[:-1]}
+    return Made(files, scratch.written or {}, time.perf_counter() - t0)
+
+
+def write_made(config: RunConfig | ResponseConfig, made: Made) -> list[Path]:
+    """Write what :func:`make_elsewhere` made for *config* into its output folder,
+    as :func:`run` would have: locked, staged, swapped in together, the record
+    last with this machine's plan header. Returns the files."""
+    from optviz.app.cluster import ClusterError
+
+    config = resolve_output(config)
+    the_plan = plan(config, "run")
+    if set(made.files) != set(the_plan.names[:-1]):
+        raise ClusterError(f"the worker made {', '.join(sorted(made.files))}; this machine's "
+                           f"plan is {', '.join(the_plan.names[:-1])}: is the same optviz "
+                           "installed on the workers?")
+    with _executing(the_plan) as stage:
+        for name in the_plan.names[:-1]:
+            write_bytes(stage.path(name), made.files[name])
+        header = the_plan.header()
+        stage.write_record({**header, **{k: v for k, v in made.record.items()
+                                         if k not in header}})
+    return the_plan.files
+
+
 def _done(result: Result, the_plan: Plan, stage) -> Result:
     result.plan, result.files = the_plan, the_plan.files
     result.notes = [*result.notes, *stage.notes]
@@ -247,7 +332,8 @@ def _done(result: Result, the_plan: Plan, stage) -> Result:
 
 def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         formats: Sequence[str] | str | None = None, steps: int | None = None,
-        progress: Progress | None = None, budget: float | None = None) -> RunResult:
+        progress: Progress | None = None, budget: float | None = None,
+        scheduler: str | None = None) -> RunResult:
     """Simulate a config and write every planned output into its folder.
 
     Writes ``trajectories.csv``, ``<stem>.<format>`` for each format and
@@ -255,6 +341,10 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     sha256), as :func:`optviz.app.plan.plan` lists them. The outputs change all
     at once: an error in any of them (ffmpeg missing, a full disk), Ctrl-C or
     SIGTERM raises and leaves the previous run's files as they were.
+
+    *scheduler*: the address of a dask scheduler; the tuning and the seeds of a
+    run of many seeds (a model's minibatch seeds) run on its workers
+    (:mod:`optviz.app.cluster`), the files are written here, the same bytes.
     """
     config = _load(config)
     config = resolve_output(config.with_overrides(steps=steps, formats=formats, output=out),
@@ -263,15 +353,17 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
         return run_response(config, budget=budget)
     the_plan = plan(config, "run")
     work.check(work.of_run(config), budget)
-    with _executing(the_plan) as stage:
+    with executor(scheduler) as ex, _executing(the_plan) as stage:
         from optviz.analysis.compare import resolve_tuning
         from optviz.core.overlays import OverlayRecorder, StepSizeRecorder, observers
 
-        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
+        config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"),
+                                        executor=ex)
         k_count = len(config.optimizers)
         recorder = OverlayRecorder(k_count, config.steps) if config.render.overlays else None
         sizes = StepSizeRecorder(k_count, config.steps) if config.render.step_panel else None
-        trajectories = simulate_config(config, progress, observe=observers(recorder, sizes))
+        trajectories = simulate_config(config, progress, observe=observers(recorder, sizes),
+                                       executor=ex)
         result = RunResult(config=config, trajectories=trajectories, tuning=tuning)
         _make_run(the_plan, stage, result, progress, recorder, sizes)
         stage.write_record({**the_plan.header(), **run_record(result)})
@@ -593,8 +685,10 @@ def run_response(config: ResponseConfig | str | Path, *, out=None,
 def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
               optimizer=None, outcome: str = "final_loss", tol: float = 1e-3,
               out=None, formats=None, progress: Progress | None = None,
-              csv: bool | None = None, budget: float | None = None) -> AnalysisResult:
-    """``optviz sweep``: the outcome over one or two hyperparameters, in chunks.
+              csv: bool | None = None, budget: float | None = None,
+              scheduler: str | None = None) -> AnalysisResult:
+    """``optviz sweep``: the outcome over one or two hyperparameters, in chunks
+    (on the workers of the dask scheduler at *scheduler* when given).
 
     Writes the figure, ``sweep.npz`` and ``sweep.csv`` (*csv*: None writes it
     up to :data:`optviz.app.plan.CSV_MAX_ROWS` rows, True always, False never)."""
@@ -607,9 +701,9 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
                     csv=csv)
     work.check(work.of_sweep(config, x, y, optimizer), budget)
     x_axis, y_axis = parse_axis(x, "--x"), parse_axis(y, "--y") if y else None
-    with _executing(the_plan) as stage:
+    with executor(scheduler) as ex, _executing(the_plan) as stage:
         res = sweep(config, x_axis, y_axis, optimizer=optimizer, kind=outcome, tol=tol,
-                    progress=_fraction(progress, "sweep"))
+                    progress=_fraction(progress, "sweep"), executor=ex)
         result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
         _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
               stage, f"{config.stem}-sweep", the_plan.formats("sweep-figure"),
@@ -624,19 +718,22 @@ def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res) -> No
     :func:`optviz.app.plan.csv_rows`), else a note saying why not."""
     from optviz.app.plan import CSV_MAX_ROWS
 
-    write_npz(stage.path(f"{name}.npz"), res.arrays())
-    if the_plan.made_by(f"{name}-data"):
-        write_csv(stage.path(f"{name}.csv"), res.columns(), res.rows())
-    elif the_plan.arguments.get("csv") is None:
+    (grid,) = the_plan.made_by(f"{name}-grid")  # the names are the plan's
+    write_npz(stage.path(grid.name), res.arrays())
+    for table in the_plan.made_by(f"{name}-data"):
+        write_csv(stage.path(table.name), res.columns(), res.rows())
+    if not the_plan.made_by(f"{name}-data") and the_plan.arguments.get("csv") is None:
         rows = the_plan.csv_rows
         result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
-                            f"the same values are in {name}.npz (--csv writes the CSV too)")
+                            f"the same values are in {grid.name} (--csv writes the CSV too)")
 
 
 def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=None,
                formats=None, progress: Progress | None = None,
-               csv: bool | None = None, budget: float | None = None) -> AnalysisResult:
-    """``optviz basins``: per optimizer, where each start of an R x R grid ends.
+               csv: bool | None = None, budget: float | None = None,
+               scheduler: str | None = None) -> AnalysisResult:
+    """``optviz basins``: per optimizer, where each start of an R x R grid ends
+    (the grid's chunks on the workers of the dask scheduler at *scheduler* when given).
 
     Writes the figure, ``basins.npz`` and ``basins.csv`` (*csv* as in :func:`run_sweep`)."""
     from optviz.analysis.basins import basins
@@ -646,8 +743,8 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
     config = resolve_output(config.with_overrides(output=out, formats=formats), out)
     the_plan = plan(config, "basins", resolution=resolution, csv=csv)
     work.check(work.of_basins(config, resolution), budget)
-    with _executing(the_plan) as stage:
-        res = basins(config, resolution, progress=_fraction(progress, "basins"))
+    with executor(scheduler) as ex, _executing(the_plan) as stage:
+        res = basins(config, resolution, progress=_fraction(progress, "basins"), executor=ex)
         result = AnalysisResult(config, res, "basins", values={
             opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
                                 res.fractions(k))
