@@ -59,8 +59,10 @@ def test_adabound_under_adam_shows_along_its_path_and_its_loss_curve(adabound):
     [lax] = [a for a in fig.axes if a is not ax]
     box = lax.get_window_extent()
     x80 = lax.transData.transform([[70, 1.0]])[0, 0]  # the panel up to step 70
-    early = inside(blue, type(box).from_extents(box.x0, box.y0, x80, box.y1), height)
-    assert early.sum() > 150, early.sum()
+    from matplotlib.transforms import Bbox
+
+    early = inside(blue, Bbox.from_extents(box.x0, box.y0, x80, box.y1), height)
+    assert early.sum() > 60, early.sum()  # none before: all under Adam's curve
 
 
 def test_adabound_legend_says_it_follows_adam_until_it_turns(adabound):
