@@ -217,3 +217,22 @@ def test_the_animation_draws_the_segments_and_marks_as_the_still(tmp_path):
     assert anim.trails.head(0) is None
     anim.draw(tr.shape[2])
     assert anim.trails.head(0) is not None
+
+
+def test_heads_on_one_point_show_as_rings_around_the_start():
+    """In the plateau demo SGD and momentum never move: both heads sat under
+    the start marker (SGD's under momentum's too). Now each head under a later
+    one, or under the start ring, grows into a ring around it."""
+    cfg = load_config("demos/plateau")
+    tr = simulate_config(cfg)
+    fig, ax = figure(cfg, tr)
+    img = pixels(fig)
+    x, y = ax.transData.transform([cfg.start])[0]
+    rows, cols = np.mgrid[: img.shape[0], : img.shape[1]]
+    disk = (cols + 0.5 - x) ** 2 + (rows + 0.5 - (img.shape[0] - y)) ** 2 < 20 ** 2
+    sgd = colour_mask(img, fig.axes[0].lines[0].get_color())
+    momentum = colour_mask(img, fig.axes[0].lines[1].get_color())
+    assert sgd[disk].sum() > 40 and momentum[disk].sum() > 40, \
+        (sgd[disk].sum(), momentum[disk].sum())
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "follows momentum" in texts[0] and "throughout" in texts[0]

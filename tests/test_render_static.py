@@ -307,9 +307,15 @@ def test_dashed_trails_draw_what_dashed_halo_lines_draw():
         q = anim.scene.shared[k].points
         made += ax.plot(q[:, 0], q[:, 1], color=look.colour, lw=2.2 * scale, ls=(0, (2.0, 2.0)),
                         dash_capstyle="butt", dash_joinstyle="round")
+    from optviz.render.contour import head_rings
+
+    ends = ax.transData.transform(tr.points[:, 0, -1])
+    rings = head_rings(ends, 8 * scale * 60 / 72, ax.transData.transform([s.start])[0])
+    assert rings.any()  # heads on heads: drawn as rings around them
     for k, look in enumerate(anim.looks):
         made += ax.plot(tr.points[k, 0, -1:, 0], tr.points[k, 0, -1:, 1], marker=look.marker,
-                        ms=8 * scale, color=look.colour, mec="white", mew=1.4, ls="")
+                        ms=(8 + rings[k]) * scale, color=look.colour, mec="white", mew=1.4,
+                        ls="")
     for artist in made:
         artist.set_animated(True)
         ax.draw_artist(artist)

@@ -1114,6 +1114,34 @@ def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel
     return Scene(fig, ax, lax, legend, looks_, shown, scale, heading, shared, loss_shared)
 
 
+#: a head under later heads within its own size grows by this many points per such
+#: head: it shows as a ring around them
+HEAD_RING = 6.0
+#: at most this many rings: of more heads at one place, the ones drawn first are
+#: hidden (a legend note may say which paths coincide)
+MAX_RINGS = 2
+
+
+#: a head on the start ring (drawn over the heads) grows by this many points, to
+#: show around it
+START_CLEAR = 8.0
+
+
+def head_rings(points_px: np.ndarray, size_px: float, start_px=None) -> np.ndarray:
+    """(K,) for heads at *points_px* (K, 2; NaN: none drawn): how many points
+    each grows so that it shows as a ring around the heads drawn after it that
+    lie within *size_px* (:data:`HEAD_RING` each, up to :data:`MAX_RINGS`) and
+    around the start ring
+    at *start_px* (:data:`START_CLEAR`)."""
+    p = np.asarray(points_px, float)
+    with np.errstate(invalid="ignore"):
+        near = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1) < size_px
+        on_start = np.zeros(len(p), bool) if start_px is None else \
+            np.linalg.norm(p - np.asarray(start_px, float), axis=-1) < size_px
+    return HEAD_RING * np.minimum(np.triu(near, 1).sum(axis=1), MAX_RINGS) \
+        + START_CLEAR * on_start
+
+
 #: a re-entry mark's size, as a share of a head's
 ENTRY_SHRINK = 0.75
 #: the dashes (in line widths, butt caps) of a stretch redrawn over the path that hides it
@@ -1151,19 +1179,27 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, shown
                                   ls=(0, SHARED_DASHES), dash_capstyle="butt",
                                   dash_joinstyle="round", zorder=PATH_Z + 0.5)
                 artists.append(over)
+    heads = []
     for k, c in enumerate(cols):
         s = shows[k]
         look = looks_[k] if looks_ else Look(c)
         count = s.upto(last)
         ended = s.end is not None and count == len(s.points)
         if ended:
-            end, marker = s.end
+            heads.append((*s.end, ended))
         elif s.head_shown(last):
-            end, marker = s.points[count - 1], look.marker
+            heads.append((s.points[count - 1], look.marker, ended))
         else:
-            end, marker = None, None
+            heads.append((None, None, ended))
+    px = ax.transData.transform(np.array([h[0] if h[0] is not None else (np.nan, np.nan)
+                                          for h in heads], float))
+    rings = head_rings(px, style.head_size * scale * ax.figure.dpi / 72,
+                       ax.transData.transform([traj.points[0, n, 0, :2]])[0])
+    for k, c in enumerate(cols):
+        s = shows[k]
+        end, marker, ended = heads[k]
         if end is not None:
-            grow = DIVERGED_GROW if marker == "X" else 0.0
+            grow = (DIVERGED_GROW if marker == "X" else 0.0) + rings[k] * scale
             (head,) = ax.plot([end[0]], [end[1]], marker=marker, ls="", color=c,
                               ms=(style.head_size + grow) * scale, mec="white", mew=1.4,
                               zorder=HEAD_Z, clip_on=not ended)

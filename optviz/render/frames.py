@@ -82,7 +82,7 @@ class Animator:
         self.trails = Trails(scene.shown, self.looks, width=style.width * scale,
                              halo=style.halo * scale, head_size=style.head_size * scale,
                              diverged_size=(style.head_size + DIVERGED_GROW) * scale,
-                             shared=scene.shared)
+                             shared=scene.shared, ring=scale, start=traj.points[0, n, 0, :2])
         self.trails.set_zorder(PATH_Z)
         ax.add_artist(self.trails)
         self.overlays, self.quivers = overlays, {}
@@ -340,9 +340,12 @@ class Trails(Artist):
 
     def __init__(self, shows: Sequence, looks: Sequence[Look], *, width: float, halo: float,
                  head_size: float, diverged_size: float | None = None,
-                 head_edge: float = 1.4, shared: Sequence | None = None):
+                 head_edge: float = 1.4, shared: Sequence | None = None, ring: float = 0.0,
+                 start=None):
         """*shows*: each path's ``contour.Shown``; *shared*: each path's hidden
-        stretches (``contour.hidden_stretches``), or None; sizes in points."""
+        stretches (``contour.hidden_stretches``), or None; *ring*: the scale of a
+        head's growth where later heads or the *start* lie on it
+        (``contour.head_rings``); sizes in points."""
         super().__init__()
         from matplotlib.colors import to_rgba
         from matplotlib.markers import MarkerStyle
@@ -356,6 +359,7 @@ class Trails(Artist):
         self.width, self.halo = width, halo
         self.head_size, self.head_edge = head_size, head_edge
         self.diverged_size = head_size if diverged_size is None else diverged_size
+        self.ring, self.start = ring, start
         self.step = 0
         self.upto = [sh.upto(0) for sh in self.shows]
         kinds = {look.marker for look in self.looks} | {e[1] for e in self.ends if e} \
@@ -407,7 +411,7 @@ class Trails(Artist):
     def draw(self, renderer) -> None:
         from matplotlib.path import Path
 
-        from optviz.render.contour import ENTRY_SHRINK, SHARED_DASHES
+        from optviz.render.contour import ENTRY_SHRINK, SHARED_DASHES, head_rings
 
         if not self.get_visible():
             return
@@ -434,14 +438,19 @@ class Trails(Artist):
             gc.set_dashes(0, [d * self.width for d in SHARED_DASHES])
             renderer.draw_path(gc, transform.transform_path_non_affine(Path(pts)), affine)
             gc.restore()
+        heads = [self.head(k) for k in range(len(self.rgba))]
+        px = transform.transform(np.array([h[0] if h is not None else (np.nan, np.nan)
+                                           for h in heads], float))
+        rings = head_rings(px, renderer.points_to_pixels(self.head_size),
+                           None if self.start is None else transform.transform([self.start])[0])
         for k, rgba in enumerate(self.rgba):
-            head = self.head(k)
+            head = heads[k]
             if head is not None:
                 point, kind = head
                 ended = self.ends[k] is not None and self.upto[k] == len(self.paths[k])
                 self._mark(renderer, point, kind,
-                           self.diverged_size if kind == "X" else self.head_size,
-                           white, rgba, clip=not ended)
+                           (self.diverged_size if kind == "X" else self.head_size)
+                           + self.ring * rings[k], white, rgba, clip=not ended)
             for point, kind, step in self.shows[k].marks:
                 if step > self.step:
                     continue
