@@ -619,7 +619,7 @@ HIDDEN_WIDTHS = 1.0
 #: a path that follows another step by step for at least this many steps gets a note
 MIN_FOLLOW = 5
 #: the most samples of one path tested for being hidden (longer paths are sampled sparser)
-MAX_SAMPLES = 20000
+MAX_SAMPLES = 100_000
 
 
 def nominal_transform(fig, box, share=(0.6, 0.83)):
@@ -686,51 +686,54 @@ def _samples(points, rows, transform, spacing):
             np.append(when, steps[-1]))
 
 
-def _near(samples, path, tol, chunk=2_000_000):
-    """Whether each screen point of *samples* (S, 2) lies within *tol* of the
-    polyline *path* (M, 2; NaN rows break it), by point-to-segment distances
-    in chunks of at most *chunk* pairs."""
-    near = np.zeros(len(samples), bool)
-    a, b = path[:-1], path[1:]
-    ok = np.all(np.isfinite(a) & np.isfinite(b), axis=1)
-    lone = np.isfinite(path).all(axis=1)  # single points too (a path of one point)
-    a, d = a[ok], (b - a)[ok]
-    if not len(a):
-        a, d = path[lone], np.zeros_like(path[lone])
-    if not len(a):
-        return near
-    dd = np.maximum(np.einsum("ij,ij->i", d, d), 1e-300)
-    step = max(1, chunk // len(a))
-    finite = np.isfinite(samples).all(axis=1)
-    for i in range(0, len(samples), step):
-        p = samples[i:i + step, None, :]  # (s, 1, 2)
-        t = np.clip(np.einsum("sij,ij->si", p - a, d) / dd, 0.0, 1.0)
-        gap = p - (a + t[..., None] * d)
-        near[i:i + step] = np.einsum("sij,sij->si", gap, gap).min(axis=1) <= tol * tol
-    return near & finite
+def _disk(radius: float) -> np.ndarray:
+    """The integer offsets (dx, dy) within *radius* of (0, 0)."""
+    r = int(np.floor(radius))
+    dy, dx = np.mgrid[-r:r + 1, -r:r + 1]
+    keep = dx * dx + dy * dy <= radius * radius
+    return np.column_stack([dx[keep], dy[keep]])
 
 
 def hidden_stretches(transform, shows, *, tol: float) -> list[Shown]:
     """Per path, the stretches that a path drawn over it (a later one) hides:
     its points within *tol* pixels of that path on screen (*transform*: data to
-    pixels), sampled every *tol* / 2 pixels, NaN elsewhere, as a :class:`Shown`
-    whose rows grow with the steps like the path's own. Drawn over every path,
-    dashed (:data:`SHARED_DASHES`), they let both colours alternate along a
-    shared stretch while every point stays where it is."""
-    screens = [transform.transform(s.points) for s in shows]
-    out = []
-    for k, s in enumerate(shows):
+    pixels), NaN elsewhere, as a :class:`Shown` whose rows grow with the steps
+    like the path's own. Drawn over every path, dashed (:data:`SHARED_DASHES`),
+    they let both colours alternate along a shared stretch while every point
+    stays where it is.
+
+    Each path is sampled every pixel along its length (sparser past
+    :data:`MAX_SAMPLES`); the later paths' samples, grown by a disk of radius
+    *tol*, are marked on a pixel grid, from the last path back, and each path
+    reads the marks of those after it: linear in the paths' length."""
+    sampled = []
+    for s in shows:
         rows = s.rows if s.rows is not None else np.arange(1, len(s.points) + 1)
-        data, scr, when = _samples(s.points, rows, transform, tol / 2)
-        hidden = np.zeros(len(data), bool)
-        for j in range(k + 1, len(shows)):
-            hidden |= _near(scr, screens[j], tol)
+        sampled.append((rows, *_samples(s.points, rows, transform, 1.0)))
+    every = np.vstack([scr for _, _, scr, _ in sampled])
+    every = every[np.isfinite(every).all(axis=1)]
+    out: list[Shown] = [None] * len(shows)  # type: ignore[list-item]
+    if not every.size:
+        return [Shown(np.full((len(s.points), 2), np.nan), None, None, s.rows, None)
+                for s in shows]
+    disk = _disk(tol)
+    origin = np.floor(every.min(axis=0)) - len(disk) ** 0.5 - 2
+    size = (np.ceil(every.max(axis=0) - origin) + len(disk) ** 0.5 + 3).astype(int)
+    marked = np.zeros((size[1], size[0]), bool)
+    for k in range(len(shows) - 1, -1, -1):
+        rows, data, scr, when = sampled[k]
+        ok = np.isfinite(scr).all(axis=1)
+        cell = np.zeros((len(scr), 2), int)
+        cell[ok] = np.round(scr[ok] - origin).astype(int)
+        hidden = ok & marked[cell[:, 1], cell[:, 0]]
         # a dashed stretch joins two hidden samples in a row: drop lone ones
         pair = hidden[:-1] & hidden[1:]
         keep = np.append(pair, False) | np.insert(pair, 0, False)
         pts = np.where(keep[:, None], data, np.nan)
         counts = np.searchsorted(when, np.arange(len(rows)), side="right")
-        out.append(Shown(pts, None, None, counts, None))
+        out[k] = Shown(pts, None, None, counts, None)
+        grown = (cell[ok][:, None, :] + disk[None, :, :]).reshape(-1, 2)
+        marked[grown[:, 1], grown[:, 0]] = True
     return out
 
 
