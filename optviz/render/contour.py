@@ -350,7 +350,7 @@ def shown_path(path: np.ndarray, xlim, ylim, diverged: bool) -> Shown:
     if leaving is None:
         end = (last_seen(path, xlim, ylim), "X") if diverged else None
         return Shown(path, end, None, np.arange(1, m + 1), np.ones(m, bool))
-    j, point, edge = leaving
+    j, point, _ = leaving
     if diverged:
         rows = np.minimum(np.arange(1, m + 1), j + 1)
         return Shown(np.vstack([path[:j], point]), (point, "X"), j, rows, np.arange(m) < j)
@@ -418,7 +418,8 @@ class LossScale:
         before = np.concatenate([[False], at[:-1]])
         after = np.concatenate([at[1:], [False]])
         rises = np.concatenate([v[1:] > 0, [False]])
-        edge = at & (~before | (after == False) & rises)  # noqa: E712 - elementwise
+        # a run's first step at f*, and its last one before it rises again
+        edge = at & (~before | ~after & rises)
         return np.where(at, np.where(edge, self.limits[0], np.nan), y)
 
     def reached(self, loss: np.ndarray) -> list[int]:

@@ -484,8 +484,14 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
     from optviz.analysis.compare import run_starts
-    from optviz.render.contour import (colours, ending, last_seen, legend_text, surface_grid,
-                                        view_box)
+    from optviz.render.contour import (
+        colours,
+        ending,
+        last_seen,
+        legend_text,
+        surface_grid,
+        view_box,
+    )
 
     surface = config.surface
     surface_code, forms = (None, ["the html format shows the config's run"]
