@@ -236,3 +236,16 @@ def test_heads_on_one_point_show_as_rings_around_the_start():
         (sgd[disk].sum(), momentum[disk].sum())
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "follows momentum" in texts[0] and "throughout" in texts[0]
+
+
+def test_the_run_table_does_not_call_the_saddle_escapes_diverged(tmp_path):
+    from click.testing import CliRunner
+
+    from optviz.app.cli import cli
+
+    r = CliRunner().invoke(cli, ["demo", "newton-saddle", "--out", str(tmp_path),
+                                 "--formats", "png"])
+    assert r.exit_code == 0, r.output
+    rows = {line.split("  ")[0]: line for line in r.output.splitlines()}
+    for label in ("Newton, damping 3", "Newton lr=0.3 (gradient fallback)"):
+        assert rows[label].rstrip().endswith("no: stopped far out, loss falling"), rows[label]

@@ -203,9 +203,13 @@ def comparison_table(rows) -> str:
 def summary_table(result) -> str:
     rows = result.summary()
     head = ("optimizer", "final point", "final loss", "steps", "diverged")
+    # a run stopped far out with its loss still falling escaped (f unbounded below)
+    ends = [result.trajectories.ending(k) for k in range(len(rows))]
     body = [(cell(r["label"]), f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
-             f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
-            for r in rows]
+             f"{r['final_loss']:.6g}", str(r["steps"]),
+             "no: stopped far out, loss falling" if end == "escaped"
+             else "yes" if r["diverged"] else "no")
+            for r, end in zip(rows, ends)]
     return f"{cell(result.config.title)}\n" + table(head, body, rule=True)
 
 

@@ -251,20 +251,8 @@ def draw_start(ax, start, scale=1.0):
 
 # ------------------------------------------------------------ leaving the view
 def ending(traj, k: int, n: int = 0) -> str | None:
-    """How run *n* of optimizer *k* ended, in the figure's words: "diverged" when
-    the engine stopped it (``traj.diverged``: a value went non-finite, or it
-    passed the surface's bound) with its loss not falling -- it blew up;
-    "escaped" when the engine stopped it far out with a finite loss below its
-    start and still falling -- it is descending where f is unbounded below (a
-    saddle's escape is the lesson, not a failure); None when it ran its steps."""
-    if not traj.diverged[k, n]:
-        return None
-    loss = traj.loss_path(k, n)
-    last = loss[-1]
-    if len(loss) >= 2 and np.isfinite(last) and np.isfinite(loss[0]) \
-            and last < loss[0] and last < loss[-2] and np.all(np.isfinite(traj.path(k, n)[-1])):
-        return "escaped"
-    return "diverged"
+    """How a run ended, in the figure's words (``Trajectories.ending``)."""
+    return traj.ending(k, n)
 
 
 @dataclass(frozen=True)
