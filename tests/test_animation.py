@@ -75,8 +75,10 @@ def test_first_frame_shows_only_the_start_and_last_frame_every_path(rendered):
     first = np.asarray(im.convert("RGB"))[:, plot]
     im.seek(12)
     last = np.asarray(im.convert("RGB"))[:, plot]
+    for c in COLOURS[:-1]:
+        assert near(first, c) < 8, c  # at most the rim of a head under the last one drawn
+    assert near(first, COLOURS[-1]) < 30  # the last head drawn, inside the start's ring
     for c in COLOURS:
-        assert near(first, c) < 8, c  # at most the rim of a head under the start marker
         assert near(last, c) > 25, c
 
 
@@ -237,6 +239,10 @@ def test_trails_draw_what_halo_lines_and_markers_draw():
                           path_effects=[pe.Stroke(linewidth=style.halo * scale,
                                                   foreground="white", alpha=0.9), pe.Normal()])
         made.append(line)
+    for k, colour in enumerate(anim.colours):  # the stretches later paths hide, dashed over
+        q = anim.scene.shared[k].points[: anim.scene.shared[k].upto(7)]
+        made += ax.plot(q[:, 0], q[:, 1], color=colour, lw=style.width * scale,
+                        ls=(0, (2.0, 2.0)), dash_capstyle="butt", dash_joinstyle="round")
     for k, colour in enumerate(anim.colours):
         p = tr.points[k, 0, 7:8]
         made += ax.plot(p[:, 0], p[:, 1], marker="o", ms=style.head_size * scale, color=colour,

@@ -101,13 +101,30 @@ def test_loss_panel_plots_the_trajectories_losses(run):
     s, tr = run
     fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, loss_panel=True)
     lax = [a for a in fig.axes if a is not ax][0]
-    assert len(lax.lines) == 3
+    # a curve and its dashed stretches (none here) each, and the mark where "wild"
+    # (diverged) leaves the panel above
+    assert len(lax.lines) == 7
+    for k, line in enumerate(lax.lines[3:6]):  # NaN, or the curve's own values
+        y = line.get_ydata()
+        drawn = np.isfinite(y)
+        np.testing.assert_array_equal(y[drawn], (tr.loss_path(k) - 0.9155064452470825)[drawn])
     fstar = 0.9155064452470825  # wobbly's minimum value (surfaces/wobbly.yaml)
     assert lax.get_yscale() == "log" and lax.get_title(loc="left").startswith("f − f*")
     assert lax.get_ylabel() == ""  # one title, not a title and a label saying the same
-    for k, line in enumerate(lax.lines):
+    for k, line in enumerate(lax.lines[:3]):
         np.testing.assert_array_equal(line.get_ydata(), tr.loss_path(k) - fstar)
         np.testing.assert_array_equal(line.get_xdata(), np.arange(tr.steps[k, 0] + 1))
+    wild = tr.loss_path(2) - fstar
+    assert tr.diverged[2, 0] and not tr.diverged[:2, 0].any()
+    top = lax.get_ylim()[1]
+    assert top < wild.max()  # clipped: the axis is fitted to the others
+    tame = np.concatenate([tr.loss_path(0), tr.loss_path(1)]) - fstar
+    hi, lo = tame.max() * 2, tame[tame > 0].min() / 2  # the others' panel
+    assert hi < top <= hi * (hi / lo) ** 0.5  # widened, the others keeping two thirds
+    [mark] = lax.lines[6:]
+    assert mark.get_marker() == "^" and not mark.get_clip_on()
+    assert mark.get_xdata()[0] == np.flatnonzero(wild > top)[0] and mark.get_ydata()[0] == top
+    assert any("above the panel from step" in t.get_text() for t in lax.texts)
     [legend] = fig.legends
     lbox, pbox = legend.get_window_extent(), lax.get_window_extent()
     assert lbox.y1 < pbox.y0  # the legend under the loss panel
@@ -180,9 +197,12 @@ def test_a_path_leaving_the_view_ends_at_the_edge_with_an_arrow():
     assert (j, edge) == (2, "right")
     np.testing.assert_allclose(point, (1, 0), atol=1e-12)
     shown = shown_path(path, (-1, 1), (-1, 1), diverged=False)
-    np.testing.assert_array_equal(shown.points, [(0, 0), (0.5, 0), (1, 0)])  # no re-entry
-    assert shown.end[1] == ">" and shown.left_at == 2
-    assert shown_path(path, (-1, 1), (-1, 1), diverged=True).end[1] == "X"
+    assert shown.end is None and shown.left_at == 2  # it comes back and ends in view
+    gone = shown_path(path[:3], (-1, 1), (-1, 1), diverged=False)  # it leaves for good
+    np.testing.assert_allclose(gone.points, [(0, 0), (0.5, 0), (1, 0)], atol=1e-12)
+    assert gone.end[1] == ">" and gone.left_at == 2
+    diverged = shown_path(path, (-1, 1), (-1, 1), diverged=True)  # only to its first exit
+    assert diverged.end[1] == "X" and len(diverged.points) == 3
     assert first_exit(path[:2], (-1, 1), (-1, 1)) is None
 
 
@@ -196,8 +216,8 @@ def test_view_box_paths_holds_the_paths_domain_clips_them():
     assert not [line for line in ax.lines if line.get_marker() in "<>^v"]
     fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, view="domain")
     assert ax.get_xlim() == (x0, x1)
-    [arrow] = [line for line in ax.lines if line.get_marker() in "<>"]
-    assert abs(arrow.get_xdata()[0]) == x1 and not arrow.get_clip_on()
+    arrows = [line for line in ax.lines if line.get_marker() in "<>"]
+    assert arrows and all(abs(a.get_xdata()[0]) == x1 and not a.get_clip_on() for a in arrows)
     [legend] = fig.legends
     assert any("left the view at step" in t.get_text() for t in legend.get_texts())
 
@@ -283,9 +303,19 @@ def test_dashed_trails_draw_what_dashed_halo_lines_draw():
                         dash_capstyle="round", dash_joinstyle="round",
                         path_effects=[pe.Stroke(linewidth=4.2 * scale, foreground="white",
                                                 alpha=0.9), pe.Normal()])
+    for k, look in enumerate(anim.looks):  # the stretches later paths hide, dashed over
+        q = anim.scene.shared[k].points
+        made += ax.plot(q[:, 0], q[:, 1], color=look.colour, lw=2.2 * scale, ls=(0, (2.0, 2.0)),
+                        dash_capstyle="butt", dash_joinstyle="round")
+    from optviz.render.contour import head_rings
+
+    ends = ax.transData.transform(tr.points[:, 0, -1])
+    rings = head_rings(ends, 8 * scale * 60 / 72, ax.transData.transform([s.start])[0])
+    assert rings.any()  # heads on heads: drawn as rings around them
     for k, look in enumerate(anim.looks):
         made += ax.plot(tr.points[k, 0, -1:, 0], tr.points[k, 0, -1:, 1], marker=look.marker,
-                        ms=8 * scale, color=look.colour, mec="white", mew=1.4, ls="")
+                        ms=(8 + rings[k]) * scale, color=look.colour, mec="white", mew=1.4,
+                        ls="")
     for artist in made:
         artist.set_animated(True)
         ax.draw_artist(artist)

@@ -222,10 +222,14 @@ def summary_table(result) -> str:
     network = bool(rows) and "final_norm" in rows[0]
     if network:  # D > 2: the parameters' norm, not a point
         head = ("optimizer", "final ‖θ‖", *head[2:])
+    # a run stopped far out with its loss still falling escaped (f unbounded below)
+    ends = [result.trajectories.ending(k) for k in range(len(rows))]
     body = [(cell(r["label"]), f"{r['final_norm']:.4g}" if network else
              f"({r['final_point'][0]:.4g}, {r['final_point'][1]:.4g})",
-             f"{r['final_loss']:.6g}", str(r["steps"]), "yes" if r["diverged"] else "no")
-            for r in rows]
+             f"{r['final_loss']:.6g}", str(r["steps"]),
+             "no: stopped far out, loss falling" if end == "escaped"
+             else "yes" if r["diverged"] else "no")
+            for r, end in zip(rows, ends)]
     return f"{cell(result.config.title)}\n" + table(head, body, rule=True)
 
 

@@ -44,6 +44,22 @@ class Trajectories:
     def loss_path(self, k: int, n: int = 0) -> np.ndarray:
         return self.losses[k, n, : self.steps[k, n] + 1]
 
+    def ending(self, k: int, n: int = 0) -> str | None:
+        """How run *n* of optimizer *k* ended: "diverged" when the engine stopped
+        it (``diverged``: a value went non-finite, or it passed the bound) with
+        its loss not falling -- it blew up; "escaped" when it was stopped far out
+        with a finite loss below its start and still falling -- it is descending
+        where f is unbounded below (a saddle's escape, not a failure); None when
+        it ran its steps."""
+        if not self.diverged[k, n]:
+            return None
+        loss = self.loss_path(k, n)
+        last = loss[-1]
+        if len(loss) >= 2 and np.isfinite(last) and np.isfinite(loss[0]) \
+                and last < loss[0] and last < loss[-2] and np.all(np.isfinite(self.path(k, n)[-1])):
+            return "escaped"
+        return "diverged"
+
     @property
     def final_points(self) -> np.ndarray:
         """(K, N, D): each run's last finite point."""

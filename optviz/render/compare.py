@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from optviz.render.contour import (
+    START_RING,
     draw_start,
     draw_surface,
     figure_scale,
@@ -175,8 +176,8 @@ def _legend_handles(summary, styles, scale, heads=None, fan=True):
         handles.append(Line2D([], [], color=styles[k].colour, lw=LEAD_WIDTH * scale,
                               ls=styles[k].linestyle(), marker=styles[k].marker, mec="white",
                               label=text))
-    handles.append(Line2D([], [], ls="", marker="o", ms=9 * scale, mfc="black", mec="white",
-                          label="start of the bold path (run 0)"))
+    handles.append(Line2D([], [], ls="", ms=10 * scale, mew=2.2 * scale,
+                          label="start of the bold path (run 0)", **START_RING))
     if fan:
         handles.append(Line2D([], [], ls="-", lw=FAN_WIDTH * scale, color="#777777",
                               marker="o", ms=FAN_END * scale, mew=0, markevery=[1],

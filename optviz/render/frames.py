@@ -73,19 +73,22 @@ class Animator:
         self.looks = scene.looks
         self.colours = [look.colour for look in self.looks]
         self.loss_lines, self.loss_heads, self.loss_now = [], [], []
+        self.loss_marks, self.loss_overs = [], []
         if loss_panel:
             lax = self.loss_ax = scene.lax
-            self.loss_lines = draw_losses(lax, traj, self.colours, n=n, scale=scale, upto=0,
-                                          looks_=self.looks)
-            self.loss_heads = [lax.plot([], [], "o", ms=5 * scale, color=c, ls="")[0]
-                               for c in self.colours]
+            self.loss_lines, self.loss_marks, self.loss_overs = draw_losses(
+                lax, traj, self.colours, n=n, scale=scale, upto=0, looks_=self.looks,
+                shared=scene.loss_shared)
+            self.loss_shared = scene.loss_shared
+            self.loss_heads = [lax.plot([], [], "o", ms=5 * scale, color=c, ls="",
+                                        clip_on=False)[0] for c in self.colours]
             self.loss_now = current_losses(lax, self.colours, scale)
         heading = scene.heading
         style = PathStyle()
-        self.trails = Trails([sh.points for sh in scene.shown], self.looks,
-                             [sh.end for sh in scene.shown], width=style.width * scale,
+        self.trails = Trails(scene.shown, self.looks, width=style.width * scale,
                              halo=style.halo * scale, head_size=style.head_size * scale,
-                             diverged_size=(style.head_size + DIVERGED_GROW) * scale)
+                             diverged_size=(style.head_size + DIVERGED_GROW) * scale,
+                             shared=scene.shared, ring=scale, start=traj.points[0, n, 0, :2])
         self.trails.set_zorder(PATH_Z)
         ax.add_artist(self.trails)
         # with starts: or noise seeds, the other runs: a fan under the paths, and
@@ -95,9 +98,8 @@ class Animator:
         self.overlays, self.quivers = overlays, {}
         if overlays is not None and overlay_kinds:
             self._make_quivers(ax, surface, overlay_kinds, scale, overlay_lrs, moment_scale)
-        # markers the paths may cross are redrawn on top of them
+        # the start ring is redrawn over the paths (the known minima lie under them)
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
-        self.on_top += [c for c in ax.collections if c.get_label() == "known minimum"]
         # above the plot's top right corner, or under it if the title reaches
         # there and the figure has the room below
         # (else the title is shrunk, then shortened, to end before the caption)
@@ -118,9 +120,11 @@ class Animator:
         self.counter = StepCounter(ax, self.total, scale, pitch, below=below)
         # the loss panel's frame is drawn over its curves (spines sit above lines)
         loss_frame = list(self.loss_ax.spines.values()) if loss_panel else []
+        # in the order of their zorder, as a full draw draws them
         band = [*self.bands[0], *self.bands[1]] if self.bands else []
         self.moving = [*fan, self.trails, *self.quivers.values(), *self.on_top, *band,
-                       *self.loss_lines, *self.loss_heads, *loss_frame, *self.loss_now]
+                       *self.loss_lines, *self.loss_heads, *self.loss_overs, *loss_frame,
+                       *(m for m, _ in self.loss_marks), *self.loss_now]
         for artist in [*self.moving, *self.counter.texts]:
             artist.set_animated(True)
         canvas = fig.canvas
@@ -256,9 +260,14 @@ class Animator:
             upto = min(step, int(tr.steps[k, n]))
             loss = shown.values(tr.losses[k, n, : upto + 1])
             self.loss_lines[k].set_data(np.arange(upto + 1), loss)
-            self.loss_heads[k].set_data([upto], loss[-1:])
+            over = self.loss_shared[k][: upto + 1]
+            self.loss_overs[k].set_data(np.arange(len(over)), over)
+            head = loss[-1] if np.isfinite(loss[-1]) else shown.limits[0]  # at f*: the edge
+            self.loss_heads[k].set_data([upto], [min(head, shown.limits[1])])
             self.loss_now[k].set_text(now_text(tr.losses[k, n, upto], shown,
                                                upto < step and bool(tr.diverged[k, n])))
+        for mark, t in self.loss_marks:
+            mark.set_visible(t <= step)
         for kind, q in self.quivers.items():
             pos, vec = self.overlay_vectors(kind, step)
             q.set_offsets(pos)
@@ -349,9 +358,12 @@ class Trails(Artist):
     """Every optimizer's path up to the current step, a coloured line (solid,
     dashed or dotted: its :class:`~optviz.render.contour.Look`) on a white
     halo, and its head marker; paths are drawn in order (a later one crosses
-    over an earlier one), then the heads. A path ends where it first leaves the
-    view (``contour.shown_path``): there a run that diverged shows a larger X,
-    another run an arrow head pointing out, unclipped, as in the static figure.
+    over an earlier one), then the stretches of each that later ones hide,
+    dashed over them, then the heads and marks. A path is drawn in the segments
+    the view shows (``contour.shown_path``): where it leaves, an arrow head
+    pointing out (a larger X where a diverged run leaves), where it comes back
+    an open circle, unclipped, as in the static figure; no head while it is
+    out of view.
 
     Pixel for pixel what ``Line2D`` artists with a ``Stroke`` halo path effect
     draw (tests/test_animation.py checks it), without their per-draw
@@ -359,36 +371,47 @@ class Trails(Artist):
     an animation's drawing time. Each frame only slices the precomputed points.
     """
 
-    def __init__(self, paths: Sequence[np.ndarray], looks: Sequence[Look], ends: Sequence,
-                 *, width: float, halo: float, head_size: float,
-                 diverged_size: float | None = None, head_edge: float = 1.4):
-        """*paths*: the points shown (to the edge where each leaves the view);
-        *ends*: (point, marker) or None per path; sizes in points."""
+    def __init__(self, shows: Sequence, looks: Sequence[Look], *, width: float, halo: float,
+                 head_size: float, diverged_size: float | None = None,
+                 head_edge: float = 1.4, shared: Sequence | None = None, ring: float = 0.0,
+                 start=None):
+        """*shows*: each path's ``contour.Shown``; *shared*: each path's hidden
+        stretches (``contour.hidden_stretches``), or None; *ring*: the scale of a
+        head's growth where later heads or the *start* lie on it
+        (``contour.head_rings``); sizes in points."""
         super().__init__()
         from matplotlib.colors import to_rgba
         from matplotlib.markers import MarkerStyle
 
-        self.paths = [np.asarray(p, dtype=float) for p in paths]
+        self.shows = list(shows)
+        self.paths = [np.asarray(sh.points, dtype=float) for sh in self.shows]
+        self.shared = list(shared) if shared is not None else None
         self.looks = list(looks)
         self.rgba = [to_rgba(look.colour) for look in self.looks]
-        self.ends = list(ends)
+        self.ends = [sh.end for sh in self.shows]
         self.width, self.halo = width, halo
         self.head_size, self.head_edge = head_size, head_edge
         self.diverged_size = head_size if diverged_size is None else diverged_size
-        self.upto = [0] * len(self.paths)
-        kinds = {look.marker for look in self.looks} | {e[1] for e in self.ends if e}
+        self.ring, self.start = ring, start
+        self.step = 0
+        self.upto = [sh.upto(0) for sh in self.shows]
+        kinds = {look.marker for look in self.looks} | {e[1] for e in self.ends if e} \
+            | {mk[1] for sh in self.shows for mk in sh.marks}
         self.markers = {kind: MarkerStyle(kind) for kind in kinds}
 
     def show(self, step: int) -> None:
         """Show each path up to *step* (or its last point, if it ended earlier)."""
-        self.upto = [min(step, len(p) - 1) for p in self.paths]
+        self.step = step
+        self.upto = [sh.upto(step) for sh in self.shows]
 
-    def head(self, k: int) -> tuple[np.ndarray, str]:
-        """Where path *k*'s head is drawn, and its marker."""
+    def head(self, k: int) -> tuple[np.ndarray, str] | None:
+        """Where path *k*'s head is drawn, and its marker (None: out of view)."""
         upto = self.upto[k]
-        if self.ends[k] is not None and upto == len(self.paths[k]) - 1:
+        if self.ends[k] is not None and upto == len(self.paths[k]):
             return self.ends[k]
-        return self.paths[k][upto], self.looks[k].marker
+        if not self.shows[k].head_shown(self.step):
+            return None
+        return self.paths[k][upto - 1], self.looks[k].marker
 
     def _gc(self, renderer, width, colour, alpha=None):
         gc = renderer.new_gc()
@@ -400,8 +423,28 @@ class Trails(Artist):
             gc.set_alpha(alpha)
         return gc
 
+    def _mark(self, renderer, point, kind, size, edge, face, clip):
+        from matplotlib.path import Path
+
+        transform = self.axes.transData
+        marker = self.markers[kind]
+        size = renderer.points_to_pixels(size)
+        gc = self._gc(renderer, self.head_edge, edge)
+        if not clip:  # at the plot's edge: the whole mark shows
+            gc.set_clip_rectangle(None)
+        snap = marker.get_snap_threshold()
+        gc.set_snap(size >= snap if snap is not None else None)
+        gc.set_joinstyle(marker.get_joinstyle())
+        gc.set_capstyle(marker.get_capstyle())
+        renderer.draw_markers(gc, marker.get_path(), marker.get_transform().scale(size),
+                              transform.transform_path_non_affine(Path(point[None])),
+                              transform.get_affine().frozen(), face)
+        gc.restore()
+
     def draw(self, renderer) -> None:
         from matplotlib.path import Path
+
+        from optviz.render.contour import ENTRY_SHRINK, SHARED_DASHES, head_rings
 
         if not self.get_visible():
             return
@@ -409,7 +452,7 @@ class Trails(Artist):
         affine = transform.get_affine().frozen()
         white = (1.0, 1.0, 1.0, 1.0)
         for pts, upto, rgba, look in zip(self.paths, self.upto, self.rgba, self.looks):
-            tpath = transform.transform_path_non_affine(Path(pts[: upto + 1]))
+            tpath = transform.transform_path_non_affine(Path(pts[:upto]))
             for gc in (self._gc(renderer, self.halo, white, HALO_ALPHA),
                        self._gc(renderer, self.width, rgba)):
                 gc.set_joinstyle("round")
@@ -418,23 +461,36 @@ class Trails(Artist):
                     gc.set_dashes(0, [d * self.width for d in look.dashes])
                 renderer.draw_path(gc, tpath, affine)
                 gc.restore()
-        for k, rgba in enumerate(self.rgba):
-            point, kind = self.head(k)
-            ended = self.ends[k] is not None and self.upto[k] == len(self.paths[k]) - 1
-            marker = self.markers[kind]
-            size = renderer.points_to_pixels(self.diverged_size if kind == "X"
-                                             else self.head_size)
-            gc = self._gc(renderer, self.head_edge, white)
-            if ended:  # at the plot's edge: the whole mark shows
-                gc.set_clip_rectangle(None)
-            snap = marker.get_snap_threshold()
-            gc.set_snap(size >= snap if snap is not None else None)
-            gc.set_joinstyle(marker.get_joinstyle())
-            gc.set_capstyle(marker.get_capstyle())
-            renderer.draw_markers(gc, marker.get_path(), marker.get_transform().scale(size),
-                                  transform.transform_path_non_affine(Path(point[None])),
-                                  affine, rgba)
+        for sh, rgba in zip(self.shared or (), self.rgba):
+            pts = sh.points[: sh.upto(self.step)]
+            if not np.isfinite(pts).any():
+                continue
+            gc = self._gc(renderer, self.width, rgba)
+            gc.set_joinstyle("round")
+            gc.set_capstyle("butt")
+            gc.set_dashes(0, [d * self.width for d in SHARED_DASHES])
+            renderer.draw_path(gc, transform.transform_path_non_affine(Path(pts)), affine)
             gc.restore()
+        heads = [self.head(k) for k in range(len(self.rgba))]
+        px = transform.transform(np.array([h[0] if h is not None else (np.nan, np.nan)
+                                           for h in heads], float))
+        rings = head_rings(px, renderer.points_to_pixels(self.head_size),
+                           None if self.start is None else transform.transform([self.start])[0])
+        for k, rgba in enumerate(self.rgba):
+            head = heads[k]
+            if head is not None:
+                point, kind = head
+                ended = self.ends[k] is not None and self.upto[k] == len(self.paths[k])
+                self._mark(renderer, point, kind,
+                           (self.diverged_size if kind == "X" else self.head_size)
+                           + self.ring * rings[k], white, rgba, clip=not ended)
+            for point, kind, step in self.shows[k].marks:
+                if step > self.step:
+                    continue
+                entry = kind == "o"
+                self._mark(renderer, point, kind,
+                           self.head_size * (ENTRY_SHRINK if entry else 1.0),
+                           rgba if entry else white, white if entry else rgba, clip=False)
         self.stale = False
 
 

@@ -484,7 +484,14 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     (simulate_config), stored exactly and shown first."""
     from optviz import __version__
     from optviz.analysis.compare import run_starts
-    from optviz.render.contour import colours, last_seen, legend_text, surface_grid, view_box
+    from optviz.render.contour import (
+        colours,
+        ending,
+        last_seen,
+        legend_text,
+        surface_grid,
+        view_box,
+    )
 
     surface = config.surface
     surface_code, forms = (None, ["the html format shows the config's run"]
@@ -532,7 +539,9 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
             "own_seen": [float(v) for v in last_seen(own.path(k), (v0, v1), (w0, w1))],
             "own_n": int(own.steps[k, 0]) + 1, "own_diverged": bool(own.diverged[k, 0]),
             "own_legend": legend_text(o.label, float(own.final_losses[k, 0]),
-                                      bool(own.diverged[k, 0])),
+                                      ending(own, k) == "diverged",
+                                      escaped_at=int(own.steps[k, 0])
+                                      if ending(own, k) == "escaped" else None),
             "live": not isinstance(forms[k], str), "count": 0,
         }
         if entry["live"]:
