@@ -404,10 +404,11 @@ def test_a_network_is_animated_on_its_plane(tmp_path):
     p = anim.parts
     from optviz.render import contour as C
 
+    curves, marks, dashed = C.draw_losses(p["lax"], tr, p["cols"], scale=p["scale"], upto=30,
+                                          looks_=p["looks"])
     for a in [*C.draw_paths(p["ax"], pl.paths, p["cols"], scale=p["scale"], upto=30,
                             shown=p["shown"], looks_=p["looks"]),
-              *C.draw_losses(p["lax"], tr, p["cols"], scale=p["scale"], upto=30,
-                             looks_=p["looks"]), anim.start, anim.counter]:
+              *curves, *(m for m, _ in marks), *dashed, anim.start, anim.counter]:
         a.axes.draw_artist(a)
     assert np.array_equal(blitted, np.asarray(anim.fig.canvas.buffer_rgba()))
 

@@ -275,8 +275,9 @@ class PlaneAnimation:
         canvas.restore_region(self.background)
         moving = C.draw_paths(p["ax"], self.plane.paths, p["cols"], scale=p["scale"],
                               upto=step, shown=p["shown"], looks_=p["looks"])
-        moving += C.draw_losses(p["lax"], self.traj, p["cols"], n=self.plane.run,
-                                scale=p["scale"], upto=step, looks_=p["looks"])
+        curves, marks, dashed = C.draw_losses(p["lax"], self.traj, p["cols"], n=self.plane.run,
+                                              scale=p["scale"], upto=step, looks_=p["looks"])
+        moving += [*curves, *(m for m, _ in marks), *dashed]
         width = len(f"{self.total:,}")
         self.counter.set_text(f"step {step:>{width},} of {self.total:,}")
         for artist in [*moving, self.start, self.counter]:
