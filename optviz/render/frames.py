@@ -639,22 +639,34 @@ def render_animation(config, traj, out_dir, formats: Sequence[str], *,
     (the other formats are still written).
     """
     anim = make_animator(config, traj, overlays)
-    steps = [int(s) for s in frame_steps(traj.shape[2], config.render.max_frames)]
+    finish = None if on_still is None else (
+        lambda: on_still(anim.final_still() if isinstance(anim, Animator) else None))
+    return encode(anim, Path(out_dir) / config.stem, formats, steps=traj.shape[2],
+                  fps=config.render.fps, max_frames=config.render.max_frames,
+                  progress=progress, finish=finish)
+
+
+def encode(anim, stem_path: Path, formats: Sequence[str], *, steps: int, fps: int,
+           max_frames: int, progress: Callable[[int, int], None] | None = None,
+           finish: Callable[[], None] | None = None) -> tuple[list[Path], list[str]]:
+    """Stream an animator's frames (anything with ``draw(step)``, ``size`` and
+    ``colours``) into every requested encoder as ``stem_path.<fmt>``, the last frame
+    held; *finish* runs while the encoders finish. Returns the files written and one
+    message per format that failed (the other formats are still written)."""
+    shown = [int(s) for s in frame_steps(steps, max_frames)]
     # the GIF palette's samples are the first and the last frame: drawn once,
     # they are also the frames written (nothing is drawn twice)
-    first, last = anim.draw(steps[0]).copy(), anim.draw(steps[-1]).copy()
-    writers = open_writers(Path(out_dir) / config.stem, formats, anim.size, config.render.fps,
-                           samples=[first, last],
+    first, last = anim.draw(shown[0]).copy(), anim.draw(shown[-1]).copy()
+    writers = open_writers(Path(stem_path), formats, anim.size, fps, samples=[first, last],
                            pinned=[_rgb(c) for c in anim.colours])
-    hold = hold_frames(config.render.fps)
     with writers:
-        for i, step in enumerate(steps):
-            frame = first if i == 0 else last if i == len(steps) - 1 else anim.draw(step)
+        for i, step in enumerate(shown):
+            frame = first if i == 0 else last if i == len(shown) - 1 else anim.draw(step)
             writers.write_frame(frame)
             if progress:
-                progress(i + 1, len(steps))
-        for _ in range(hold):
+                progress(i + 1, len(shown))
+        for _ in range(hold_frames(fps)):
             writers.write_frame(last)
-        if on_still is not None:
-            on_still(anim.final_still() if isinstance(anim, Animator) else None)
+        if finish is not None:
+            finish()
     return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]

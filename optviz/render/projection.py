@@ -293,26 +293,12 @@ def animate_plane(plane, traj, stem_path, formats, *, model=None, title=None,
     """Write the plane animation as ``stem_path.<fmt>`` for each of *formats* (gif,
     mp4), one frame stream for all, the last frame held as in every animation.
     Returns (files written, one message per format that failed)."""
-    from pathlib import Path
-
-    from optviz.render.encoders import open_writers
-    from optviz.render.frames import _rgb, frame_steps, hold_frames
+    from optviz.render.frames import encode
 
     anim = PlaneAnimation(plane, traj, model=model, title=title, size=size, dpi=dpi,
                           decisions=decisions)
-    steps = [int(s) for s in frame_steps(traj.shape[2], max_frames)]
-    first, last = anim.draw(steps[0]).copy(), anim.draw(steps[-1]).copy()
-    writers = open_writers(Path(stem_path), formats, anim.size, fps, samples=[first, last],
-                           pinned=[_rgb(c) for c in anim.colours])
-    with writers:
-        for i, step in enumerate(steps):
-            frame = first if i == 0 else last if i == len(steps) - 1 else anim.draw(step)
-            writers.write_frame(frame)
-            if progress:
-                progress(i + 1, len(steps))
-        for _ in range(hold_frames(fps)):
-            writers.write_frame(last)
-    return writers.files, [f"{fmt}: {msg}" for fmt, msg in writers.errors.items()]
+    return encode(anim, stem_path, formats, steps=traj.shape[2], fps=fps,
+                  max_frames=max_frames, progress=progress)
 
 
 def render_plane(plane, traj, out_path, *, model=None, title=None, formats=("png",),
