@@ -1,14 +1,22 @@
 """The 3-D view: the surface as a landscape, tinted by height, the paths on it.
 
-With a still camera nothing but the paths moves, so the surface, axes,
-legend and title are drawn once and each frame blits the paths and the step
-counter over them (as the 2-D animator does). The paths are drawn over the
-surface (not hidden behind hills: ``computed_zorder`` is off), so a blitted
-frame and a full redraw show the same. A turning camera changes every pixel
-of every frame: each frame is a full redraw, and the height tint comes in a
-few flat bands on white panes without a grid, so that a GIF of it stays
-compressible (125 frames at 12 x 8 in: about 3.5 MB; MP4 is still the better
-format for a turning camera: benchmarks/bench_3d.py).
+What is drawn, back to front: the panes and grid, the floor's contour map
+(z = the lowest height: under the surface, so the surface covers it wherever
+both are seen), the surface (height tint, hill-shaded from the north-west,
+its facets sorted by depth), then the paths. A path is a chain of straight
+3-D segments just above the ground it runs on; each piece of it is tested
+against the surface along the ray to the camera (:func:`hidden_from`): what
+the surface hides is drawn thin and pale over it (a depth cue: it stays
+visible, and reads as being behind), the rest bold. The start, the known
+minima and the heads are tested too.
+
+A still camera moves nothing but the paths: surface, axes, legend and title
+are drawn once and each frame blits the paths and the step counter over them
+(as the 2-D animator does). A turning camera looks exactly like the still
+(the same hill-shaded surface, floor contours, panes and grid); what does not
+turn (legend, title, footnote) is drawn once, and each frame redraws the axes
+alone over it and tests the paths again from the new camera
+(benchmarks/bench_3d.py measures it against the 2-D animation).
 """
 
 from __future__ import annotations
@@ -22,8 +30,12 @@ from optviz.render.fonts import check_text, styled
 
 # hypsometric tints, low to high: a landscape (valley green to ridge sand and rock)
 LANDSCAPE = ("#2f6f73", "#6fa58c", "#b9cf9a", "#e9dfae", "#d2b282", "#a98a6d", "#e9e4dc")
-BANDS = 14  # flat colour bands of the height tint
+FLOOR_LEVELS = 14  # contour levels of the floor's map
+FLOOR_COLOUR = "#8a93a3"
 MESH = 80  # surface mesh points per side
+SUB = 4  # pieces each step of a path is cut into for the hidden-or-seen test
+RAY_SAMPLES = 48  # heights sampled along each ray towards the camera
+BEHIND = 0.6  # how far a hidden piece's colour goes towards white
 
 
 @dataclass(frozen=True)
@@ -42,13 +54,104 @@ def _visible(points: np.ndarray, surface) -> np.ndarray:
     return out
 
 
+def _pale(colour: str) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    return tuple(c + BEHIND * (1 - c) for c in to_rgb(colour))
+
+
+def _eye(M: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The camera in data coordinates from the projection matrix *M* of an
+    Axes3D (``ax.get_proj()``): the point that the projection sends to
+    x = y = w = 0, its centre. Returns (point, True) for a perspective
+    projection, (direction towards the camera, False) for an orthographic one
+    (its centre is at infinity)."""
+    _, _, vt = np.linalg.svd(M[[0, 1, 3], :])
+    c = vt[-1]
+    if abs(c[3]) > 1e-12 * np.abs(c[:3]).max():
+        return c[:3] / c[3], True
+    return c[:3], False
+
+
+def hidden_from(ax, points: np.ndarray, xs: np.ndarray, ys: np.ndarray, Z: np.ndarray,
+                tol: float) -> np.ndarray:
+    """Which of *points* (N, 3; NaN rows are neither) the surface hides from
+    *ax*'s camera. The surface is the one drawn: heights *Z* (ny, nx) on the
+    grid *xs*, *ys*, bilinear between its points. A point is hidden when,
+    somewhere along the straight line from it to the camera (inside the box
+    over the grid and under the surface's top), the surface is more than *tol*
+    above that line."""
+    points = np.asarray(points, dtype=float)
+    out = np.zeros(len(points), dtype=bool)
+    ok = np.isfinite(points).all(axis=1)
+    if not ok.any():
+        return out
+    p = points[ok]
+    eye, perspective = _eye(ax.get_proj())
+    d = eye[None, :] - p if perspective else np.broadcast_to(eye, p.shape).copy()
+    if not perspective:  # the direction's sign: towards the camera is up when elev > 0
+        up = np.sign(np.sin(np.deg2rad(ax.elev))) or 1.0
+        if d[0, 2] * up < 0:
+            d = -d
+    (x0, x1), (y0, y1), top = (xs[0], xs[-1]), (ys[0], ys[-1]), float(np.nanmax(Z))
+    # how far along d the ray stays over the grid and under the top
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_end = np.full(len(p), np.inf)
+        for axis, (a, b) in ((0, (x0, x1)), (1, (y0, y1))):
+            step = d[:, axis]
+            edge = np.where(step > 0, b, a)
+            t = np.where(step != 0, (edge - p[:, axis]) / step, np.inf)
+            t_end = np.minimum(t_end, np.where(t >= 0, t, 0.0))
+        t_top = np.where(d[:, 2] > 0, (top - p[:, 2]) / d[:, 2], np.inf)
+        t_end = np.minimum(t_end, np.where(t_top >= 0, t_top, 0.0))
+    t_end = np.where(np.isfinite(t_end), t_end, 0.0)
+    frac = (np.arange(1, RAY_SAMPLES + 1) / RAY_SAMPLES)[None, :]
+    t = t_end[:, None] * frac
+    rx = p[:, 0:1] + t * d[:, 0:1]
+    ry = p[:, 1:2] + t * d[:, 1:2]
+    rz = p[:, 2:3] + t * d[:, 2:3]
+    # bilinear heights of the drawn mesh along the rays
+    fx = np.clip((rx - x0) / (x1 - x0) * (len(xs) - 1), 0, len(xs) - 1 - 1e-9)
+    fy = np.clip((ry - y0) / (y1 - y0) * (len(ys) - 1), 0, len(ys) - 1 - 1e-9)
+    i, j = fy.astype(int), fx.astype(int)
+    u, v = fx - j, fy - i
+    h = (Z[i, j] * (1 - u) * (1 - v) + Z[i, j + 1] * u * (1 - v)
+         + Z[i + 1, j] * (1 - u) * v + Z[i + 1, j + 1] * u * v)
+    out[np.flatnonzero(ok)] = (h - rz > tol).any(axis=1)
+    return out
+
+
+def _pieces(path: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """A path's 3-D points with every step cut into SUB straight pieces:
+    (SUB * T + 1, 3); a step to or from a hidden (NaN) point is NaN."""
+    pts = np.column_stack([path, heights])
+    if len(pts) < 2:
+        return pts
+    f = (np.arange(SUB) / SUB)[None, :, None]
+    inner = pts[:-1, None, :] * (1 - f) + pts[1:, None, :] * f
+    return np.concatenate([inner.reshape(-1, 3), pts[-1:]])
+
+
+def _split(pts: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The seen and the hidden parts of a polyline as two polylines broken by
+    NaN; a piece between a seen and a hidden point goes to the hidden one."""
+    seen = pts.copy()
+    seen[hidden] = np.nan
+    near = hidden.copy()
+    near[1:] |= hidden[:-1]
+    near[:-1] |= hidden[1:]
+    behind = pts.copy()
+    behind[~near] = np.nan
+    return seen, behind
+
+
 class Animator3D:
     """Same interface as the 2-D Animator: ``draw(step)`` returns the RGBA buffer."""
 
     @styled
     def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
                  camera: Camera = Camera(), entries=None, note=""):
-        from matplotlib.colors import BoundaryNorm, LinearSegmentedColormap
+        from matplotlib.colors import LightSource, LinearSegmentedColormap, Normalize
         from matplotlib.lines import Line2D
 
         self.traj, self.n, self.surface, self.camera = traj, n, surface, camera
@@ -59,35 +162,29 @@ class Animator3D:
         ax = self.ax = fig.add_axes((0.0, 0.03, 0.68, 0.88), projection="3d",
                                     computed_zorder=False)
         (x0, x1), (y0, y1) = surface.domain
-        X, Y = np.meshgrid(np.linspace(x0, x1, MESH), np.linspace(y0, y1, MESH))
+        self.xs, self.ys = np.linspace(x0, x1, MESH), np.linspace(y0, y1, MESH)
+        X, Y = np.meshgrid(self.xs, self.ys)
         Z = surface.f(np.stack([X, Y], axis=-1))
         finite = Z[np.isfinite(Z)]
         lo, hi = np.percentile(finite, [0, 99]) if finite.size else (0.0, 1.0)
         if hi <= lo:
             hi = lo + 1.0
-        Z = np.clip(Z, lo, hi)
+        Z = self.Z = np.clip(np.where(np.isfinite(Z), Z, hi), lo, hi)
         self.lo, self.hi = lo, hi
-        lift = 0.006 * (hi - lo)  # paths just above the ground they run on
+        lift = self.lift = 0.006 * (hi - lo)  # paths just above the ground they run on
+        self.tol = 2 * lift
         cmap = LinearSegmentedColormap.from_list("landscape", LANDSCAPE)
-        if camera.rotate == 0:  # tinted by height and lit from the north-west
-            from matplotlib.colors import LightSource, Normalize
-
-            rgb = LightSource(azdeg=315, altdeg=45).shade(
-                Z, cmap=cmap, norm=Normalize(lo, hi), blend_mode="soft",
-                vert_exag=0.5 * max(x1 - x0, y1 - y0) / (hi - lo))
-            ax.plot_surface(X, Y, Z, facecolors=rgb, linewidth=0, antialiased=False,
-                            rstride=1, cstride=1, shade=False, zorder=0)
-        else:  # a few flat bands: a turning camera's GIF stays compressible
-            norm = BoundaryNorm(np.linspace(lo, hi, BANDS + 1), cmap.N)
-            ax.plot_surface(X, Y, Z, cmap=cmap, norm=norm, linewidth=0, antialiased=False,
-                            rstride=1, cstride=1, shade=False, zorder=0)
-        if camera.rotate == 0:  # the floor's contour map (its fine lines cost a turning GIF)
-            ax.contour(X, Y, Z, levels=BANDS, offset=lo, colors="#8a93a3", linewidths=0.5,
-                       zorder=0)
-        else:  # flat panes, no grid: fewer colours in every frame
-            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-                axis.set_pane_color((1.0, 1.0, 1.0, 1.0))
-            ax.grid(False)
+        # tinted by height and lit from the north-west, turning camera or not
+        rgb = LightSource(azdeg=315, altdeg=45).shade(
+            Z, cmap=cmap, norm=Normalize(lo, hi), blend_mode="soft",
+            vert_exag=0.5 * max(x1 - x0, y1 - y0) / (hi - lo))
+        # the floor's map lies under the surface: seen from above it goes first
+        # (the surface covers it wherever both are in view), from below last
+        below = camera.elev < 0
+        self.floor = ax.contour(X, Y, Z, levels=FLOOR_LEVELS, offset=lo, colors=FLOOR_COLOUR,
+                                linewidths=0.5, zorder=3 if below else 1)
+        self.surf = ax.plot_surface(X, Y, Z, facecolors=rgb, linewidth=0, antialiased=False,
+                                    rstride=1, cstride=1, shade=False, zorder=2)
         ax.set_zlim(lo, hi)
         for label, name in ((ax.set_xlabel, "x"), (ax.set_ylabel, "y"), (ax.set_zlabel, "f")):
             label(name, fontsize=10 * scale)
@@ -98,21 +195,30 @@ class Animator3D:
         k_count = len(traj.labels)
         self.paths = [_visible(traj.path(k, n), surface) for k in range(k_count)]
         self.heights = [np.clip(traj.loss_path(k, n), lo, hi) + lift for k in range(k_count)]
-        self.lines, self.heads = [], []
+        self.pieces = [_pieces(p, z) for p, z in zip(self.paths, self.heights)]
+        self.lines, self.behind, self.heads = [], [], []
         for look in self.looks:
-            (line,) = ax.plot([], [], [], color=look.colour, lw=2.4 * scale,
+            (back,) = ax.plot([], [], [], color=_pale(look.colour), lw=1.4 * scale,
                               ls=look.linestyle(), zorder=5)
+            (line,) = ax.plot([], [], [], color=look.colour, lw=2.4 * scale,
+                              ls=look.linestyle(), zorder=6)
             (head,) = ax.plot([], [], [], look.marker, color=look.colour, mec="white",
-                              ms=8 * scale, zorder=6)
+                              ms=8 * scale, zorder=7)
+            self.behind.append(back)
             self.lines.append(line)
             self.heads.append(head)
         s0 = traj.points[0, n, 0]
-        ax.plot([s0[0]], [s0[1]], [np.clip(surface.f(s0), lo, hi) + lift], "o",
-                color=START_COLOUR, mec="white", ms=9 * scale, zorder=7)
+        self.marks = []  # (artist, its points, its face colour)
+        (start,) = ax.plot([s0[0]], [s0[1]], [np.clip(surface.f(s0), lo, hi) + lift], "o",
+                           color=START_COLOUR, mec="white", ms=9 * scale, zorder=8)
+        self.marks.append((start, np.array([[s0[0], s0[1], start.get_data_3d()[2][0]]]),
+                           START_COLOUR))
         if surface.minima:
             m = np.array(surface.minima, dtype=float)
-            ax.plot(m[:, 0], m[:, 1], np.clip(surface.f(m), lo, hi) + lift, "*", ls="",
-                    mfc="white", mec="#222222", ms=13 * scale, zorder=7)
+            mz = np.clip(surface.f(m), lo, hi) + lift
+            (stars,) = ax.plot(m[:, 0], m[:, 1], mz, "*", ls="",
+                               mfc="white", mec="#222222", ms=13 * scale, zorder=8)
+            self.marks.append((stars, np.column_stack([m, mz]), None))
         heads = list(entries) if entries is not None else list(traj.labels)
         handles = [Line2D([], [], color=look.colour, lw=2.2 * scale, ls=look.linestyle(),
                           marker="X" if traj.diverged[k, n] else look.marker, mec="white",
@@ -125,6 +231,10 @@ class Animator3D:
         if surface.minima:
             handles.append(Line2D([], [], ls="", marker="*", ms=13 * scale, mfc="white",
                                   mec="#222222", label="known minimum"))
+        self._look_from(camera.azim)
+        if camera.rotate != 0 or any(h.any() for h in self.hidden):
+            handles.append(Line2D([], [], color=_pale("#333333"), lw=1.4 * scale,
+                                  label="pale: behind the surface"))
         legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.69, 0.9),
                             frameon=False, fontsize=10 * scale, labelspacing=0.8 * scale)
         check_text(legend)  # CJK labels measured in their fonts
@@ -149,42 +259,60 @@ class Animator3D:
         check_text(fig)
         self.size = fig.canvas.get_width_height()
         self.blit = camera.rotate == 0
-        self.moving = [*self.lines, *self.heads]
-        if self.blit:  # draw what does not move once
-            for artist in (*self.moving, self.counter):
-                artist.set_animated(True)
-            fig.canvas.draw()
-            self.background = fig.canvas.copy_from_bbox(fig.bbox)
+        self.moving = [*self.behind, *self.lines, *self.heads]
+        # draw what does not move once: a still camera keeps the whole axes
+        # but the paths, a turning one the figure around the axes
+        animated = (*self.moving, self.counter) if self.blit else (ax, self.counter)
+        for artist in animated:
+            artist.set_animated(True)
+        fig.canvas.draw()
+        self.background = fig.canvas.copy_from_bbox(fig.bbox)
+
+    def _look_from(self, azim: float) -> None:
+        """Point the camera and test every piece of path and every mark from it."""
+        ax = self.ax
+        ax.view_init(self.camera.elev, azim)
+        test = lambda pts: hidden_from(ax, pts, self.xs, self.ys, self.Z, self.tol)  # noqa: E731
+        self.hidden = [test(p) for p in self.pieces]
+        for artist, pts, face in self.marks:
+            seen = ~test(pts)
+            artist.set_alpha(1.0 if seen.all() else 0.45 if not seen.any() else 0.8)
 
     def _update(self, step: int) -> None:
         tr, n = self.traj, self.n
-        for k, (line, head) in enumerate(zip(self.lines, self.heads)):
+        for k, (line, back, head) in enumerate(zip(self.lines, self.behind, self.heads)):
             last = int(tr.steps[k, n])
-            upto = min(step, last) + 1
-            p, z = self.paths[k][:upto], self.heights[k][:upto]
-            line.set_data_3d(p[:, 0], p[:, 1], z)
-            head.set_data_3d(p[-1:, 0], p[-1:, 1], z[-1:])
+            upto = SUB * min(step, last) + 1
+            pts, hidden = self.pieces[k][:upto], self.hidden[k][:upto]
+            seen, behind = _split(pts, hidden)
+            line.set_data_3d(seen[:, 0], seen[:, 1], seen[:, 2])
+            back.set_data_3d(behind[:, 0], behind[:, 1], behind[:, 2])
+            head.set_data_3d(pts[-1:, 0], pts[-1:, 1], pts[-1:, 2])
             head.set_marker("X" if tr.diverged[k, n] and step >= last else self.looks[k].marker)
+            pale = bool(hidden[-1])  # a head behind the surface: pale, edged in its colour
+            head.set_markerfacecolor(_pale(self.colours[k]) if pale else self.colours[k])
+            head.set_markeredgecolor(self.colours[k] if pale else "white")
         self.counter.set_text(f"step {step} / {self.total}")
 
     def draw(self, step: int) -> np.ndarray:
+        if not self.blit:
+            self._look_from(self.camera.azim + self.camera.rotate * step)
         self._update(step)
         canvas = self.fig.canvas
+        canvas.restore_region(self.background)
         if self.blit:
-            canvas.restore_region(self.background)
             for artist in self.moving:
                 self.ax.draw_artist(artist)
-            self.fig.draw_artist(self.counter)
         else:
-            self.ax.view_init(self.camera.elev, self.camera.azim + self.camera.rotate * step)
-            canvas.draw()
+            self.fig.draw_artist(self.ax)
+        self.fig.draw_artist(self.counter)
         return np.asarray(canvas.buffer_rgba())
 
     def still(self, step: int):
         """The figure showing *step* for an ordinary (non-blitted) save: a still."""
         self._update(step)
         self.counter.set_text("")
-        for artist in (*self.moving, self.counter):
+        for artist in (*self.moving, self.counter, self.ax):
             artist.set_animated(False)
         return self.fig
 
