@@ -36,7 +36,8 @@ def test_the_floor_contours_never_show_over_the_surface(surface):
                          size=(8, 6), dpi=60)
     fig = anim.still(5)
     ax = fig.axes[0]
-    [surf] = [c for c in ax.collections if isinstance(c, Poly3DCollection)]
+    # the surface: a mesh artist (on main: plot_surface's Poly3DCollection)
+    [surf] = [*ax.artists, *(c for c in ax.collections if isinstance(c, Poly3DCollection))]
     floor = [c for c in ax.collections if c is not surf]
     assert floor, "the floor's contours are drawn"
     for artist in (*ax.lines, *fig.legends, *fig.texts):
