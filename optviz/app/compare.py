@@ -106,6 +106,7 @@ def summary_markdown(result: CompareResult) -> str:
         for label, res in result.tuning.items():
             chosen = ", ".join(f"{p} = {v!r}" for p, v in res.chosen.items())
             lines.append(f"- {cell(label)}: {chosen} ({res.points} points)")
+            lines += [f"  - **warning**: {cell(w)}" for w in res.at_edge()]
     command = command_for(cfg)
     if command is None:
         lines += ["", "## Reproduce", "", "The config was given in Python, not as a file: "
@@ -126,7 +127,9 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     (the record) last. They change all at once, as a run's do."""
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
     from optviz.app.plan import plan, resolve_output
-    from optviz.app.runner import _done, _executing, _fraction, _load, _save, simulate_config
+    from optviz.app.runner import (_done, _executing, _fraction, _load, _save, simulate_config,
+                                   write_step_size_figure)
+    from optviz.core.overlays import StepSizeRecorder
     from optviz.outputs import write_csv, write_text
     from optviz.render.compare import comparison_figure, tuning_figure
 
@@ -136,9 +139,12 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     work.check(work.of_compare(config), budget)
     with _executing(the_plan) as stage:
         config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"))
-        traj = simulate_config(config, progress)
+        sizes = StepSizeRecorder(len(config.optimizers), config.steps) \
+            if config.render.step_panel else None
+        traj = simulate_config(config, progress, observe=sizes)
         rows = summarize(config, traj)
         result = CompareResult(config, traj, rows, tuning)
+        result.notes += [warning for res in tuning.values() for warning in res.at_edge()]
         size, dpi = config.render.size, config.render.dpi
         _save(comparison_figure(config, traj, rows, size=size, dpi=dpi), stage,
               f"{config.stem}-compare", the_plan.formats("comparison-figure"),
@@ -146,6 +152,8 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
         for i, (label, res) in enumerate(tuning.items(), 1):
             _save(tuning_figure(res, title=label, dpi=dpi), stage, f"{config.stem}-tune-{i}",
                   the_plan.formats("tuning-figure", str(i)), config.render.svg_text)
+        if sizes is not None:
+            write_step_size_figure(config, sizes, stage)
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in rows])
         write_text(stage.path("summary.md"), summary_markdown(result))
