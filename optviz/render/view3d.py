@@ -145,6 +145,28 @@ def _split(pts: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return seen, behind
 
 
+def _quadrants(eye, xs, ys):
+    """The mesh's blocks of vertices, each to be drawn far cells first:
+    (rows, cols, flip rows, flip cols). Along a ray to the camera the ground
+    point moves straight towards the camera's foot (x, y), so a cell can only
+    be hidden by cells between it and the foot: split the grid at the foot's
+    row and column (up to four blocks, which hide nothing of each other) and
+    draw each block from its far corner in. A camera at infinity (orthographic)
+    has no foot: one block, drawn from the side away from it."""
+    point, perspective = eye
+    if not perspective:
+        return [(slice(None), slice(None), point[1] < 0, point[0] < 0)]
+
+    def split(v, at):
+        n = len(v)
+        k = int(np.clip(np.searchsorted(v, at), 0, n - 1))
+        # vertices [0..k] lie below the foot (far = low index: as they are),
+        # [k..n-1] above it (far = high index: flipped)
+        return [(slice(0, k + 1), False), (slice(k, n), True)]
+
+    return [(r, c, fr, fc) for r, fr in split(ys, point[1]) for c, fc in split(xs, point[0])]
+
+
 def _landscape(X, Y, Z, rgb):
     """The surface as an artist of an Axes3D: one quadrilateral a mesh cell,
     flat-coloured by its corners' mean, drawn by Agg's quad-mesh routine in
@@ -162,7 +184,9 @@ def _landscape(X, Y, Z, rgb):
     face = (rgb[1:, 1:] + rgb[:-1, :-1] + rgb[1:, :-1] + rgb[:-1, 1:]) / 4
     if face.shape[-1] == 3:
         face = np.concatenate([face, np.ones(face.shape[:2] + (1,))], axis=-1)
-    centre = np.array([X.mean(), Y.mean()])
+    # cell (i, j) lies between vertices i..i+1, j..j+1: padded to the vertices' shape,
+    # the cells among a block of vertices are that block's [:-1, :-1]
+    face = np.pad(face, ((0, 1), (0, 1), (0, 0)), mode="edge")
 
     class Landscape(Artist):
         def __init__(self):
@@ -177,20 +201,22 @@ def _landscape(X, Y, Z, rgb):
             M = self.axes.M  # the Axes3D's projection of this draw
             p = self.vertices @ M.T
             xy = self.axes.transData.transform((p[..., :2] / p[..., 3:]).reshape(-1, 2))
-            xy, faces = xy.reshape(p.shape[:2] + (2,)), face
-            eye, perspective = _eye(M)
-            towards = eye[:2] - centre if perspective else eye[:2]
-            if towards[0] < 0:  # the camera on the low-x side: draw from high x
-                xy, faces = xy[:, ::-1], faces[:, ::-1]
-            if towards[1] < 0:
-                xy, faces = xy[::-1], faces[::-1]
+            xy = xy.reshape(p.shape[:2] + (2,))
             gc = renderer.new_gc()
             gc.set_clip_rectangle(self.axes.bbox)
-            ny, nx = xy.shape[:2]
-            renderer.draw_quad_mesh(gc, IdentityTransform(), nx - 1, ny - 1,
-                                    np.ascontiguousarray(xy), np.zeros((1, 2)),
-                                    IdentityTransform(), faces.reshape(-1, 4), False,
-                                    np.zeros((0, 4)))
+            for rows, cols, flip_r, flip_c in _quadrants(_eye(M), X[0], Y[:, 0]):
+                v, f = xy[rows, cols], face[rows, cols][:-1, :-1]  # its cells: between them
+                if v.shape[0] < 2 or v.shape[1] < 2:
+                    continue
+                if flip_r:
+                    v, f = v[::-1], f[::-1]
+                if flip_c:
+                    v, f = v[:, ::-1], f[:, ::-1]
+                renderer.draw_quad_mesh(gc, IdentityTransform(), v.shape[1] - 1, v.shape[0] - 1,
+                                        np.ascontiguousarray(v), np.zeros((1, 2)),
+                                        IdentityTransform(),
+                                        np.ascontiguousarray(f).reshape(-1, 4), False,
+                                        np.zeros((0, 4)))
             gc.restore()
             self.stale = False
 
@@ -244,6 +270,10 @@ class Animator3D:
         for label, name in ((ax.set_xlabel, "x"), (ax.set_ylabel, "y"), (ax.set_zlabel, "f")):
             label(name, fontsize=10 * scale)
         ax.tick_params(labelsize=8 * scale)
+        from matplotlib.ticker import MaxNLocator
+
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # a few ticks: each costs a turning frame
+            axis.set_major_locator(MaxNLocator(4))
         ax.view_init(camera.elev, camera.azim)
         self.looks = looks(len(traj.labels))
         self.colours = [look.colour for look in self.looks]
