@@ -34,7 +34,7 @@ FLOOR_LEVELS = 14  # contour levels of the floor's map
 FLOOR_COLOUR = "#8a93a3"
 MESH = 128  # surface mesh points per side (a quad mesh: cheap to redraw)
 SUB = 4  # pieces each step of a path is cut into for the hidden-or-seen test
-RAY_SAMPLES = 32  # heights sampled along each ray towards the camera
+RAY_SAMPLES = 24  # heights sampled along each ray towards the camera
 BEHIND = 0.6  # how far a hidden piece's colour goes towards white
 
 
@@ -293,17 +293,16 @@ class Animator3D:
             self.lines.append(line)
             self.heads.append(head)
         s0 = traj.points[0, n, 0]
-        self.marks = []  # (artist, its points, its face colour)
+        self.marks = []  # (artist, its points): faded where the surface hides them
         (start,) = ax.plot([s0[0]], [s0[1]], [np.clip(surface.f(s0), lo, hi) + lift], "o",
                            color=START_COLOUR, mec="white", ms=9 * scale, zorder=8)
-        self.marks.append((start, np.array([[s0[0], s0[1], start.get_data_3d()[2][0]]]),
-                           START_COLOUR))
+        self.marks.append((start, np.array([[s0[0], s0[1], start.get_data_3d()[2][0]]])))
         if surface.minima:
             m = np.array(surface.minima, dtype=float)
             mz = np.clip(surface.f(m), lo, hi) + lift
             (stars,) = ax.plot(m[:, 0], m[:, 1], mz, "*", ls="",
                                mfc="white", mec="#222222", ms=13 * scale, zorder=8)
-            self.marks.append((stars, np.column_stack([m, mz]), None))
+            self.marks.append((stars, np.column_stack([m, mz])))
         heads = list(entries) if entries is not None else list(traj.labels)
         handles = [Line2D([], [], color=look.colour, lw=2.2 * scale, ls=look.linestyle(),
                           marker="X" if traj.diverged[k, n] else look.marker, mec="white",
@@ -360,13 +359,13 @@ class Animator3D:
         ax.view_init(self.camera.elev, azim)
         upto = [len(p) if step is None else SUB * min(step, int(self.traj.steps[k, self.n])) + 1
                 for k, p in enumerate(self.pieces)]
-        parts = [p[:u] for p, u in zip(self.pieces, upto)] + [pts for _, pts, _ in self.marks]
+        parts = [p[:u] for p, u in zip(self.pieces, upto)] + [pts for _, pts in self.marks]
         hidden = hidden_from(ax, np.concatenate(parts), self.xs, self.ys, self.Z, self.tol)
         cuts = np.cumsum([len(p) for p in parts])[:-1]
         tested = np.split(hidden, cuts)
         self.hidden = [np.pad(h, (0, len(p) - len(h)))
                        for h, p in zip(tested, self.pieces)]
-        for (artist, _, _), h in zip(self.marks, tested[len(self.pieces):]):
+        for (artist, _), h in zip(self.marks, tested[len(self.pieces):]):
             artist.set_alpha(1.0 if not h.any() else 0.45 if h.all() else 0.8)
 
     def _update(self, step: int) -> None:
