@@ -32,7 +32,7 @@ from optviz.render.fonts import check_text, styled
 LANDSCAPE = ("#2f6f73", "#6fa58c", "#b9cf9a", "#e9dfae", "#d2b282", "#a98a6d", "#e9e4dc")
 FLOOR_LEVELS = 14  # contour levels of the floor's map
 FLOOR_COLOUR = "#8a93a3"
-MESH = 128  # surface mesh points per side (a quad mesh: cheap to redraw)
+MESH = 96  # surface mesh points per side (each a quad of the mesh to fill every frame)
 SUB = 4  # pieces each step of a path is cut into for the hidden-or-seen test
 RAY_SAMPLES = 24  # heights sampled along each ray towards the camera
 BEHIND = 0.6  # how far a hidden piece's colour goes towards white
@@ -239,6 +239,7 @@ class Animator3D:
         fig = self.fig = new_figure(size, dpi)
         ax = self.ax = fig.add_axes((0.0, 0.03, 0.68, 0.88), projection="3d",
                                     computed_zorder=False)
+        ax.patch.set_visible(False)  # the figure is white: no background to fill every frame
         (x0, x1), (y0, y1) = surface.domain
         self.xs, self.ys = np.linspace(x0, x1, MESH), np.linspace(y0, y1, MESH)
         X, Y = np.meshgrid(self.xs, self.ys)
