@@ -1,6 +1,6 @@
 """The 3-D view: the surface as a landscape, tinted by height, the paths on it.
 
-What is drawn, back to front: the panes and grid, the floor's contour map
+What is drawn, back to front: the panes (no grid), the floor's contour map
 (z = the lowest height: under the surface, so the surface covers it wherever
 both are seen), the surface (height tint, hill-shaded from the north-west,
 its facets sorted by depth), then the paths. A path is a chain of straight
@@ -13,7 +13,7 @@ minima and the heads are tested too.
 A still camera moves nothing but the paths: surface, axes, legend and title
 are drawn once and each frame blits the paths and the step counter over them
 (as the 2-D animator does). A turning camera looks exactly like the still
-(the same hill-shaded surface, floor contours, panes and grid); what does not
+(the same hill-shaded surface, floor contours and panes); what does not
 turn (legend, title, footnote) is drawn once, and each frame redraws the axes
 alone over it and tests the paths again from the new camera
 (benchmarks/bench_3d.py measures it against the 2-D animation).
@@ -275,6 +275,7 @@ class Animator3D:
 
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):  # a few ticks: each costs a turning frame
             axis.set_major_locator(MaxNLocator(4))
+        ax.grid(False)  # the panes without grid lines: the floor's map is the grid
         ax.view_init(camera.elev, camera.azim)
         self.looks = looks(len(traj.labels))
         self.colours = [look.colour for look in self.looks]
