@@ -16,7 +16,7 @@ before and after: on a shared machine the ratios are what to compare.
 Target (issue 21.7): the turning camera's GIF at most 3x the 2-D GIF, whole
 process; issue 10's: the still camera at most 3x (the turning GIF's 5 MB is no
 longer met: the hill shading that makes its frames look like the still is
-about 9 MB of GIF; MP4 is the format for a turning camera).
+about 8 MB of GIF; MP4 is the format for a turning camera).
 """
 
 from __future__ import annotations
