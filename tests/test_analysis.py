@@ -299,3 +299,95 @@ def test_the_optimizer_option_takes_a_label_a_unique_type_or_an_index(tmp_path):
     alone = simulate_config(parse_config("surface: wobbly\nsteps: 5\noptimizers: "
                                          "[{type: adam, lr: 0.1}]\n"))
     assert float(last[0]) == 0.1 and float(last[1]) == alone.final_losses[0, 0]
+
+
+# ------------------------------------------------------------------ issue 21.9: the figures
+def _fake_basins(k, surface="article/two-minimums", r=10, seed=0):
+    """A basin map's fields, made up (the figure only draws them): K optimizers
+    of the config's first, labels drawn at random from the minima, none, diverged."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    cfg = load_config(surface)
+    opts = [replace(cfg.optimizers[0], label=f"optimizer number {i} lr=0.05") for i in range(k)]
+    cfg = replace(cfg, optimizers=opts)
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(-2, len(cfg.surface.minima), size=(k, r, r))
+    return SimpleNamespace(config=cfg, labels=labels, losses=np.zeros((k, r, r)))
+
+
+@pytest.mark.parametrize("k", [1, 3, 6, 7, 8, 13])
+@pytest.mark.parametrize("size", [(12, 8), (8, 5), (5, 3.5)])
+def test_basins_figure_keeps_its_key_on_the_page_names_its_axes_and_shares(k, size):
+    """The key inside the figure and clear of every panel, each panel's axes
+    named where no panel is beside or under it, each panel's shares equal to
+    the labels' counts, a footnote of the grid, steps and tolerance (on main:
+    no labels, no shares, no footnote)."""
+    from optviz.render.analysis import basins_figure
+
+    res = _fake_basins(k)
+    fig = basins_figure(res, size=size, dpi=40)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    [legend] = fig.legends
+    key = legend.get_window_extent(renderer)
+    page = fig.bbox
+    assert page.x0 <= key.x0 and key.x1 <= page.x1 + 1 and page.y0 <= key.y0 \
+        and key.y1 <= page.y1 + 1, (key, page)
+    for ax in fig.axes:
+        assert not key.overlaps(ax.get_window_extent(renderer)), "the key over a panel"
+    xlabels = [ax.get_xlabel() for ax in fig.axes]
+    ylabels = [ax.get_ylabel() for ax in fig.axes]
+    assert xlabels.count("start x") >= min(k, len({round(a.get_position().x0, 3)
+                                                    for a in fig.axes}))
+    assert "start y" in ylabels
+    for i, ax in enumerate(fig.axes):
+        lab = res.labels[i]
+        want = {"A": (lab == 0).mean(), "B": (lab == 1).mean(), "none": (lab == -1).mean(),
+                "diverged": (lab == -2).mean()}
+        shares = ax.get_title(loc="left").split("\n")[1]
+        got = dict(part.rsplit(" ", 1) for part in shares.split(" · "))
+        assert got == {name: f"{v:.0%}" for name, v in want.items() if v >= 0.005}
+    notes = [t.get_text() for t in fig.texts if "starts over the domain" in t.get_text()]
+    assert notes == [f"10 x 10 starts over the domain, {res.config.steps} steps each · a start "
+                     "reaches a minimum when its run ends within 0.12 of it · lasagne "
+                     "conventions (Lasagne formulas)"]
+    legend_texts = [t.get_text() for t in legend.get_texts()]
+    assert legend_texts[:2] == ["A: minimum (0, 0)", "B: minimum (-2.5, -2.5)"]
+
+
+def test_the_response_figure_shows_its_first_sample_clear_of_the_spine():
+    """t = 1 sat on the left spine (xlim started at 1): the first sample, a
+    spike, now lies inside the axes, at least 2 px from the spine, and the
+    last likewise from the right edge."""
+    from optviz.render.analysis import response_figure
+
+    signal = np.zeros(300)
+    signal[0] = 1.0
+    fig = response_figure("spikes", signal, np.vstack([signal, signal / 2]), ["a", "b"],
+                          title="t", size=(12, 6), dpi=50)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        left, right = ax.get_window_extent().x0, ax.get_window_extent().x1
+        first = ax.transData.transform((1, 0))[0]
+        last = ax.transData.transform((300, 0))[0]
+        assert first - left >= 2 and right - last >= 2
+
+
+def test_the_sweep_title_names_what_is_swept_not_the_configs_value():
+    """Sweeping adam's lr over 1e-3..1: the title named "adam lr=0.1" (the
+    config's value, contradicted by the plot); it now names the fixed settings,
+    the outcome and the swept hyperparameter."""
+    from optviz.render.analysis import sweep_figure
+
+    cfg = parse_config("title: Wobbly\nsurface: wobbly\nsteps: 20\noptimizers:\n"
+                       "  - {type: adam, lr: 0.1, beta1: 0.8}\n  - {type: sgd, lr: 0.05}\n",
+                       "w.yaml")
+    res = sweep(cfg, parse_axis("lr=1e-3:1:log:4"), None, optimizer="0")
+    title = sweep_figure(res, size=(6, 4), dpi=40)._suptitle.get_text()
+    assert "lr=" not in title and title.endswith(", final loss over lr")
+    assert "adam beta1=0.8" in title
+    res = sweep(cfg, parse_axis("lr=1e-3:1:log:3"), parse_axis("beta1=0.5:0.9:3"),
+                optimizer="0")
+    title = sweep_figure(res, size=(6, 4), dpi=40)._suptitle.get_text()
+    assert "lr=" not in title and "beta1=" not in title and title.endswith("over lr and beta1")

@@ -90,7 +90,7 @@ def test_labels_and_config_record_the_choice():
     cfg, tuning = resolve_tuning(parse_config(TUNED, "t.yaml"))
     label = cfg.optimizers[0].label
     res = tuning[label]
-    assert label == f"momentum momentum=0.5 lr={res.chosen['lr']:.3g}, tuned: 12 pts, median of 4"
+    assert label == f"momentum momentum=0.5 lr={res.chosen['lr']:.3g}, tuned on 12 pts x 4 runs"
     assert cfg.optimizers[0].params["lr"] == res.chosen["lr"]
     assert cfg.optimizers[1].label == "sgd"  # untuned: its label is unchanged
     record = cfg.to_dict()["optimizers"][0]
@@ -389,3 +389,96 @@ def test_the_animation_draws_the_fan_and_the_band_of_the_runs():
         p.set_visible(False)
     without = anim.draw(12).copy()
     assert (with_fan != without).any(axis=-1).sum() > 200
+
+
+# ------------------------------------------------------------------ issue 21.9
+EDGE = """\
+title: Edges
+surface: booth
+start: [-8, 6]
+steps: 30
+starts: {grid: 2}
+noise: {sigma: 0.1, seed: 1, seeds: 3}
+tune: {objective: final_gap, over: {starts: 4, seeds: 2}, budget: 6}
+optimizers:
+  - {type: sgd, lr: {tune: [1.0e-4, 1.0e-3, log]}}
+  - {type: momentum, lr: {tune: [1.0e-4, 0.2, log]}, momentum: {tune: [0.5, 0.9]}}
+render: {formats: [png], size: [6, 4], dpi: 40, step_panel: true}
+"""
+
+
+def test_compare_warns_of_a_tuned_value_at_the_edge_of_its_range(tmp_path):
+    """Through the installed command: sgd's best lr on booth is far above 1e-3, so
+    the grid's top is chosen and the user is told to widen the range (stderr and
+    summary.md); a value inside its range gets no warning."""
+    import subprocess
+
+    path = tmp_path / "edge.yaml"
+    path.write_text(EDGE)
+    r = subprocess.run(["optviz", "compare", str(path), "--out", str(tmp_path / "o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    record = _strict((tmp_path / "o" / "compare.json").read_text())
+    tuned = record["tuning"]
+    sgd = next(v for k, v in tuned.items() if k.startswith("sgd"))
+    assert sgd["chosen"]["lr"] == pytest.approx(1e-3)  # the top: the case is what it claims
+    warning = ("sgd lr=0.001: tuned lr=0.001 is at the top of its range [0.0001, 0.001]; the best "
+               "value may lie beyond it: widen the range")
+    assert warning in r.stderr
+    assert warning in (tmp_path / "o" / "summary.md").read_text()
+    momentum = next(v for k, v in tuned.items() if k.startswith("momentum"))
+    for param, (lo, hi) in (("lr", (1e-4, 0.2)), ("momentum", (0.5, 0.9))):
+        inside = lo < momentum["chosen"][param] < hi
+        assert (f"tuned {param}=" in r.stderr.split("momentum", 1)[-1]) != inside
+
+
+def test_compare_counts_the_tuning_runs_and_the_compared_runs_apart(tmp_path):
+    """The label's count (runs each grid point is judged on: 4 starts x 2 seeds)
+    and the figure's (runs compared: the start and 4 grid starts, x 3 seeds) say
+    what they count; on main the figure said "median of 8" beside "15 runs"."""
+    result = run_compare(parse_config(EDGE, str(tmp_path / "edge.yaml")), out=tmp_path / "o")
+    labels = list(result.trajectories.labels)
+    assert [label.rsplit(", ", 1)[1] for label in labels] == \
+        ["tuned on 6 pts x 8 runs", "tuned on 4 pts x 8 runs"]  # 6 = 6 lr, 4 = 2 x 2
+    assert result.trajectories.shape[1] == 15
+    from optviz.render.compare import comparison_figure
+
+    fig = comparison_figure(result.config, result.trajectories, result.summary,
+                            size=(6, 4), dpi=40)
+    from matplotlib.text import Text
+
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert any("over 15 runs (5 starts x 3 seeds)" in t for t in texts)
+    [note] = [t for t in texts if "compared over" in t]
+    assert "each the median of 8 tuning runs (4 starts x 2 seeds)" in note
+    assert "compared over 15 runs (5 starts x 3 seeds) per optimizer" in note
+
+
+def test_compare_honours_the_step_panel(tmp_path):
+    """render.step_panel: compare writes <stem>-step-size.png too (it did not),
+    listed in its record, and its title draws the symbol, not "α_t"."""
+    from PIL import Image
+
+    result = run_compare(parse_config(EDGE, str(tmp_path / "edge.yaml")), out=tmp_path / "o")
+    target = tmp_path / "o" / "edge-step-size.png"
+    assert Image.open(target).size == (440, 220)
+    record = _strict((tmp_path / "o" / "compare.json").read_text())
+    assert "edge-step-size.png" in [f["name"] for f in record["files"]]
+    assert result.config.render.step_panel
+
+
+def test_the_step_size_symbol_is_drawn_as_a_subscript():
+    """αₜ·Vₜ (U+209C), never "α_t": the font draws every character of it."""
+    from matplotlib.font_manager import FontProperties, findfont
+    from matplotlib.ft2font import FT2Font
+
+    from optviz.render.schedule import STEP_SIZE, step_size_figure
+
+    assert "_" not in STEP_SIZE
+    font = FT2Font(findfont(FontProperties(family="DejaVu Sans")))
+    assert all(ord(c) in font.get_charmap() for c in STEP_SIZE)
+    fig = step_size_figure(["a"], np.full((1, 5, 2), 0.1), title=f"t: {STEP_SIZE}", dpi=40)
+    from matplotlib.text import Text
+
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert not any("α_t" in t for t in texts)

@@ -40,7 +40,7 @@ tune: {objective: final_gap, over: {starts: 4, seeds: 1}, budget: 6}
 optimizers:
   - {type: momentum, lr: {tune: [1.0e-3, 0.2, log]}, momentum: 0.5}
   - {type: sgd, lr: 0.01}
-  - {type: adam, lr: {tune: [1.0e-3, 0.5, log]}}
+  - {type: adam, lr: {tune: [1.0e-3, 2.0, log]}}  # chosen inside its range: no warning
 render: {formats: [png, svg], size: [3, 2], dpi: 50}
 """
 RESPONSE = """\

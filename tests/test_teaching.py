@@ -200,7 +200,7 @@ def test_unknown_overlay_is_refused():
 def test_3d_view_static_and_animated(tmp_path):
     from PIL import Image
 
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.view3d import SUB, Animator3D, Camera
 
     cfg = parse_config("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
                        "{type: sgd, lr: 0.5}]\nrender: {formats: [png, gif], view: 3d, "
@@ -215,10 +215,13 @@ def test_3d_view_static_and_animated(tmp_path):
     anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 5))
     anim.draw(8)
     lift = 0.006 * (anim.hi - anim.lo)
-    for k, line in enumerate(anim.lines):  # the paths are drawn on the surface, just above
-        xs, ys, zs = line.get_data_3d()
-        np.testing.assert_array_equal(xs, tr.path(k)[:, 0])
-        np.testing.assert_allclose(zs, np.clip(tr.loss_path(k), anim.lo, anim.hi) + lift)
+    for k, (line, back) in enumerate(zip(anim.lines, anim.behind)):
+        # the paths are drawn on the surface, just above: every point seen
+        # (bold) or behind the surface (pale), each step cut into SUB pieces
+        seen, behind = np.column_stack(line.get_data_3d()), np.column_stack(back.get_data_3d())
+        steps = np.where(np.isnan(seen), behind, seen)[::SUB]
+        np.testing.assert_array_equal(steps[:, :2], tr.path(k))
+        np.testing.assert_allclose(steps[:, 2], np.clip(tr.loss_path(k), anim.lo, anim.hi) + lift)
     assert anim.ax.azim == pytest.approx(-50 + 5 * 8)  # the camera turns with the frames
 
 

@@ -111,8 +111,27 @@ class TuneResult:
         return len(self.scores)
 
     def describe(self) -> str:
-        how = "worst" if self.spec.worst else "median"
-        return f"tuned: {self.points} pts, {how} of {self.runs}"
+        """``tuned on 400 pts x 45 runs``: the runs each grid point is judged on (the
+        protocol's ``over`` starts x seeds; the footnote says how they are counted
+        and aggregated), not the runs compared; ``, worst`` for the worst case."""
+        return f"tuned on {self.points} pts x {self.runs} runs" + \
+            (", worst" if self.spec.worst else "")
+
+    def at_edge(self) -> list[str]:
+        """A warning for each tuned value chosen at an end of its range: the best
+        may lie beyond it. (An axis of one value has no edge to speak of.)"""
+        out = []
+        for axis, values in zip(self.axes, self.values):
+            if len(values) < 2:
+                continue
+            v = float(self.grid[axis.param][self.choice])
+            side = "top" if v == float(values[-1]) else "bottom" if v == float(values[0]) \
+                else None
+            if side:
+                out.append(f"{self.label.split(', tuned on')[0]}: tuned {axis.param}={v:.3g} "
+                           f"is at the {side} of its range [{axis.lo:g}, {axis.hi:g}]; the "
+                           f"best value may lie beyond it: widen the range")
+        return out
 
 
 def per_axis(count_axes: int, budget: int) -> int:
@@ -169,7 +188,7 @@ def tune_optimizer(config: RunConfig, opt: OptimizerConfig, spec: TuneSpec,
 
 
 def tuned_label(opt: OptimizerConfig, res: TuneResult) -> str:
-    """``adam lr=0.0312 beta1=0.9, tuned: 400 pts, median of 45``; ``lr: auto`` keeps its
+    """``adam lr=0.0312 beta1=0.9, tuned on 400 pts x 45 runs``; ``lr: auto`` keeps its
     short form ``adam lr=auto (0.581)``; a label the config gave gets the choice appended."""
     chosen = " ".join(f"{p}={v:.3g}" for p, v in res.chosen.items())
     if opt.auto_lr:

@@ -106,6 +106,7 @@ def summary_markdown(result: CompareResult) -> str:
         for label, res in result.tuning.items():
             chosen = ", ".join(f"{p} = {v!r}" for p, v in res.chosen.items())
             lines.append(f"- {cell(label)}: {chosen} ({res.points} points)")
+            lines += [f"  - **warning**: {cell(w)}" for w in res.at_edge()]
     command = command_for(cfg)
     if command is None:
         lines += ["", "## Reproduce", "", "The config was given in Python, not as a file: "
@@ -130,7 +131,9 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     from optviz.analysis.compare import SUMMARY_FIELDS, resolve_tuning, summarize
     from optviz.app.cluster import executor
     from optviz.app.plan import network, plan, resolve_output
-    from optviz.app.runner import _done, _executing, _fraction, _load, _save, simulate_config
+    from optviz.app.runner import (_done, _executing, _fraction, _load, _save, simulate_config,
+                                   write_step_size_figure)
+    from optviz.core.overlays import StepSizeRecorder
     from optviz.outputs import write_csv, write_text
     from optviz.render.compare import comparison_figure, tuning_figure
 
@@ -141,9 +144,12 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
     with executor(scheduler) as ex, _executing(the_plan) as stage:
         config, tuning = resolve_tuning(config, progress=_fraction(progress, "tune"),
                                         executor=ex)
-        traj = simulate_config(config, progress, executor=ex)
+        sizes = StepSizeRecorder(len(config.optimizers), config.steps) \
+            if config.render.step_panel else None
+        traj = simulate_config(config, progress, observe=sizes, executor=ex)
         rows = summarize(config, traj)
         result = CompareResult(config, traj, rows, tuning)
+        result.notes += [warning for res in tuning.values() for warning in res.at_edge()]
         size, dpi = config.render.size, config.render.dpi
         if network(config):  # a network: run 0 of every optimizer on the plane
             from optviz.app.runner import plane_figure
@@ -157,6 +163,8 @@ def run_compare(config: RunConfig | str | Path, *, out=None, formats=None,
         for i, (label, res) in enumerate(tuning.items(), 1):
             _save(tuning_figure(res, title=label, dpi=dpi), stage, f"{config.stem}-tune-{i}",
                   the_plan.formats("tuning-figure", str(i)), config.render.svg_text)
+        if sizes is not None:
+            write_step_size_figure(config, sizes, stage)
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in rows])
         write_text(stage.path("summary.md"), summary_markdown(result))

@@ -206,6 +206,8 @@ def _compare(config: RunConfig, arguments: dict) -> list[Product]:
     for i in range(1, len(tuned) + 1):
         out += [Product(f"{stem}-tune-{i}.{f}", f, "tuning-figure", str(i)) for f in figs]
     out += [Product("summary.csv", "csv", "summary"), Product("summary.md", "md", "summary-md")]
+    if config.render.step_panel:
+        out.append(Product(f"{stem}-step-size.png", "png", "step-size-figure"))
     if tuned:
         out.append(Product("tuning.csv", "csv", "tuning"))
     return out

@@ -370,6 +370,17 @@ def run(config: RunConfig | str | Path, *, out: str | Path | None = None,
     return _done(result, the_plan, stage)
 
 
+def write_step_size_figure(config: RunConfig, sizes, stage) -> None:
+    """``<stem>-step-size.png`` (``render.step_panel``, in run and compare) from a
+    :class:`~optviz.core.overlays.StepSizeRecorder` of the run."""
+    from optviz.render.schedule import STEP_SIZE, step_size_figure
+
+    _save(step_size_figure([o.label for o in config.optimizers], sizes.data,
+                           title=f"{config.title or config.stem}: effective step size "
+                                 f"{STEP_SIZE}", dpi=config.render.dpi),
+          stage, f"{config.stem}-step-size", ["png"])
+
+
 def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, sizes) -> None:
     """Make every planned file of a run in the stage; any failure raises."""
     config, trajectories, stem = result.config, result.trajectories, result.config.stem
@@ -405,11 +416,7 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
     if formats:
         static_figure(formats)
     if the_plan.made_by("step-size-figure"):
-        from optviz.render.schedule import step_size_figure
-
-        _save(step_size_figure([o.label for o in config.optimizers], sizes.data,
-                               title=f"{config.title or stem}: effective step size α_t·V_t",
-                               dpi=config.render.dpi), stage, f"{stem}-step-size", ["png"])
+        write_step_size_figure(config, sizes, stage)
     if the_plan.made_by("lr-figure"):
         write_lr_figure(config, stage.dir)
     for product in the_plan.products:

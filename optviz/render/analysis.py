@@ -37,9 +37,10 @@ def response_figure(name: str, signal: np.ndarray, steps: np.ndarray, labels, *,
     bottom.set_xlabel("t", fontsize=11 * s)
     bottom.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=10 * s)
     _ticks(top, bottom, s=s)
+    pad = max(0.5, 0.01 * len(signal))  # t = 1 clear of the left spine, t = T of the right
     for ax in (top, bottom):
         ax.grid(alpha=0.3)
-        ax.set_xlim(1, len(signal))
+        ax.set_xlim(1 - pad, len(signal) + pad)
         for spine in ("top", "right"):
             ax.spines[spine].set_visible(False)
     return fig
@@ -61,6 +62,22 @@ def _heading(config_title: str, *parts: str) -> str:
     return f"{config_title.rstrip(': ')} — " + ", ".join(p for p in parts if p)
 
 
+def sweep_title(result) -> str:
+    """"Wobbly — adam beta1=0.8, final loss over lr": the optimizer with its fixed
+    settings, the outcome and what is swept; never the config's value of a swept
+    hyperparameter (the label "adam lr=0.1" while lr runs over 1e-3 .. 1)."""
+    from optviz.render.labels import optimizer_label
+
+    opt, cfg = result.optimizer, result.config
+    swept = [result.x.param] + ([result.y.param] if result.y is not None else [])
+    words = optimizer_label(opt.type, opt.params, cfg.conventions).split(" ")
+    who = " ".join(w for w in words if not any(w.startswith(f"{p}=") for p in swept))
+    if getattr(opt, "custom_label", False):
+        who = f"{opt.label} ({who})"
+    return _heading(cfg.title, who, f"{result.outcome.replace('_', ' ')} over "
+                                    f"{' and '.join(swept)}")
+
+
 @styled
 def sweep_figure(result, *, size=(12, 8), dpi=100):
     """A curve (one parameter) or a heat map (two); diverged points, and for
@@ -78,8 +95,8 @@ def sweep_figure(result, *, size=(12, 8), dpi=100):
     unreached = ~diverged & ~np.isfinite(raw)  # steps_to_tol: never within tol
     values = np.where(diverged | unreached, np.nan, raw)
     what = result.outcome.replace("_", " ")
-    fig.suptitle(_heading(result.config.title, result.optimizer.label, what), x=0.09,
-                 y=0.97, ha="left", fontsize=14 * s, fontweight="bold")
+    fig.suptitle(sweep_title(result), x=0.09, y=0.97, ha="left", fontsize=14 * s,
+                 fontweight="bold", wrap=True)
     finite = values[np.isfinite(values)]
     use_log = bool(finite.size and finite.min() > 0 and finite.max() / finite.min() > 100)
     best = result.best()
@@ -176,10 +193,44 @@ def rounded(value: float, span: float) -> str:
     return number(round(float(value), decimals) + 0.0, exact=True)
 
 
+def basin_shares(result, k: int) -> str:
+    """``A 46% · B 10% · none 44%``: where optimizer *k*'s starts end, the minima
+    by their letters in the key (:func:`minimum_letter`), shares under 0.5% left out."""
+    lab = np.asarray(result.labels[k])
+    n_min = len(result.config.surface.minima)
+    names = [(minimum_letter(j), j) for j in range(n_min)]
+    names += [("none" if n_min else "", -1), ("diverged", -2)]
+    parts = [f"{name} {share:.0%}".strip() for name, j in names
+             if (share := float((lab == j).mean())) >= 0.005 and (name or j == -2)]
+    return " · ".join(parts)
+
+
+def minimum_letter(j: int) -> str:
+    return "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[j] if j < 26 else f"M{j + 1}"
+
+
+def basins_note(result) -> str:
+    """The footnote: the grid of starts, the steps, what reaching a minimum means,
+    the conventions and any noise."""
+    from optviz.analysis.basins import default_tol
+    from optviz.render.labels import figure_note
+
+    cfg = result.config
+    r = len(result.labels[0])
+    tol = getattr(result, "tol", None)
+    tol = default_tol(cfg.surface) if tol is None else tol
+    rest = figure_note(cfg).split(" · ", 1)[1]  # without "N steps from (start)"
+    reach = (f"a start reaches a minimum when its run ends within {number(tol)} of it · "
+             if cfg.surface.minima else "colour: the final loss · ")
+    return f"{r} x {r} starts over the domain, {cfg.steps} steps each · {reach}{rest}"
+
+
 @styled
 def basins_figure(result, *, size=(12, 8), dpi=100):
     """One map per optimizer: each start coloured by the minimum its run
-    reaches; the panels as large as the page allows, with small gaps."""
+    reaches, with the shares in its title and the axes named; the key sized
+    to its text, beside the panels or in a free cell, never off the page; the
+    panels as large as the rest allows; a footnote of how it was made."""
     from matplotlib.patches import Patch
 
     cfg, surface = result.config, result.config.surface
@@ -193,23 +244,38 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
     palette = [_light(c) for c in OKABE_ITO[:8]]
     cmap = ListedColormap([DIVERGED_COLOUR, UNCONVERGED_COLOUR]
                           + [palette[i % 8] for i in range(max(n_min, 1))])
+    span = max(x1 - x0, y1 - y0)
+    handles = [Patch(facecolor=palette[j % 8], edgecolor="#999999",
+                     label=f"{minimum_letter(j)}: minimum ({rounded(surface.minima[j][0], span)}, "
+                           f"{rounded(surface.minima[j][1], span)})")
+               for j in range(n_min)]
+    handles += [Patch(facecolor=UNCONVERGED_COLOUR, edgecolor="#999999",
+                      label="none reached" if n_min else "colour: final loss"),
+                Patch(facecolor=DIVERGED_COLOUR, label="diverged")]
+    legend = fig.legend(handles=handles, loc="upper left", frameon=False, fontsize=10 * s)
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    key_w, key_h = box.width / dpi + 0.15 * s, box.height / dpi
+    note = fig.text(0.02, 0.01, basins_note(result), fontsize=7.5 * s, color="#444444",
+                    va="bottom", wrap=True)
     ratio = (y1 - y0) / (x1 - x0)
     equal = 0.25 <= ratio <= 4
     W, H = fig.get_size_inches()
-    top, bottom, left = 0.75 * s, 0.45 * s, 0.5 * s
-    gap_w, gap_h = 0.55 * s, 0.5 * s  # tick labels and a panel title
-    legend_w = 2.6 * s  # inches: the key's column, unless it fits in a free cell
+    # inches: title; footnote and the bottom row's x label; the y label and tick labels
+    top, bottom, left, right = 0.75 * s, 0.95 * s, 0.75 * s, 0.15 * s
+    gap_w, gap_h = 0.45 * s, 0.95 * s  # tick labels; a two-line panel title and x ticks
 
     def panel(cols, free_cell):
         rows = int(np.ceil(k / cols))
         if free_cell and rows * cols == k:
             return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
-        area_w = W - left - (0.2 * s if free_cell else legend_w)
+        area_w = W - left - right - (0.0 if free_cell else key_w + 0.3 * s)
         w = (area_w - gap_w * (cols - 1)) / cols
         h = (H - top - bottom - gap_h * (rows - 1)) / rows
         if equal:
             w, h = min(w, h / ratio), min(w, h / ratio) * ratio
-        if free_cell and w < 2.2 * s:  # too narrow for the key
+        if w <= 0 or h <= 0:
+            return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
+        if free_cell and (w + gap_w < key_w or h + gap_h < key_h):  # the key must fit
             return (0.0, cols, rows, 0.0, 0.0, 0.0, False)
         return w * h, cols, rows, w, h, area_w, free_cell
 
@@ -235,23 +301,21 @@ def basins_figure(result, *, size=(12, 8), dpi=100):
             m = np.array(surface.minima)
             ax.scatter(m[:, 0], m[:, 1], marker="*", s=120 * s ** 2, c="white", edgecolors="black",
                        zorder=3)
-        ax.set_title(opt.label, fontsize=11 * s, loc="left")
+        shares = basin_shares(result, i)
+        ax.set_title(opt.label + (f"\n{shares}" if shares else ""), fontsize=9.5 * s,
+                     loc="left")
         ax.tick_params(labelsize=8 * s)
-    span = max(x1 - x0, y1 - y0)
-    handles = [Patch(facecolor=palette[j % 8], edgecolor="#999999",
-                     label=f"minimum ({rounded(surface.minima[j][0], span)}, "
-                           f"{rounded(surface.minima[j][1], span)})")
-               for j in range(n_min)]
-    handles += [Patch(facecolor=UNCONVERGED_COLOUR, edgecolor="#999999",
-                      label="none reached" if n_min else "colour: final loss"),
-                Patch(facecolor=DIVERGED_COLOUR, label="diverged")]
+        if c == 0:
+            ax.set_ylabel("start y", fontsize=9 * s, labelpad=1)
+        if i + cols >= k:  # nothing under it: the bottom of its column
+            ax.set_xlabel("start x", fontsize=9 * s, labelpad=1)
     if in_cell:  # the first free cell of the last row
         r, c = divmod(k, cols)
-        at = ((gx + c * (pw + gap_w) + 0.1) / W, (gy - r * (ph + gap_h)) / H)
+        at = ((gx + c * (pw + gap_w) + 0.1 * s) / W, (gy - r * (ph + gap_h)) / H)
     else:
-        at = ((gx + grid_w + 0.3 * s) / W, gy / H)
-    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=at, frameon=False,
-               fontsize=10 * s)
+        at = ((W - right - key_w) / W, gy / H)
+    legend.set_bbox_to_anchor(at, transform=fig.transFigure)
+    note.set_position((left / W * 0.3, 0.08 * s / H))
     return fig
 
 

@@ -22,6 +22,17 @@ FAN_WIDTH = 0.9  # points: the many runs, thin and translucent
 LEAD_WIDTH = 2.4  # the representative run (run 0: the config's start, first seed)
 
 
+def run_count(config, runs: int) -> str:
+    """``30 runs (10 starts x 3 seeds)``: the runs compared, and how they are made
+    (the tuning's runs are another count, said in the footnote)."""
+    from optviz.analysis.compare import seeds_of
+
+    seeds = len(seeds_of(config))
+    if seeds <= 1 or runs % seeds:
+        return f"{runs} runs"
+    return f"{runs} runs ({runs // seeds} starts x {seeds} seeds)"
+
+
 def fan_alpha(runs: int) -> float:
     """Each fan line's opacity: the more runs, the fainter, so the fan reads as a density."""
     return float(np.clip(4.0 / max(runs, 1), 0.1, 0.5))
@@ -146,15 +157,16 @@ def comparison_figure(config, traj, summary, *, size=(12, 8), dpi=100):
     lax.set_xlim(0, steps)
     lax.set_xlabel("step", fontsize=10 * scale)
     lax.set_ylabel(ylabel, fontsize=10 * scale)
-    lax.set_title(f"median and inter-quartile range over {n_count} runs", fontsize=10 * scale,
+    counted = run_count(config, n_count)
+    lax.set_title(f"median and inter-quartile range over {counted}", fontsize=10 * scale,
                   loc="left")
     lax.tick_params(labelsize=8 * scale)
     lax.grid(alpha=0.3)
     for spine in ("top", "right"):
         lax.spines[spine].set_visible(False)
     fig.text(0.01, 0.1 * scale / fig.get_size_inches()[1],
-             figure_note(config) + f" · {n_count} runs per optimizer",
-             fontsize=7.5 * scale, color="#444444")
+             figure_note(config) + f" · compared over {counted} per optimizer",
+             fontsize=7.5 * scale, color="#444444", va="bottom", wrap=True)
     return fig
 
 

@@ -113,6 +113,7 @@ def legend_heads(config, width: int = 34) -> list[str]:
 def figure_note(config) -> str:
     """One line of the conventions in use: steps, start, optimizer conventions,
     gradient noise, and how an ``lr: auto`` or a tuned value was chosen."""
+    from optviz.analysis.compare import seeds_of
     from optviz.input.config import AUTO_LR, AUTO_TUNE
 
     start = (f"({number(config.start[0])}, {number(config.start[1])})"
@@ -138,7 +139,8 @@ def figure_note(config) -> str:
     tune = getattr(config, "tune", None)
     if tune is not None and any(getattr(o, "tune", ()) and not o.auto_lr
                                 for o in config.optimizers):
-        parts.append(f"tuned: best {tune.objective.replace('_', ' ')} "
-                     f"({'worst' if tune.worst else 'median'} of {tune.starts} starts x "
-                     f"{tune.seeds} seeds, {tune.budget} grid points)")
+        runs = tune.starts * len(seeds_of(config, tune.seeds))
+        parts.append(f"tuned: best {tune.objective.replace('_', ' ')} of {tune.budget} grid "
+                     f"points, each the {'worst' if tune.worst else 'median'} of {runs} "
+                     f"tuning runs ({tune.starts} starts x {runs // tune.starts} seeds)")
     return " · ".join(parts)

@@ -45,6 +45,11 @@ def lr_figure(labels, lrs, *, title: str, size=(9, 4), dpi=100):
     return fig
 
 
+#: the effective step size's symbol as text every font here draws (U+209C for
+#: the subscript t: "α_t" in a label is drawn literally, underscore and all)
+STEP_SIZE = "αₜ·Vₜ"
+
+
 @styled
 def step_size_figure(labels, sizes, *, title: str, size=(11, 5.5), dpi=100):
     """Each optimizer's effective per-coordinate learning rate α_t·V_t over the steps,
@@ -73,13 +78,13 @@ def step_size_figure(labels, sizes, *, title: str, size=(11, 5.5), dpi=100):
         ax.grid(alpha=0.3)
         for spine in ("top", "right"):
             ax.spines[spine].set_visible(False)
-    axes[0].set_ylabel("α_t · V_t  (step per unit gradient)", fontsize=10)
+    axes[0].set_ylabel(f"{STEP_SIZE}  (step per unit gradient)", fontsize=10)
     handles, names = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, names, loc="lower left", bbox_to_anchor=(0.07, 0.05), ncol=3,
                    frameon=False, fontsize=9, handlelength=3.5)
     fig.text(0.08, 0.92, title, fontsize=12, fontweight="bold")
     if missing:
-        fig.text(0.08, 0.015, "no α_t·V_t form (not drawn): " + ", ".join(missing),
+        fig.text(0.08, 0.015, f"no {STEP_SIZE} form (not drawn): " + ", ".join(missing),
                  fontsize=8, color="#444444")
     return fig
