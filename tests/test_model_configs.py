@@ -93,7 +93,7 @@ BAD = [
     ("steps: 30", "steps: 30\nnoise: {kind: minibatch}", 6, "noise", "batch_size"),
     ("steps: 30", "steps: 30\nnoise: {kind: minibach, batch_size: 3}", 6, "noise.kind",
      "minibatch"),
-    ("dpi: 50}", "dpi: 50, formats: [png, html]}", 9, "render.formats[1]", "html page"),
+    ("dpi: 50}", "dpi: 50, formats: [png, web]}", 9, "render.formats[1]", "web page"),
     ("dpi: 50}", "dpi: 50, plane: {centre: adm}}", 9, "render.plane.centre", "adam"),
     ("dpi: 50}", "dpi: 50, plane: {method: pcb}}", 9, "render.plane.method", "pca"),
     ("dpi: 50}", "dpi: 50, plane: {centre: [1, 2]}}", 9, "render.plane.centre", "17"),
@@ -297,8 +297,8 @@ def test_run_prints_the_parameters_norm_for_a_network(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (("run", "--formats", "png,html"), "html page draws a 2-D surface"),
-    (("run", "--formats", "web"), "web page draws a 2-D surface"),
+    (("run", "--formats", "png,web"), "web page reruns paths over a 2-D surface"),
+    (("run", "--formats", "web"), "web page reruns paths over a 2-D surface"),
     (("basins", "--resolution", "4"), "'optviz basins'"),
     (("web",), "'optviz web'"),
 ])
@@ -478,3 +478,28 @@ def test_models_losses_and_noise_combine_into_runs_that_write_their_plan(tmp_pat
     assert {"combo.png", "combo.svg", "summary.csv", "run.json"} <= set(names)
     assert np.isfinite(result.trajectories.final_losses).all()
     assert result.trajectories.shape[1] == 2  # two minibatch seeds
+
+
+def test_a_networks_html_page_holds_the_plane_and_the_projected_paths_exactly(tmp_path):
+    """Issue 23.4: the html format of a network's run: the loss on the run's plane as the
+    page's value grid, every optimizer's path projected onto it (bit for bit the
+    figure's), its true losses, the plane's note and axis names."""
+    import importlib
+
+    from optviz.app.runner import network_plane, run
+
+    read_page = importlib.import_module("tests.test_web").read_page
+    cfg = parse_config(NET.replace("dpi: 50}", "dpi: 50, formats: [png, html]}"), "net.yaml")
+    result = run(cfg, out=tmp_path)
+    assert not result.errors
+    assert (tmp_path / "net.html").name in [p.name for p in result.files]
+    meta, paths, own, grid, text = read_page(tmp_path / "net.html")
+    plane = network_plane(result.config, result.trajectories)
+    np.testing.assert_array_equal(grid, plane.losses)
+    assert meta["axes"] == ["α along PC1", "β along PC2"] and "Li et al. 2018" in \
+        meta["plane_note"]
+    for k in range(2):
+        np.testing.assert_array_equal(own[k][:2].T, plane.paths.path(k))
+        np.testing.assert_array_equal(own[k][2], result.trajectories.loss_path(k))
+    assert meta["start"] == [float(v) for v in plane.paths.points[0, 0, 0]]
+    assert [o["label"] for o in meta["opts"]] == ["sgd", "adam"]

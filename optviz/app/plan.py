@@ -155,8 +155,9 @@ def many_runs(config: RunConfig) -> bool:
 NOT_FOR_NETWORKS = {
     "basins": "maps where starts on a 2-D grid end; a network starts from its "
               "initialisation, not from a point of a plane",
-    "web": "makes a page over a 2-D surface; a network's paths are drawn on a plane "
-           "only after training (optviz run draws it)"}
+    "web": "makes a page whose sliders rerun the paths over a 2-D surface; a network's "
+           "paths are drawn on a plane only after training (the html format draws that "
+           "page: formats: [html])"}
 
 
 def network(config: RunConfig) -> bool:
@@ -174,6 +175,8 @@ def _run(config: RunConfig, arguments: dict) -> list[Product]:
         if many_runs(config):
             out.append(Product("summary.csv", "csv", "summary"))
         out += [Product(f"{stem}.{f}", f, "plane-figure") for f in static]
+        if "html" in formats:  # the run's own paths on the plane, as a page
+            out.append(Product(f"{stem}.html", "html", "plane-page"))
         out += [Product(f"{stem}.{f}", f, "plane-animation")
                 for f in formats if f not in STATIC_FORMATS and f not in PAGE_FORMATS]
         if config.render.lr_panel:

@@ -458,7 +458,16 @@ def _make_network_run(the_plan: Plan, stage, result: RunResult, progress) -> Non
         write_csv(stage.path("summary.csv"), SUMMARY_FIELDS,
                   [[r[f] for f in SUMMARY_FIELDS] for r in result.comparison])
     formats, animated = the_plan.formats("plane-figure"), the_plan.formats("plane-animation")
-    the_plane = network_plane(config, trajectories) if formats or animated else None
+    page = the_plan.made_by("plane-page")
+    the_plane = network_plane(config, trajectories) if formats or animated or page else None
+    if page:  # the html format: the plane and the projected paths as the interactive page
+        from optviz.render.web import write_page
+
+        try:
+            write_page(config, trajectories, stage.path(f"{stem}.html"), own_only=True,
+                       plane=the_plane)
+        except RenderError as e:
+            raise RenderError(f"{stem}.html: {e}") from None
     if formats:
         _save(plane_figure(config, trajectories, the_plane), stage, stem, formats,
               config.render.svg_text)

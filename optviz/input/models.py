@@ -32,7 +32,7 @@ PLANE_KEYS = PLANE.names
 MINIBATCH_KEYS = tuple(n for n in NOISE.names if n not in ("sigma", "df"))
 #: formats a network (D > 2) is drawn in: the plane figure, still or with the paths
 #: growing over it (the pages draw a 2-D surface)
-NETWORK_FORMATS = ("png", "svg", "pdf", "gif", "mp4")
+NETWORK_FORMATS = ("png", "svg", "pdf", "gif", "mp4", "html")
 
 
 @dataclass(frozen=True)
@@ -210,14 +210,16 @@ def check(config, doc: Document, data: Mapping) -> None:
 
 
 def check_formats(config, doc: Document, at: tuple) -> None:
-    """A network is drawn on a plane, still or animated: pages are refused at *at*."""
+    """A network is drawn on a plane, still, animated or as the html page of its run:
+    the web page (sliders that rerun the paths over a surface) is refused at *at*."""
     if not is_network(config.surface):
         return
     bad = [f for f in config.render.formats if f not in NETWORK_FORMATS]
     if bad:
         raise doc.error(f"a network's run is drawn on a plane through its parameters; "
-                        f"the {bad[0]} page draws a 2-D surface and is not made for networks",
-                        at, hint="use formats png, svg, pdf, gif or mp4")
+                        f"the {bad[0]} page reruns paths over a 2-D surface and is not made "
+                        "for networks", at,
+                        hint="use formats png, svg, pdf, gif, mp4 or html (the run's page)")
 
 
 def tune(spec, data: Mapping, surface: Any):

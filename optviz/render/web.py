@@ -405,9 +405,11 @@ def encode_exact(arrays: list[np.ndarray]) -> bytes:
 
 
 # ----------------------------------------------------------------- the page
-def background_png(surface, width: int = PLOT_WIDTH, box=None) -> tuple[bytes, int, int]:
+def background_png(surface, width: int = PLOT_WIDTH, box=None, resolution: int = 300
+                   ) -> tuple[bytes, int, int]:
     """The contour background as a PNG covering exactly *box* (default: the
-    domain; the page passes the static figure's view box): (png, w, h)."""
+    domain; the page passes the static figure's view box), f on a *resolution*
+    grid (a network's plane: its own): (png, w, h)."""
     from optviz.render.contour import Framed, draw_surface, new_figure
 
     if box is not None:
@@ -419,7 +421,7 @@ def background_png(surface, width: int = PLOT_WIDTH, box=None) -> tuple[bytes, i
     fig = new_figure((width / 100, height / 100), 100)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
-    draw_surface(ax, surface, scale=1.6)
+    draw_surface(ax, surface, scale=1.6, resolution=resolution)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     buf = io.BytesIO()
@@ -478,10 +480,12 @@ class WebPage:
     loss_precision: float  # the largest relative loss error (|loss| >> s)
 
 
-def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
-               ) -> tuple[str, dict]:
+def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False,
+               plane=None) -> tuple[str, dict]:
     """The page's HTML text and its metadata. *own* is the config's run
-    (simulate_config), stored exactly and shown first."""
+    (simulate_config), stored exactly and shown first. A network's page (*plane*:
+    :func:`optviz.analysis.projection.plane`) shows the loss on that plane and run 0's
+    paths projected onto it, their true losses in the panel (the html format)."""
     from optviz import __version__
     from optviz.analysis.compare import run_starts
     from optviz.render.contour import (
@@ -494,11 +498,18 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
     )
 
     surface = config.surface
+    if plane is not None:
+        from optviz.render.projection import PlaneView, plane_note
+
+        surface, own, own_only = PlaneView(plane), plane.paths, True
+        d = "PC" if plane.method == "pca" else "random direction "  # as the PNG's axes
     surface_code, forms = (None, ["the html format shows the config's run"]
                            * len(config.optimizers)) if own_only else live_forms(config)
     fallback = [k for k, f in enumerate(forms) if isinstance(f, str)]
     grids = optimizer_grids(config, own_only, None if own_only else fallback)
     starts, own_start = start_grid(config, own_only or not fallback)
+    if plane is not None:  # the projected start
+        starts = own.points[:1, 0, 0, :2].copy()
     if own_only:  # run 0 of each optimizer (the fan's other runs go exactly, below)
         trajs = [Trajectories(labels=(own.labels[k],), points=own.points[k:k + 1, :1],
                               losses=own.losses[k:k + 1, :1], steps=own.steps[k:k + 1, :1],
@@ -507,9 +518,14 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
         trajs = precompute(config, grids, starts)
     (x0, x1), (y0, y1) = surface.domain
     # the static figure's view: the domain grown to hold the config's paths (render.view_box)
-    (v0, v1), (w0, w1) = view_box(surface, own, config.render.view_box)
+    (v0, v1), (w0, w1) = view_box(surface, own, config.render.view_box) if plane is None \
+        else surface.domain  # a plane: its own grid, which holds the paths
     r = config.web.value_grid if surface_code is None else 0  # live: f itself, at the pointer
-    Z = surface_grid(surface, r)[2] if r else np.zeros((0, 0))
+    if plane is not None:
+        r = len(plane.alphas)
+        Z = plane.losses
+    else:
+        Z = surface_grid(surface, r)[2] if r else np.zeros((0, 0))
     finite = Z[np.isfinite(Z)]
     zmax = float(np.max(np.abs(finite))) if finite.size else \
         float(np.max(np.abs(own.losses[np.isfinite(own.losses)]), initial=1.0))
@@ -529,7 +545,8 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
             for i in range(1, runs):
                 exact_arrays += [own.path(k, i)[:, 0], own.path(k, i)[:, 1], own.loss_path(k, i)]
     exact = encode_exact(exact_arrays)
-    png, pw, ph = background_png(surface, box=((v0, v1), (w0, w1)))
+    png, pw, ph = background_png(surface, box=((v0, v1), (w0, w1))) if plane is None else \
+        background_png(surface, resolution=len(plane.alphas))
     cols = colours(len(config.optimizers))
     grid_of = dict(zip(fallback if not own_only else range(len(grids)), zip(grids, trajs)))
     opts = []
@@ -560,15 +577,21 @@ def build_page(config: RunConfig, own: Trajectories, *, own_only: bool = False
             })
         opts.append(entry)
     meta = {
-        "version": __version__, "title": config.title, "surface": surface.title,
+        "version": __version__, "title": config.title,
+        "surface": surface.title if plane is None else config.surface.title,
         "lesson": config.lesson,
+        # a network: what the plane is and how much of each path it holds
+        "plane_note": None if plane is None else plane_note(plane),
+        "axes": list(getattr(config.surface, "axes", ("x", "y"))) if plane is None else
+        [f"α along {d}1", f"β along {d}2"],
         "domain": [[float(v0), float(v1)], [float(w0), float(w1)]],  # the view shown
         "surface_domain": [[float(x0), float(x1)], [float(y0), float(y1)]],
-        "bound": surface.bound().tolist(),
+        "bound": surface.bound().tolist() if plane is None else
+        [[v0 - 10 * (v1 - v0), v1 + 10 * (v1 - v0)], [w0 - 10 * (w1 - w0), w1 + 10 * (w1 - w0)]],
         "image": [pw, ph], "xticks": ticks(v0, v1), "yticks": ticks(w0, w1),
         "steps": config.steps, "fps": config.render.fps,
         "max_frames": config.render.max_frames,
-        "start": [float(v) for v in config.start],
+        "start": [float(v) for v in starts[own_start]],
         "starts": [[float(a), float(b)] for a, b in starts], "own_start": own_start,
         "start_grid": 1 if own_only or not fallback else config.web.starts,
         "minima": [[float(a), float(b)] for a, b in surface.minima],
@@ -633,9 +656,9 @@ def fill_template(template: str, values: dict[str, str]) -> str:
 
 
 def write_page(config: RunConfig, own: Trajectories, target: Path, *,
-               own_only: bool = False) -> WebPage:
+               own_only: bool = False, plane=None) -> WebPage:
     """Build the page and write it atomically to *target*."""
-    page, meta = build_page(config, own, own_only=own_only)
+    page, meta = build_page(config, own, own_only=own_only, plane=plane)
     data = page.encode("utf-8")
     try:
         with atomic_path(target) as tmp:

@@ -527,3 +527,36 @@ def test_the_html_format_shows_the_fan_and_band_as_computed(tmp_path, watched):
     path = tmp_path / "fanhtml.png"
     page.screenshot(path=str(path))
     assert Image.open(path).size[0] > 0
+
+
+def test_a_networks_html_page_plays_its_projected_paths(tmp_path, watched):
+    """A network's run as the html page (issue 23.4): it loads without errors, names
+    the plane's axes and says the paths are projections, and the scrubber, moved by
+    the keyboard, draws the projected path up to that step."""
+    text = """\
+title: Net page
+surface:
+  model: {mlp: [2, 4, 1], activation: tanh, loss: bce, init: {seed: 3}}
+  data: {generate: moons, n: 64, seed: 0}
+steps: 30
+optimizers:
+  - {type: sgd, lr: 0.5, label: sgd}
+  - {type: adam, lr: 0.05, label: adam}
+render: {formats: [html], size: [6, 4], dpi: 50}
+"""
+    from optviz.app.runner import network_plane
+
+    result = run(parse_config(text, "net.yaml"), out=tmp_path)
+    assert not result.errors
+    page = watched().open(tmp_path / "net.html")
+    axes = page.locator(".ov-axis").all_text_contents()
+    assert axes == ["α along PC1", "β along PC2"]
+    assert "projections" in page.text_content("#ov-grid")
+    scrub = page.locator("#ov-scrub")
+    scrub.focus()
+    page.keyboard.press("Home")
+    for _ in range(7):
+        page.keyboard.press("ArrowRight")
+    assert state(page)["step"] == 7
+    plane = network_plane(result.config, result.trajectories)
+    np.testing.assert_array_equal(np.array(drawn(page, 1)), plane.paths.path(1)[:8])
