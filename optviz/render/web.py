@@ -103,6 +103,13 @@ def with_value(grid: np.ndarray, value: float, scale: float) -> tuple[np.ndarray
     return grid, int(np.flatnonzero(grid == value)[0])
 
 
+def own_lr(params) -> float:
+    """An optimizer's lr: its own, or a wrapper's base's (sam, lookahead)."""
+    while "lr" not in params:
+        params = params["base"]
+    return params["lr"]
+
+
 def optimizer_grids(config: RunConfig, own_only: bool = False,
                     only: list[int] | None = None) -> list[OptimizerGrid]:
     """Each optimizer's lr and main-hyperparameter grid, the config's values included
@@ -113,13 +120,13 @@ def optimizer_grids(config: RunConfig, own_only: bool = False,
         if only is not None and k not in only:
             continue
         params = o.params
-        if "lr" not in params:  # sam / lookahead: the lr is the base's
+        if "lr" not in params and not own_only:  # sam / lookahead: the lr is the base's
             from optviz.errors import ConfigError
 
             raise ConfigError(f"the web page's grid varies each optimizer's lr; {o.type} has "
                               "none of its own (its base's)", key="type",
                               hint=f"leave {o.label!r} out of the web page's config")
-        lr = float(params["lr"])
+        lr = float(own_lr(params))
         main = main_param(o.type)
         if own_only or web.lr_values == 1:
             lrs, il = np.array([lr]), 0
