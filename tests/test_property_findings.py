@@ -31,3 +31,24 @@ def test_html_format_of_a_wrapper_shows_its_run(tmp_path, wrapper):
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert [f["name"] for f in record["files"]] == ["trajectories.csv", "found.html"]
     assert result.labels == [wrapper]
+
+
+@pytest.mark.parametrize("kind, main", [("prodigy", "d_coef"), ("sophia", "gamma"),
+                                        ("sgd_schedulefree", "momentum"),
+                                        ("adamw_schedulefree", "beta1")])
+def test_precomputed_page_grid_keeps_the_main_hyperparameter_in_its_range(tmp_path, kind,
+                                                                           main):
+    """A precomputed page (web.live: false, or noise) of an optimizer whose main
+    hyperparameter must be above 0 failed: "prodigy's d_coef must be > 0, got values
+    from 0 to 1" (the grid spans web.main_range, [0, 0.99], whatever the range)."""
+    from test_web import read_page
+
+    path = write(tmp_path, f"surface: wobbly\nsteps: 4\noptimizers: [{{type: {kind}}}]\n"
+                           "web: {live: false, lr_values: 2, starts: 1}\n")
+    result = optviz.run_web(path, out=tmp_path / "out")
+    meta = read_page(result.page.path)[0]
+    (opt,) = meta["opts"]
+    assert opt["main"] == main and len(opt["mains"]) > 1
+    assert all(v > 0 for v in opt["mains"]), opt["mains"]
+    own = dict(result.config.optimizers[0].params)[main]
+    assert opt["mains"][opt["own_main"]] == own

@@ -110,6 +110,14 @@ def own_lr(params) -> float:
     return params["lr"]
 
 
+def in_range(kind: str, name: str, value: float, config: RunConfig) -> bool:
+    """Whether *value* is within the declared range of *kind*'s hyperparameter *name*."""
+    from optviz.core.optim.registry import get_spec
+
+    param = {p.name: p for p in get_spec(kind).param_specs(config.conventions)}[name]
+    return param.check is None or bool(param.check(value))
+
+
 def optimizer_grids(config: RunConfig, own_only: bool = False,
                     only: list[int] | None = None) -> list[OptimizerGrid]:
     """Each optimizer's lr and main-hyperparameter grid, the config's values included
@@ -144,7 +152,9 @@ def optimizer_grids(config: RunConfig, own_only: bool = False,
                 lo, hi = web.main_range
                 # even in log(1 - value): 0, 0.68, 0.9, 0.968, 0.99 for [0, 0.99] and 5 values
                 spaced = 1.0 - np.geomspace(1.0 - lo, 1.0 - hi, web.main_values)
-                mains, im = with_value(rounded(spaced), value, max(1.0 - value, 1e-6))
+                # only values in the hyperparameter's declared range (d_coef > 0)
+                spaced = [v for v in rounded(spaced) if in_range(o.type, main, v, config)]
+                mains, im = with_value(spaced or [value], value, max(1.0 - value, 1e-6))
         out.append(OptimizerGrid(o.label, o.type, lrs, main, mains, il, im))
     return out
 
