@@ -52,3 +52,15 @@ def test_precomputed_page_grid_keeps_the_main_hyperparameter_in_its_range(tmp_pa
     assert all(v > 0 for v in opt["mains"]), opt["mains"]
     own = dict(result.config.optimizers[0].params)[main]
     assert opt["mains"][opt["own_main"]] == own
+
+
+def test_a_wrapper_on_a_precomputed_page_is_an_error_naming_file_line_and_key(tmp_path):
+    """A precomputed page cannot vary sam's lr (it has none of its own): the error said
+    only "key 'type'", naming neither the config file nor the optimizer."""
+    path = write(tmp_path, "surface: wobbly\nsteps: 3\noptimizers:\n  - {type: adam}\n"
+                           "  - {type: sam, rho: 0.1}\nweb: {live: false}\n")
+    with pytest.raises(ConfigError) as e:
+        optviz.run_web(path, out=tmp_path / "out")
+    assert (e.value.file, e.value.line, e.value.key) == (str(path), 5, "optimizers[1].type")
+    assert str(e.value).startswith(f"{path}, line 5, key 'optimizers[1].type': ")
+    assert not (tmp_path / "out").exists()

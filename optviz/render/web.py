@@ -131,8 +131,12 @@ def optimizer_grids(config: RunConfig, own_only: bool = False,
         if "lr" not in params and not own_only:  # sam / lookahead: the lr is the base's
             from optviz.errors import ConfigError
 
+            at = ("optimizers", k, "type")
             raise ConfigError(f"the web page's grid varies each optimizer's lr; {o.type} has "
-                              "none of its own (its base's)", key="type",
+                              "none of its own (its base's)",
+                              file=str(config.file) if config.file else None,
+                              line=config.lines.get(at, config.lines.get(at[:2])),
+                              key=f"optimizers[{k}].type",
                               hint=f"leave {o.label!r} out of the web page's config")
         lr = float(own_lr(params))
         main = main_param(o.type)
