@@ -101,11 +101,10 @@ def clean_error(e: OptvizError, path: Path) -> None:
     message = str(e)
     assert message.strip(), "an error without a message"
     assert "Traceback" not in message, message
-    if isinstance(e, ConfigError):
-        assert e.file or e.key, f"a config error naming neither file nor key: {message}"
-        if e.file and e.file not in ("command line",):
-            assert Path(e.file).name.endswith((".yaml", ".yml")) or e.file.startswith("<"), \
-                message
+    if isinstance(e, ConfigError):  # a config given as a file: the error names it
+        assert e.file and Path(e.file).name == path.name, \
+            f"a config error not naming {path.name}: {message}"
+        assert str(path.name) in message
 
 
 # ------------------------------------------------------------------ reading back
