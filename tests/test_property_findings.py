@@ -64,3 +64,17 @@ def test_a_wrapper_on_a_precomputed_page_is_an_error_naming_file_line_and_key(tm
     assert (e.value.file, e.value.line, e.value.key) == (str(path), 5, "optimizers[1].type")
     assert str(e.value).startswith(f"{path}, line 5, key 'optimizers[1].type': ")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("wrapper", ["sam", "lookahead"])
+def test_a_schedule_of_a_wrappers_base_is_recorded(tmp_path, wrapper):
+    """A schedule on a wrapper's base optimizer crashed every command at the record:
+    "TypeError: Object of type Schedule is not JSON serializable" (a traceback)."""
+    path = write(tmp_path, f"surface: wobbly\nsteps: 3\noptimizers:\n  - type: {wrapper}\n"
+                           "    base: {type: sgd, lr: 0.1, schedule: {type: step, step_size: 1}}\n"
+                           "render: {formats: [png], size: [4, 3], dpi: 40}\n")
+    optviz.run(path, out=tmp_path / "out")
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    (opt,) = record["config"]["optimizers"]
+    assert opt["base"]["schedule"] == {"type": "step", "step_size": 1, "gamma": 0.1}
+    assert opt["base"]["lr"] == 0.1
