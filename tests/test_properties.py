@@ -462,3 +462,24 @@ def test_cli_batch(configs):
         counts = re.search(r"(\d+) rendered, (\d+) up to date, (\d+) failed", again.stdout)
         assert counts and [int(c) for c in counts.groups()] == [0, len(done), failed], \
             again.stdout
+
+
+# ------------------------------------------------------------------ the API's inputs
+@examples(40, 1000)
+@given(run_config())
+def test_dict_text_and_file_give_the_same_config(config):
+    """parse_config on the dict, on its YAML text and on the file: the same resolved
+    config (where it lives aside), or the same clean error."""
+    from optviz.input.config import load_config, parse_config
+
+    with Folder() as tmp:
+        path = write_config(tmp, config)
+        outcomes = []
+        for source in (lambda: parse_config(config), lambda: parse_config(yaml_text(config)),
+                       lambda: load_config(path)):
+            try:
+                cfg = source().to_dict()
+                outcomes.append({k: v for k, v in cfg.items() if k not in ("output", "file")})
+            except OptvizError as e:
+                outcomes.append(type(e).__name__ + ": " + getattr(e, "detail", str(e)))
+        assert outcomes[0] == outcomes[1] == outcomes[2]
