@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 import optviz
@@ -78,3 +79,30 @@ def test_a_schedule_of_a_wrappers_base_is_recorded(tmp_path, wrapper):
     (opt,) = record["config"]["optimizers"]
     assert opt["base"]["schedule"] == {"type": "step", "step_size": 1, "gamma": 0.1}
     assert opt["base"]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("pct_start, total_steps, three_phase",
+                         [(0.5, 2, False), (0.1, 10, True), (1.0, 1, False), (0.25, 4, False)])
+def test_onecycle_whose_warm_up_has_no_steps_is_refused(tmp_path, pct_start, total_steps,
+                                                        three_phase):
+    """onecycle with pct_start x total_steps = 1 crashed the run with a
+    ZeroDivisionError traceback (torch's formula divides by the warm-up's length, 0)."""
+    path = write(tmp_path, "surface: wobbly\nsteps: 3\noptimizers:\n  - type: adam\n"
+                           f"    schedule: {{type: onecycle, max_lr: 0.1, total_steps: "
+                           f"{total_steps}, pct_start: {pct_start}, three_phase: "
+                           f"{str(three_phase).lower()}}}\nrender: {{formats: [png]}}\n")
+    with pytest.raises(ConfigError) as e:
+        optviz.run(path, out=tmp_path / "out")
+    assert (e.value.file, e.value.line) == (str(path), 5)
+    assert e.value.key == "optimizers[0].schedule.pct_start"
+    assert "no steps" in str(e.value) and not (tmp_path / "out").exists()
+
+
+def test_onecycle_beside_a_warm_up_of_no_steps_still_runs(tmp_path):
+    """pct_start x total_steps just below or above 1 is fine (torch's too)."""
+    for pct in (0.49, 0.51, 0.0):
+        path = write(tmp_path, "surface: wobbly\nsteps: 3\noptimizers:\n  - type: adam\n"
+                               f"    schedule: {{type: onecycle, max_lr: 0.1, total_steps: 2, "
+                               f"pct_start: {pct}}}\nrender: {{formats: [png]}}\n")
+        result = optviz.run(path, out=tmp_path / f"out{pct}")
+        assert result.labels and all(np.isfinite(result.trajectories.final_losses.ravel()))
