@@ -48,7 +48,7 @@ from hypothesis import strategies as st
 import optviz
 from optviz.errors import ConfigError, OptvizError
 from optviz.core.optim.registry import OPTIMIZERS
-from strategies import PLAIN, run_config, yaml_text
+from strategies import PLAIN, run_config, schedule, yaml_text
 
 # no "explain" phase: it re-runs a failing example dozens of times (minutes here)
 _COMMON = dict(deadline=None, database=None, print_blob=True,
@@ -483,3 +483,19 @@ def test_dict_text_and_file_give_the_same_config(config):
             except OptvizError as e:
                 outcomes.append(type(e).__name__ + ": " + getattr(e, "detail", str(e)))
         assert outcomes[0] == outcomes[1] == outcomes[2]
+
+
+@examples(200, 5000)
+@given(schedule(), st.sampled_from([0.1, 1.0]), st.integers(1, 60))
+def test_every_valid_schedule_gives_finite_learning_rates(data, lr, steps):
+    """A schedule that validation accepts gives a finite lr (and momentum) at every step,
+    past its own length too; one it refuses is refused with a clean error."""
+    from optviz.core.optim.schedules import ScheduleError, parse_schedule
+
+    try:
+        sched = parse_schedule(data)
+    except ScheduleError as e:
+        assert e.key and e.key.startswith("schedule"), str(e)
+        return
+    lrs = sched.lrs(lr, steps, 0.9)
+    assert len(lrs) == steps and all(math.isfinite(v) and v >= 0 for v in lrs), lrs
