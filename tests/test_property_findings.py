@@ -106,3 +106,25 @@ def test_onecycle_beside_a_warm_up_of_no_steps_still_runs(tmp_path):
                                f"pct_start: {pct}}}\nrender: {{formats: [png]}}\n")
         result = optviz.run(path, out=tmp_path / f"out{pct}")
         assert result.labels and all(np.isfinite(result.trajectories.final_losses.ravel()))
+
+
+@pytest.mark.parametrize("anneal", ["linear", "cos"])
+def test_onecycle_past_its_total_keeps_the_cycles_last_lr(tmp_path, anneal):
+    """Past total_steps, onecycle held the value torch extrapolates at step total_steps:
+    with a linear anneal a negative lr (-0.0143 here), so SGD climbed the surface for
+    every step after the cycle."""
+    from optviz.core.optim import lr_over_steps
+
+    schedule = {"type": "onecycle", "max_lr": 0.1, "total_steps": 10,
+                "anneal_strategy": anneal, "cycle_momentum": False}
+    lrs = lr_over_steps("sgd", {"lr": 0.1, "schedule": schedule}, 30)
+    assert min(lrs) > 0, lrs
+    assert lrs[10:] == [lrs[9]] * 20  # the cycle's last value, 0.1 / 25 / 1e4
+    assert lrs[9] == pytest.approx(0.1 / 25 / 1e4)
+    path = write(tmp_path, "surface: simple-quad\nstart: [2, 1]\nsteps: 30\noptimizers:\n"
+                           f"  - {{type: sgd, schedule: {{type: onecycle, max_lr: 0.1, "
+                           f"total_steps: 10, anneal_strategy: {anneal}, cycle_momentum: false}}}}\n"
+                           "render: {formats: [png]}\n")
+    result = optviz.run(path, out=tmp_path / "out")
+    losses = result.trajectories.loss_path(0)
+    assert np.all(np.diff(losses) <= 0), losses  # never uphill on a bowl

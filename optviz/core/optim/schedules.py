@@ -22,8 +22,10 @@ Parameter names are torch's:
     sequential      schedules: [...], milestones: [...]      SequentialLR
 
 OneCycle's cycle_momentum cycles torch's ``momentum`` or ``betas[0]``, i.e.
-optviz's ``momentum`` or ``beta1``. Where torch would raise (OneCycle stepped
-past total_steps) optviz keeps the last value instead and says so here.
+optviz's ``momentum`` or ``beta1``. From total_steps on, optviz's OneCycle keeps
+the values of the cycle's last step (total_steps - 1), where torch computes one
+more value, extrapolating the anneal (a linear one goes below zero: a negative
+lr), and then raises.
 """
 
 from __future__ import annotations
@@ -379,7 +381,9 @@ class _OneCycle(_Scheduler):
         return (end - start) * pct + start
 
     def step(self):
-        if self.last_epoch + 1 > self.total_steps:  # torch raises; keep the last values
+        # past the cycle keep its last values (step total_steps - 1): torch computes one
+        # more, extrapolating the anneal (a linear one below zero), then raises
+        if self.last_epoch + 1 >= self.total_steps:
             return
         super().step()
 
