@@ -128,3 +128,40 @@ def test_onecycle_past_its_total_keeps_the_cycles_last_lr(tmp_path, anneal):
     result = optviz.run(path, out=tmp_path / "out")
     losses = result.trajectories.loss_path(0)
     assert np.all(np.diff(losses) <= 0), losses  # never uphill on a bowl
+
+
+def test_basins_of_lr_auto_use_the_chosen_lr(tmp_path):
+    """basins ignored lr: auto: the map was made with the default lr (sgd's 0.01) under
+    the label "sgd lr=auto", while run chose and used another lr."""
+    import csv
+
+    auto = write(tmp_path, "surface: wobbly\nsteps: 10\noptimizers: [{type: sgd, lr: auto}]\n"
+                           "render: {formats: [png]}\n", "auto")
+    chosen = optviz.run(auto, out=tmp_path / "run").config.optimizers[0]
+    lr = chosen.params["lr"]
+    assert lr != 0.01
+    given = write(tmp_path, f"surface: wobbly\nsteps: 10\noptimizers: [{{type: sgd, lr: {lr!r}}}]"
+                            "\nrender: {formats: [png]}\n", "given")
+    optviz.run_basins(auto, 5, out=tmp_path / "auto")
+    optviz.run_basins(given, 5, out=tmp_path / "given")
+    with np.load(tmp_path / "auto" / "basins.npz") as a, \
+            np.load(tmp_path / "given" / "basins.npz") as b:
+        np.testing.assert_array_equal(a["final_loss"], b["final_loss"])
+        assert a["label"].tolist() == [chosen.label]
+    with open(tmp_path / "auto" / "basins.csv", newline="") as fh:
+        assert {row["label"] for row in csv.DictReader(fh)} == {chosen.label}
+
+
+def test_sweep_of_an_lr_auto_optimizer_uses_the_chosen_lr(tmp_path):
+    """sweep over momentum of an lr: auto optimizer ran it at the default lr."""
+    auto = write(tmp_path, "surface: wobbly\nsteps: 10\noptimizers:\n"
+                           "  - {type: momentum, lr: auto, label: mine}\n"
+                           "render: {formats: [png]}\n", "auto")
+    lr = optviz.run(auto, out=tmp_path / "run").config.optimizers[0].params["lr"]
+    given = write(tmp_path, "surface: wobbly\nsteps: 10\noptimizers:\n"
+                            f"  - {{type: momentum, lr: {lr!r}, label: mine}}\n"
+                            "render: {formats: [png]}\n", "given")
+    a = optviz.run_sweep(auto, "momentum=0:0.9:4", optimizer="mine", out=tmp_path / "a")
+    b = optviz.run_sweep(given, "momentum=0:0.9:4", optimizer="mine", out=tmp_path / "b")
+    np.testing.assert_array_equal(a.value.values, b.value.values)
+    assert a.labels == [f"mine ({lr:.3g})"]
