@@ -498,4 +498,5 @@ def test_every_valid_schedule_gives_finite_learning_rates(data, lr, steps):
         assert e.key and e.key.startswith("schedule"), str(e)
         return
     lrs = sched.lrs(lr, steps, 0.9)
-    assert len(lrs) == steps and all(math.isfinite(v) and v >= 0 for v in lrs), lrs
+    # torch's recursive forms round: LinearLR to end_factor 0 ends at -4e-18, not 0
+    assert len(lrs) == steps and all(math.isfinite(v) and v >= -1e-15 * lr for v in lrs), lrs
