@@ -258,7 +258,7 @@ def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
 
 
 # ------------------------------------------------------------------ the properties
-@examples(24, 400)
+@examples(16, 400)
 @given(run_config())
 def test_run(config):
     """optviz.run on any config: success with outputs that agree, or a clean error."""
@@ -269,7 +269,7 @@ def test_run(config):
             check_run(tmp / "out", config, result)
 
 
-@examples(6, 100)
+@examples(3, 100)
 @given(run_config(formats=("png", "svg", "pdf"), tune=True, many=True, max_optimizers=3))
 def test_compare(config):
     """optviz compare: the summary CSV, the Markdown table and compare.json name the
@@ -322,7 +322,7 @@ def lr_index(config: dict) -> int | None:
     return None
 
 
-@examples(6, 100)
+@examples(3, 100)
 @given(run_config(formats=("png", "svg", "pdf"), max_optimizers=3),
        st.integers(2, 5), st.one_of(st.none(), st.integers(2, 4)))
 def test_sweep(config, nx, ny):
@@ -356,7 +356,7 @@ def test_sweep(config, nx, ny):
             assert (row["diverged"] in ("1", "True")) == bool(d), row
 
 
-@examples(5, 100)
+@examples(3, 100)
 @given(run_config(formats=("png", "svg", "pdf"), max_optimizers=3), st.integers(4, 6))
 def test_basins(config, resolution):
     """optviz basins: basins.csv has R x R rows per optimizer, labelled as the config;
@@ -381,7 +381,7 @@ def test_basins(config, resolution):
             assert same_float(float(row["final_loss"]), v)
 
 
-@examples(5, 100)
+@examples(3, 100)
 @given(run_config(formats=("png",), max_optimizers=3))
 def test_web(config):
     """optviz web: the page's data names the config's optimizers and holds their own
@@ -416,7 +416,7 @@ def check_exit(r: subprocess.CompletedProcess, allowed=(0, 2)) -> None:
         assert r.stderr.startswith("Error: "), r.stderr
 
 
-@examples(2, 40)
+@examples(1, 40)
 @given(run_config(formats=("png", "svg", "html", "gif"), max_optimizers=3))
 def test_cli_run(config):
     """`optviz run` on a config file: exit 0 with outputs that agree, or a clean exit 2
@@ -465,7 +465,7 @@ def test_cli_batch(configs):
 
 
 # ------------------------------------------------------------------ the API's inputs
-@examples(40, 1000)
+@examples(25, 1000)
 @given(run_config())
 def test_dict_text_and_file_give_the_same_config(config):
     """parse_config on the dict, on its YAML text and on the file: the same resolved
