@@ -211,11 +211,53 @@ def csv_paths(rows: list[dict]) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
-def check_page(page: Path, labels: list[str], paths: dict[str, np.ndarray]) -> None:
+def check_page(page: Path, labels: list[str], paths: dict[str, np.ndarray],
+               title: str | None = None) -> None:
     meta, own = read_page(page)
     assert [o["label"] for o in meta["opts"]] == labels
+    if title is not None:  # the page's data, and its <title> read by an HTML parser
+        assert meta["title"] == title
+        assert html_title(page) == " ".join(title.split()) or html_title(page) == title
     for label, arrays in zip(labels, own):
         np.testing.assert_array_equal(arrays.T, paths[label], err_msg=label)
+
+
+def html_title(page: Path) -> str:
+    """The text of a page's <title>, as an HTML parser reads it."""
+    from html.parser import HTMLParser
+
+    class Title(HTMLParser):
+        inside, text = False, ""
+
+        def handle_starttag(self, tag, attrs):
+            self.inside = self.inside or tag == "title"
+
+        def handle_endtag(self, tag):
+            if tag == "title":
+                self.inside = False
+
+        def handle_data(self, data):
+            if self.inside:
+                self.text += data
+
+    parser = Title(convert_charrefs=True)
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser.text
+
+
+def check_images(out: Path) -> None:
+    """Every PNG and GIF opens and decodes (Pillow); a GIF has at least two frames."""
+    from PIL import Image
+
+    for path in [*out.glob("*.png"), *out.glob("*.gif")]:
+        with Image.open(path) as image:
+            image.load()
+            assert image.size[0] >= 100 and image.size[1] >= 100, (path.name, image.size)
+            if path.suffix == ".gif":
+                assert getattr(image, "n_frames", 1) >= 2, path.name
+    for path in out.glob("*.mp4"):
+        head = path.read_bytes()[:12]
+        assert head[4:8] == b"ftyp", path.name
 
 
 def check_figure_text(svg: Path, config: dict, labels: list[str]) -> None:
@@ -251,7 +293,10 @@ def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
     paths = csv_paths(rows)
     for name in (f"{stem}.html", f"{stem}-web.html"):
         if (out / name).exists():
-            check_page(out / name, labels, paths)
+            check_page(out / name, labels, paths, result.config.title)
+    check_images(out)
+    assert (out / f"{stem}-lr.png").exists() == result.config.render.lr_panel
+    assert (out / f"{stem}-step-size.png").exists() == result.config.render.step_panel
     svg = out / f"{stem}.svg"
     if svg.exists() and result.config.render.svg_text == "text":
         check_figure_text(svg, config, labels)
@@ -398,7 +443,7 @@ def test_web(config):
         tr = result.trajectories
         paths = {label: np.column_stack([tr.path(k), tr.loss_path(k)])
                  for k, label in enumerate(tr.labels)}
-        check_page(out / "props-web.html", labels, paths)
+        check_page(out / "props-web.html", labels, paths, result.config.title)
 
 
 # ------------------------------------------------------------------ the command line
