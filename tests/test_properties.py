@@ -545,3 +545,39 @@ def test_every_valid_schedule_gives_finite_learning_rates(data, lr, steps):
     lrs = sched.lrs(lr, steps, 0.9)
     # torch's recursive forms round: LinearLR to end_factor 0 ends at -4e-18, not 0
     assert len(lrs) == steps and all(math.isfinite(v) and v >= -1e-15 * lr for v in lrs), lrs
+
+
+@examples(3, 100)
+@given(run_config(formats=("png", "svg"), max_optimizers=2))
+def test_a_config_built_in_python_is_named_from_its_title(config):
+    """optviz.run(parse_config(dict)) without an output folder writes output/<name>/,
+    <name> a plain ASCII file name made from the title (else "run"), every file
+    named with it."""
+    from optviz.input.config import parse_config
+
+    with Folder() as tmp:
+        here = os.getcwd()
+        os.chdir(tmp)
+        try:
+            try:
+                result = optviz.run(parse_config(config))
+            except OptvizError as e:
+                clean_error_in_memory(e)
+                assert not (tmp / "output").exists()
+                return
+        finally:
+            os.chdir(here)
+        (folder,) = (tmp / "output").iterdir()
+        stem = folder.name
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", stem), stem
+        assert result.config.stem == stem and result.config.file is None
+        assert {p.name for p in folder.iterdir()} == {p.name for p in result.files}
+        figures = [p.name for p in folder.iterdir() if p.suffix in (".png", ".svg")]
+        assert figures and all(name.startswith(stem) for name in figures), figures
+
+
+def clean_error_in_memory(e: OptvizError) -> None:
+    message = str(e)
+    assert message.strip() and "Traceback" not in message
+    if isinstance(e, ConfigError):
+        assert e.key or e.file, message
