@@ -270,6 +270,13 @@ def check_figure_text(svg: Path, config: dict, labels: list[str]) -> None:
             assert "".join(label.split()) in drawn, (label, svg.name)
 
 
+def expected_runs(config: dict) -> int:
+    """Runs per optimizer: the config's start and every listed start, under every seed."""
+    starts = config.get("starts") or {}
+    count = starts.get("grid", 0) ** 2 or starts.get("random", 0)
+    return (1 + count) * (config.get("noise") or {}).get("seeds", 1)
+
+
 def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
     record = check_record(out, "run.json", result)
     labels = [o.label for o in result.config.optimizers]
@@ -287,8 +294,12 @@ def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
         assert s["steps"] == int(row["step"])
         outcome = result[s["label"]]
         assert outcome.final_point == (x, y)
+    runs = expected_runs(config)
+    assert {r.get("run", "0") for r in rows} == {str(n) for n in range(runs)}
     if (out / "summary.csv").exists():
-        assert [r["label"] for r in read_csv(out / "summary.csv")] == labels
+        summary = read_csv(out / "summary.csv")
+        assert [r["label"] for r in summary] == labels
+        assert all(int(r["runs"]) == runs for r in summary), (runs, summary)
         assert [r["label"] for r in record["comparison"]] == labels
     paths = csv_paths(rows)
     for name in (f"{stem}.html", f"{stem}-web.html"):
