@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 import optviz
@@ -314,8 +314,25 @@ def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
 
 
 # ------------------------------------------------------------------ the properties
+# the failures found so far (tests/test_property_findings.py), pinned
+SMALL = {"formats": ["png"], "size": [4, 3], "dpi": 40}
+FOUND_RUN = [
+    {"surface": "wobbly", "steps": 3, "optimizers": [
+        {"type": "sam", "base": {"type": "sgd", "schedule": {"type": "step", "step_size": 1}}}],
+     "render": SMALL},
+    {"surface": "wobbly", "steps": 3, "optimizers": [{"type": "lookahead"}],
+     "render": {**SMALL, "formats": ["html"]}},
+]
+FOUND_WEB = [{"surface": "wobbly", "steps": 3, "optimizers": [{"type": "prodigy"}],
+              "web": {"live": False, "lr_values": 2, "starts": 1}, "render": SMALL},
+             {"surface": "wobbly", "steps": 3, "optimizers": [{"type": "sam"}],
+              "web": {"live": False}, "render": SMALL}]
+
+
 @examples(16, 400)
 @given(run_config())
+@example(FOUND_RUN[0])
+@example(FOUND_RUN[1])
 def test_run(config):
     """optviz.run on any config: success with outputs that agree, or a clean error."""
     with Folder() as tmp:
@@ -414,6 +431,9 @@ def test_sweep(config, nx, ny):
 
 @examples(3, 100)
 @given(run_config(formats=("png", "svg", "pdf"), max_optimizers=3), st.integers(4, 6))
+@example({"surface": "wobbly", "steps": 3, "optimizers": [{"type": "sgd", "lr": "auto",
+                                                           "label": "Адам"}],
+          "render": SMALL}, 4)
 def test_basins(config, resolution):
     """optviz basins: basins.csv has R x R rows per optimizer, labelled as the config;
     basins.npz holds the same values; basins.json lists the folder."""
@@ -439,6 +459,8 @@ def test_basins(config, resolution):
 
 @examples(3, 100)
 @given(run_config(formats=("png",), max_optimizers=3))
+@example(FOUND_WEB[0])
+@example(FOUND_WEB[1])
 def test_web(config):
     """optviz web: the page's data names the config's optimizers and holds their own
     runs exactly as the result has them; web.json lists the folder."""
@@ -543,6 +565,9 @@ def test_dict_text_and_file_give_the_same_config(config):
 
 @examples(200, 5000)
 @given(schedule(), st.sampled_from([0.1, 1.0]), st.integers(1, 60))
+@example({"type": "onecycle", "max_lr": 0.1, "total_steps": 2, "pct_start": 0.5}, 0.1, 3)
+@example({"type": "onecycle", "max_lr": 1.0, "total_steps": 1, "pct_start": 0.0,
+          "anneal_strategy": "linear", "cycle_momentum": False}, 0.1, 2)
 def test_every_valid_schedule_gives_finite_learning_rates(data, lr, steps):
     """A schedule that validation accepts gives a finite lr (and momentum) at every step,
     past its own length too; one it refuses is refused with a clean error."""
