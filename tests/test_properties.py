@@ -271,10 +271,12 @@ def check_figure_text(svg: Path, config: dict, labels: list[str]) -> None:
 
 
 def expected_runs(config: dict) -> int:
-    """Runs per optimizer: the config's start and every listed start, under every seed."""
+    """Runs per optimizer: the config's start and every listed start, under every seed
+    (noise of sigma 0 is none: one seed)."""
     starts = config.get("starts") or {}
     count = starts.get("grid", 0) ** 2 or starts.get("random", 0)
-    return (1 + count) * (config.get("noise") or {}).get("seeds", 1)
+    noise = config.get("noise") or {}
+    return (1 + count) * (noise.get("seeds", 1) if noise.get("sigma", 0) > 0 else 1)
 
 
 def check_run(out: Path, config: dict, result, stem: str = "props") -> None:
@@ -329,7 +331,7 @@ FOUND_WEB = [{"surface": "wobbly", "steps": 3, "optimizers": [{"type": "prodigy"
               "web": {"live": False}, "render": SMALL}]
 
 
-@examples(16, 400)
+@examples(36, 400)
 @given(run_config())
 @example(FOUND_RUN[0])
 @example(FOUND_RUN[1])
@@ -342,7 +344,7 @@ def test_run(config):
             check_run(tmp / "out", config, result)
 
 
-@examples(3, 100)
+@examples(5, 100)
 @given(run_config(formats=("png", "svg", "pdf"), tune=True, many=True, max_optimizers=3))
 def test_compare(config):
     """optviz compare: the summary CSV, the Markdown table and compare.json name the
@@ -395,7 +397,7 @@ def lr_index(config: dict) -> int | None:
     return None
 
 
-@examples(3, 100)
+@examples(4, 100)
 @given(run_config(formats=("png", "svg", "pdf"), max_optimizers=3),
        st.integers(2, 5), st.one_of(st.none(), st.integers(2, 4)))
 def test_sweep(config, nx, ny):
@@ -429,7 +431,7 @@ def test_sweep(config, nx, ny):
             assert (row["diverged"] in ("1", "True")) == bool(d), row
 
 
-@examples(3, 100)
+@examples(4, 100)
 @given(run_config(formats=("png", "svg", "pdf"), max_optimizers=3), st.integers(4, 6))
 @example({"surface": "wobbly", "steps": 3, "optimizers": [{"type": "sgd", "lr": "auto",
                                                            "label": "Адам"}],
@@ -457,7 +459,7 @@ def test_basins(config, resolution):
             assert same_float(float(row["final_loss"]), v)
 
 
-@examples(3, 100)
+@examples(5, 100)
 @given(run_config(formats=("png",), max_optimizers=3))
 @example(FOUND_WEB[0])
 @example(FOUND_WEB[1])
@@ -494,7 +496,7 @@ def check_exit(r: subprocess.CompletedProcess, allowed=(0, 2)) -> None:
         assert r.stderr.startswith("Error: "), r.stderr
 
 
-@examples(1, 40)
+@examples(2, 40)
 @given(run_config(formats=("png", "svg", "html", "gif"), max_optimizers=3))
 def test_cli_run(config):
     """`optviz run` on a config file: exit 0 with outputs that agree, or a clean exit 2
