@@ -14,8 +14,8 @@ final points equal to the last rows of ``trajectories.csv`` exactly; the
 record listing exactly the files in the folder, with their hashes.
 
 The default profile is derandomized (the same examples on every run) and small
-enough for the default suite (about a minute on a loaded 2-core machine); a
-longer random search is one command::
+enough for the default suite (about 30 s on a loaded 2-core machine); a longer
+random search (new examples each time, about an hour) is one command::
 
     HYPOTHESIS_PROFILE=long python -m pytest tests/test_properties.py
 
