@@ -708,7 +708,7 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
 
     Writes the figure, ``sweep.npz`` and ``sweep.csv`` (*csv*: None writes it
     up to :data:`optviz.app.plan.CSV_MAX_ROWS` rows, True always, False never)."""
-    from optviz.analysis.sweep import parse_axis, sweep
+    from optviz.analysis.sweep import find_optimizer, parse_axis, sweep
     from optviz.render.analysis import sweep_figure
 
     config = _load(config)
@@ -717,8 +717,14 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
                     csv=csv)
     work.check(work.of_sweep(config, x, y, optimizer), budget)
     x_axis, y_axis = parse_axis(x, "--x"), parse_axis(y, "--y") if y else None
+    # by index: tuning (lr: auto) adds the choice to the label
+    k = config.optimizers.index(find_optimizer(config, optimizer))
     with executor(scheduler) as ex, _executing(the_plan) as stage:
-        res = sweep(config, x_axis, y_axis, optimizer=optimizer, kind=outcome, tol=tol,
+        from optviz.analysis.compare import resolve_tuning
+
+        config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"),  # lr: auto
+                                   executor=ex)
+        res = sweep(config, x_axis, y_axis, optimizer=k, kind=outcome, tol=tol,
                     progress=_fraction(progress, "sweep"), executor=ex)
         result = AnalysisResult(config, res, "sweep", values={res.optimizer.label: res})
         _save(sweep_figure(res, size=config.render.size, dpi=config.render.dpi),
@@ -760,6 +766,10 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
     the_plan = plan(config, "basins", resolution=resolution, csv=csv)
     work.check(work.of_basins(config, resolution), budget)
     with executor(scheduler) as ex, _executing(the_plan) as stage:
+        from optviz.analysis.compare import resolve_tuning
+
+        config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"),  # lr: auto
+                                   executor=ex)
         res = basins(config, resolution, progress=_fraction(progress, "basins"), executor=ex)
         result = AnalysisResult(config, res, "basins", values={
             opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],

@@ -127,8 +127,7 @@ class RunConfig:
             "steps": self.steps,
             "conventions": self.conventions,
             "optimizers": [{"type": o.type, "label": o.label,
-                            **{k: v.to_dict() if hasattr(v, "to_dict") else v
-                               for k, v in o.params.items()},
+                            **{k: _plain(v) for k, v in o.params.items()},
                             **({"lr_auto": True} if o.auto_lr else {}),
                             **({"tune": {a.param: [a.lo, a.hi, "log" if a.log else "linear"]
                                          for a in o.tune}} if o.tune else {}),
@@ -177,6 +176,16 @@ class RunConfig:
         if output is not None:
             cfg = replace(cfg, output=Path(output))
         return cfg
+
+
+def _plain(value: Any) -> Any:
+    """A hyperparameter as plain data: a schedule as its mapping, also inside a
+    wrapper's base optimizer (sam, lookahead)."""
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,21 @@ def with_value(grid: np.ndarray, value: float, scale: float) -> tuple[np.ndarray
     return grid, int(np.flatnonzero(grid == value)[0])
 
 
+def own_lr(params) -> float:
+    """An optimizer's lr: its own, or a wrapper's base's (sam, lookahead)."""
+    while "lr" not in params:
+        params = params["base"]
+    return params["lr"]
+
+
+def in_range(kind: str, name: str, value: float, config: RunConfig) -> bool:
+    """Whether *value* is within the declared range of *kind*'s hyperparameter *name*."""
+    from optviz.core.optim.registry import get_spec
+
+    param = {p.name: p for p in get_spec(kind).param_specs(config.conventions)}[name]
+    return param.check is None or bool(param.check(value))
+
+
 def optimizer_grids(config: RunConfig, own_only: bool = False,
                     only: list[int] | None = None) -> list[OptimizerGrid]:
     """Each optimizer's lr and main-hyperparameter grid, the config's values included
@@ -116,13 +131,17 @@ def optimizer_grids(config: RunConfig, own_only: bool = False,
         if only is not None and k not in only:
             continue
         params = o.params
-        if "lr" not in params:  # sam / lookahead: the lr is the base's
+        if "lr" not in params and not own_only:  # sam / lookahead: the lr is the base's
             from optviz.errors import ConfigError
 
+            at = ("optimizers", k, "type")
             raise ConfigError(f"the web page's grid varies each optimizer's lr; {o.type} has "
-                              "none of its own (its base's)", key="type",
+                              "none of its own (its base's)",
+                              file=str(config.file) if config.file else None,
+                              line=config.lines.get(at, config.lines.get(at[:2])),
+                              key=f"optimizers[{k}].type",
                               hint=f"leave {o.label!r} out of the web page's config")
-        lr = float(params["lr"])
+        lr = float(own_lr(params))
         main = main_param(o.type)
         if own_only or web.lr_values == 1:
             lrs, il = np.array([lr]), 0
@@ -140,7 +159,9 @@ def optimizer_grids(config: RunConfig, own_only: bool = False,
                 lo, hi = web.main_range
                 # even in log(1 - value): 0, 0.68, 0.9, 0.968, 0.99 for [0, 0.99] and 5 values
                 spaced = 1.0 - np.geomspace(1.0 - lo, 1.0 - hi, web.main_values)
-                mains, im = with_value(rounded(spaced), value, max(1.0 - value, 1e-6))
+                # only values in the hyperparameter's declared range (d_coef > 0)
+                spaced = [v for v in rounded(spaced) if in_range(o.type, main, v, config)]
+                mains, im = with_value(spaced or [value], value, max(1.0 - value, 1e-6))
         out.append(OptimizerGrid(o.label, o.type, lrs, main, mains, il, im))
     return out
 

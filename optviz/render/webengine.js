@@ -595,7 +595,7 @@ var OPTVIZ_ENGINE = (function () {
         }
       },
       step: function (s) {
-        if (s.last_epoch + 1 > s.kw.total_steps) return;
+        if (s.last_epoch + 1 >= s.kw.total_steps) return;  // the cycle's last values
         baseStep(s);
       }
     }

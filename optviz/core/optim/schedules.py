@@ -22,8 +22,10 @@ Parameter names are torch's:
     sequential      schedules: [...], milestones: [...]      SequentialLR
 
 OneCycle's cycle_momentum cycles torch's ``momentum`` or ``betas[0]``, i.e.
-optviz's ``momentum`` or ``beta1``. Where torch would raise (OneCycle stepped
-past total_steps) optviz keeps the last value instead and says so here.
+optviz's ``momentum`` or ``beta1``. From total_steps on, optviz's OneCycle keeps
+the values of the cycle's last step (total_steps - 1), where torch computes one
+more value, extrapolating the anneal (a linear one goes below zero: a negative
+lr), and then raises.
 """
 
 from __future__ import annotations
@@ -168,6 +170,11 @@ def parse_schedule(data: Any, path: tuple = ()) -> Schedule:
     if kind == "onecycle" and values["base_momentum"] > values["max_momentum"]:
         raise ScheduleError("base_momentum must not exceed max_momentum",
                             path + ("base_momentum",))
+    if kind == "onecycle" and _onecycle_ends(values)[0] == 0:
+        raise ScheduleError(f"onecycle's warm-up has no steps: pct_start x total_steps is 1 "
+                            f"({values['pct_start']:g} x {values['total_steps']}), and torch's "
+                            "OneCycleLR divides by zero there", path + ("pct_start",),
+                            hint="a pct_start whose product with total_steps is not 1")
     return Schedule(kind, tuple(values.items()), children)
 
 
@@ -337,17 +344,28 @@ class _CosineRestarts(_Scheduler):
         self.group["lr"] = self.get_lr()
 
 
+def _onecycle_ends(kw: Mapping[str, Any]) -> tuple[float, ...]:
+    """The steps at which OneCycleLR's phases end (torch's arithmetic): the warm-up at
+    pct_start x total_steps - 1, (three_phase: the way back at twice that,) the last
+    at total_steps - 1."""
+    p, n = kw["pct_start"], kw["total_steps"]
+    if kw["three_phase"]:
+        return float(p * n) - 1, float(2 * p * n) - 2, n - 1
+    return float(p * n) - 1, n - 1
+
+
 class _OneCycle(_Scheduler):
     def __init__(self, group, max_lr, total_steps, pct_start, anneal_strategy, cycle_momentum,
                  base_momentum, max_momentum, div_factor, final_div_factor, three_phase):
-        p = pct_start
+        ends = _onecycle_ends({"pct_start": pct_start, "total_steps": total_steps,
+                               "three_phase": three_phase})
         if three_phase:
-            phases = [(float(p * total_steps) - 1, "initial_lr", "max_lr", "max_m", "base_m"),
-                      (float(2 * p * total_steps) - 2, "max_lr", "initial_lr", "base_m", "max_m"),
-                      (total_steps - 1, "initial_lr", "min_lr", "max_m", "max_m")]
+            phases = [(ends[0], "initial_lr", "max_lr", "max_m", "base_m"),
+                      (ends[1], "max_lr", "initial_lr", "base_m", "max_m"),
+                      (ends[2], "initial_lr", "min_lr", "max_m", "max_m")]
         else:
-            phases = [(float(p * total_steps) - 1, "initial_lr", "max_lr", "max_m", "base_m"),
-                      (total_steps - 1, "max_lr", "min_lr", "base_m", "max_m")]
+            phases = [(ends[0], "initial_lr", "max_lr", "max_m", "base_m"),
+                      (ends[1], "max_lr", "min_lr", "base_m", "max_m")]
         group["initial_lr"] = max_lr / div_factor
         group["max_lr"] = max_lr
         group["min_lr"] = group["initial_lr"] / final_div_factor
@@ -363,7 +381,9 @@ class _OneCycle(_Scheduler):
         return (end - start) * pct + start
 
     def step(self):
-        if self.last_epoch + 1 > self.total_steps:  # torch raises; keep the last values
+        # past the cycle keep its last values (step total_steps - 1): torch computes one
+        # more, extrapolating the anneal (a linear one below zero), then raises
+        if self.last_epoch + 1 >= self.total_steps:
             return
         super().step()
 

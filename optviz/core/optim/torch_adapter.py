@@ -299,8 +299,12 @@ class _Runs:
 
 
 def _step_schedule(scheduler) -> None:
-    """Step torch's scheduler; past a OneCycleLR's total_steps torch raises, and
-    optviz keeps the last values instead, as its own onecycle does."""
+    """Step torch's scheduler; from a OneCycleLR's total_steps on, optviz keeps the
+    cycle's last values (torch computes one more, extrapolating the anneal, a linear
+    one below zero, then raises), as its own onecycle does."""
+    total = getattr(scheduler, "total_steps", None)
+    if total is not None and scheduler.last_epoch + 1 >= total:
+        return
     try:
         scheduler.step()
     except ValueError as e:
