@@ -28,7 +28,6 @@ import base64
 import csv
 import gzip
 import hashlib
-import io
 import json
 import math
 import os
@@ -41,7 +40,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
