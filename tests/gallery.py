@@ -25,12 +25,14 @@ def _run(text: str):
     return cfg, simulate_config(cfg)
 
 
-def _static(cfg, tr, **kw):
+def _static(cfg, tr, loss_panel=False):
     from optviz.render.contour import make_figure
     from optviz.render.labels import figure_note, legend_heads
+    from optviz.render.spec import RenderSpec
 
-    fig, _ = make_figure(cfg.surface, tr, title=cfg.title, size=SIZE, dpi=DPI,
-                         entries=legend_heads(cfg), note=figure_note(cfg), **kw)
+    fig, _ = make_figure(cfg.surface, tr, RenderSpec(
+        title=cfg.title, size=SIZE, dpi=DPI, entries=legend_heads(cfg), note=figure_note(cfg),
+        loss_panel=loss_panel))
     return fig
 
 
@@ -59,9 +61,11 @@ def _many(n: int, panel: bool):
                    f"optimizers:\n{lines}")
     from optviz.render.contour import make_figure
     from optviz.render.labels import figure_note, legend_heads
+    from optviz.render.spec import RenderSpec
 
-    fig, _ = make_figure(cfg.surface, tr, title=cfg.title, size=MANY_SIZE, dpi=MANY_DPI,
-                         entries=legend_heads(cfg), note=figure_note(cfg), loss_panel=panel)
+    fig, _ = make_figure(cfg.surface, tr, RenderSpec(
+        title=cfg.title, size=MANY_SIZE, dpi=MANY_DPI, entries=legend_heads(cfg),
+        note=figure_note(cfg), loss_panel=panel))
     return fig
 
 
@@ -120,12 +124,13 @@ def overlays():
 
 
 def view3d():
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.spec import RenderSpec
+    from optviz.render.view3d import Animator3D
 
     cfg, tr = _run("title: 3-D\nsurface: two-minimums\nsteps: 40\noptimizers:\n"
                    "  - {type: adam, lr: 0.25}\n  - {type: sgd, lr: 0.5}\n")
-    return Animator3D(cfg.surface, tr, title=cfg.title, size=SIZE, dpi=DPI,
-                      camera=Camera(35, -60, 0)).still(40)
+    spec = RenderSpec(title=cfg.title, size=SIZE, dpi=DPI, camera=(35, -60, 0))
+    return Animator3D(cfg.surface, tr, spec).still(40)
 
 
 def _sweep(y=None):

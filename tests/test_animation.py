@@ -13,6 +13,7 @@ from optviz.render import encoders
 from optviz.render import frames as frames_mod
 from optviz.render.contour import shown_path
 from optviz.render.frames import Animator, frame_steps, hold_frames
+from optviz.render.spec import RenderSpec
 
 CONFIG = """\
 title: Animation test
@@ -120,7 +121,7 @@ def test_frame_stride_caps_long_runs():
 def test_blitted_frames_show_the_counter_and_move():
     cfg = parse_config(CONFIG, "anim.yaml")
     tr = simulate_config(cfg)
-    anim = Animator(cfg.surface, tr, size=(4, 3), dpi=50)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=(4, 3), dpi=50))
     a = anim.draw(0).copy()
     b = anim.draw(12).copy()
     assert anim.counter.get_text() == "12"
@@ -152,7 +153,7 @@ def test_blitted_frames_equal_a_full_redraw(extra, size, dpi, panel):
     cfg = parse_config(CONFIG.replace("render:", extra + "render:"), "anim.yaml")
     tr = simulate_config(cfg)
     assert tr.diverged.any() == bool(extra)
-    anim = Animator(cfg.surface, tr, size=size, dpi=dpi, loss_panel=panel)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=size, dpi=dpi, loss_panel=panel))
     for step in [*range(13), 10, 3, 12]:
         blitted = anim.draw(step).copy()
         np.testing.assert_array_equal(blitted, full_redraw(anim), err_msg=f"step {step}")
@@ -176,7 +177,7 @@ def test_step_counter_moves_under_the_plot_when_the_title_needs_the_room(title, 
     for it there (not in a small 6 x 4 in figure at 60 dpi)."""
     cfg = parse_config(CONFIG, "anim.yaml")
     tr = simulate_config(cfg)
-    anim = Animator(cfg.surface, tr, title=title, size=size, dpi=60)
+    anim = Animator(cfg.surface, tr, RenderSpec(title=title, size=size, dpi=60))
     anim.draw(12)
     renderer = anim.fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in anim.counter.texts]
@@ -213,7 +214,7 @@ optimizers:
 """, "x.yaml")
     tr = simulate_config(cfg)
     assert tr.diverged[0, 0]
-    anim = Animator(cfg.surface, tr, size=(12, 8), dpi=100)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=(12, 8), dpi=100))
     for step in [12, 0, *range(13)]:
         blitted = anim.draw(step).copy()
         np.testing.assert_array_equal(blitted, full_redraw(anim), err_msg=f"step {step}")
@@ -225,7 +226,7 @@ def test_trails_draw_what_halo_lines_and_markers_draw():
 
     cfg = parse_config(CONFIG, "anim.yaml")
     tr = simulate_config(cfg)
-    anim = Animator(cfg.surface, tr, size=(6, 4), dpi=60)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=(6, 4), dpi=60))
     fast = anim.draw(7).copy()
     anim.trails.set_visible(False)
     canvas, ax, style = anim.fig.canvas, anim.ax, frames_mod.PathStyle()
@@ -400,7 +401,7 @@ def test_animated_loss_panel_grows_with_the_frames():
     cfg = parse_config(CONFIG.replace("dpi: 60}", "dpi: 60, loss_panel: true}"), "anim.yaml")
     assert cfg.render.loss_panel
     tr = simulate_config(cfg)
-    anim = Animator(cfg.surface, tr, size=(6, 4), dpi=60, loss_panel=True)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=(6, 4), dpi=60, loss_panel=True))
     fstar = 0.9155064452470825  # wobbly's minimum value (surfaces/wobbly.yaml)
     for step in (0, 5, 12):
         anim.draw(step)

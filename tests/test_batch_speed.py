@@ -116,8 +116,9 @@ def test_the_png_drawn_with_an_animation_equals_the_static_figure(
     for byte."""
     from PIL import Image
 
-    from optviz.app.runner import run, static_options
+    from optviz.app.runner import run
     from optviz.render import static as static_mod
+    from optviz.render.spec import render_spec
 
     calls = []
     real = static_mod.render_static
@@ -142,7 +143,7 @@ def test_the_png_drawn_with_an_animation_equals_the_static_figure(
     assert len(calls) == (0 if shared else 1)
     assert ("lr: 3.0" in extra) == bool(result.trajectories.diverged.any())
     (ref,) = real(cfg.surface, result.trajectories, tmp_path, "ref", ["png"],
-                  **static_options(cfg))
+                  render_spec(cfg))
     png = cfg.output / f"{cfg.stem}.png"
     assert png in result.files
     a = np.asarray(Image.open(png).convert("RGBA"))

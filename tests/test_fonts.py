@@ -30,6 +30,7 @@ from optviz.core.surfaces import load_surface
 from optviz.render import fonts
 from optviz.render.contour import make_figure
 from optviz.render.static import save_figure
+from optviz.render.spec import RenderSpec
 
 CHINESE = "优化器的轨迹与损失函数"
 JAPANESE = "最適化アルゴリズムの比較"
@@ -64,7 +65,7 @@ def run():
 def figure(run):
     need_cjk_font()
     s, tr = run
-    fig, ax = make_figure(s, tr, title=TITLE, size=(8, 5), dpi=60, loss_panel=True)
+    fig, ax = make_figure(s, tr, RenderSpec(title=TITLE, size=(8, 5), dpi=60, loss_panel=True))
     return fig, ax
 
 
@@ -254,9 +255,9 @@ def test_characters_no_font_has_give_one_warning_line(tmp_path, run, caplog, mon
     s, tr = run
     title = f"missing {NO_FONT}\u0379 here {NO_FONT}"
     caplog.set_level(logging.WARNING)
-    fig, _ = make_figure(s, tr, title=title, size=(5, 3.5), dpi=50)
+    fig, _ = make_figure(s, tr, RenderSpec(title=title, size=(5, 3.5), dpi=50))
     files = save_figure(fig, tmp_path / "fig", ["png", "svg", "pdf"])
-    fig2, _ = make_figure(s, tr, title=title, size=(5, 3.5), dpi=50)
+    fig2, _ = make_figure(s, tr, RenderSpec(title=title, size=(5, 3.5), dpi=50))
     save_figure(fig2, tmp_path / "again", ["png"])
     assert all(f.stat().st_size > 0 for f in files)
     lines = [r.getMessage() for r in caplog.records]
@@ -283,7 +284,7 @@ def test_a_script_outside_the_chain_takes_a_font_that_has_it(run, monkeypatch):
     ch = next(chr(c) for c in sorted(stix) if c > 0x2000 and fonts._drawn(chr(c))
               and not any(c in m for m in chain_maps))
     s, tr = run
-    fig, ax = make_figure(s, tr, title=f"symbol {ch}", size=(5, 3.5), dpi=50)
+    fig, ax = make_figure(s, tr, RenderSpec(title=f"symbol {ch}", size=(5, 3.5), dpi=50))
     assert fonts.uncovered(ch) == ""
     from matplotlib.text import Text
 

@@ -9,13 +9,14 @@ from optviz.app.runner import simulate_config
 from optviz.input.config import load_config, parse_config
 from optviz.render.contour import make_figure, shown_path
 from optviz.render.labels import figure_note, legend_heads
+from optviz.render.spec import RenderSpec
 
 
-def figure(cfg, tr, **over):
+def figure(cfg, tr):
     r = cfg.render
-    options = dict(title=cfg.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
-                   entries=legend_heads(cfg), note=figure_note(cfg), view=r.view_box)
-    return make_figure(cfg.surface, tr, **{**options, **over})
+    spec = RenderSpec(title=cfg.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
+                      entries=legend_heads(cfg), note=figure_note(cfg), view_box=r.view_box)
+    return make_figure(cfg.surface, tr, spec)
 
 
 def pixels(fig):
@@ -204,8 +205,9 @@ def test_the_animation_draws_the_segments_and_marks_as_the_still(tmp_path):
 
     cfg = parse_config(RETURNING, "back.yaml")
     tr = simulate_config(cfg)
-    anim = Animator(cfg.surface, tr, title=cfg.title, size=(12, 8), dpi=100,
-                    entries=legend_heads(cfg), note=figure_note(cfg), view="domain")
+    anim = Animator(cfg.surface, tr, RenderSpec(
+        title=cfg.title, size=(12, 8), dpi=100, entries=legend_heads(cfg), note=figure_note(cfg),
+        view_box="domain"))
     still = anim.final_still()
     assert still is not None
     fig, _ = figure(cfg, tr)

@@ -16,6 +16,7 @@ from optviz.core.optim import make_optimizer
 from optviz.core.surfaces import load_surface
 from optviz.errors import RenderError
 from optviz.render import render_static
+from optviz.render.spec import RenderSpec
 from optviz.render.contour import (
     colours,
     labelled_levels,
@@ -40,7 +41,7 @@ def hex_rgb(h):
 
 def test_png_has_the_size_and_each_optimizer_colour(tmp_path, run):
     s, tr = run
-    [png] = render_static(s, tr, tmp_path, "fig", ["png"], size=(6, 4), dpi=60)
+    [png] = render_static(s, tr, tmp_path, "fig", ["png"], RenderSpec(size=(6, 4), dpi=60))
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)
     assert img.shape == (240, 360, 3)
     for c in colours(3):
@@ -51,14 +52,15 @@ def test_png_has_the_size_and_each_optimizer_colour(tmp_path, run):
 
 def test_svg_and_pdf_are_real_files(tmp_path, run):
     s, tr = run
-    svg, pdf = render_static(s, tr, tmp_path, "fig", ["svg", "pdf"], size=(4, 3), dpi=50)
+    svg, pdf = render_static(s, tr, tmp_path, "fig", ["svg", "pdf"],
+                             RenderSpec(size=(4, 3), dpi=50))
     ET.parse(svg)
     assert pdf.read_bytes()[:5] == b"%PDF-"
 
 
 def test_legend_shows_final_loss_and_divergence(run):
     s, tr = run
-    fig, ax = make_figure(s, tr, size=(4, 3), dpi=50)
+    fig, ax = make_figure(s, tr, RenderSpec(size=(4, 3), dpi=50))
     [legend] = fig.legends
     texts = [t.get_text() for t in legend.get_texts()]
     assert tr.diverged[2, 0] and not tr.diverged[0, 0]
@@ -82,7 +84,7 @@ def test_failed_save_leaves_no_partial_file(tmp_path, run, monkeypatch):
 
     monkeypatch.setattr(Figure, "savefig", broken)
     with pytest.raises(RenderError, match="No space left"):
-        render_static(s, tr, tmp_path, "fig", ["png"], size=(4, 3), dpi=50)
+        render_static(s, tr, tmp_path, "fig", ["png"], RenderSpec(size=(4, 3), dpi=50))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png"]
     assert (tmp_path / "fig.png").read_bytes() == b"old"
 
@@ -90,16 +92,18 @@ def test_failed_save_leaves_no_partial_file(tmp_path, run, monkeypatch):
 def test_rendering_does_not_import_pyplot():
     code = ("import sys, optviz\nfrom optviz.core.engine import simulate\n"
             "from optviz.core.optim import make_optimizer\nfrom optviz.render.contour import make_figure\n"
+            "from optviz.render.spec import RenderSpec\n"
             "s = optviz.load_surface('ravine')\n"
             "tr = simulate(s, {'a': make_optimizer('adam')}, s.start, 3)\n"
-            "make_figure(s, tr, size=(3, 2), dpi=40)\nprint('pyplot' in str(list(sys.modules)))")
+            "make_figure(s, tr, RenderSpec(size=(3, 2), dpi=40))\n"
+            "print('pyplot' in str(list(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
 
 
 def test_loss_panel_plots_the_trajectories_losses(run):
     s, tr = run
-    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, loss_panel=True)
+    fig, ax = make_figure(s, tr, RenderSpec(size=(6, 4), dpi=40, loss_panel=True))
     lax = [a for a in fig.axes if a is not ax][0]
     # a curve and its dashed stretches (none here) each, and the mark where "wild"
     # (diverged) leaves the panel above
@@ -146,7 +150,7 @@ def test_last_seen_is_where_a_path_leaves_the_plot(path, seen):
 def test_diverged_run_ends_in_an_x_on_the_plot_edge(run):
     """The run's last point is far off the plot; its X is drawn where it left."""
     s, tr = run
-    fig, ax = make_figure(s, tr, size=(4, 3), dpi=50)
+    fig, ax = make_figure(s, tr, RenderSpec(size=(4, 3), dpi=50))
     [x] = [line for line in ax.lines if line.get_marker() == "X"]
     (px,), (py,) = x.get_data()
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
@@ -211,10 +215,10 @@ def test_view_box_paths_holds_the_paths_domain_clips_them():
     tr = simulate(s, {"over": make_optimizer("sgd", lr=1.02)}, [-2.8, 0.5], 20)  # |x| * 1.04
     (x0, x1), (y0, y1) = s.domain
     assert tr.points[0, 0, :, 0].max() > x1  # it overshoots the domain
-    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, view="paths")
+    fig, ax = make_figure(s, tr, RenderSpec(size=(6, 4), dpi=40, view_box="paths"))
     assert ax.get_xlim()[1] > tr.points[0, 0, :, 0].max()
     assert not [line for line in ax.lines if line.get_marker() in "<>^v"]
-    fig, ax = make_figure(s, tr, size=(6, 4), dpi=40, view="domain")
+    fig, ax = make_figure(s, tr, RenderSpec(size=(6, 4), dpi=40, view_box="domain"))
     assert ax.get_xlim() == (x0, x1)
     arrows = [line for line in ax.lines if line.get_marker() in "<>"]
     assert arrows and all(abs(a.get_xdata()[0]) == x1 and not a.get_clip_on() for a in arrows)
@@ -225,12 +229,12 @@ def test_view_box_paths_holds_the_paths_domain_clips_them():
 def test_legend_beside_a_square_plot_and_below_a_wide_one():
     s = load_surface("simple-quad")
     tr = simulate(s, {"adam": make_optimizer("adam", lr=0.1)}, s.start, 10)
-    fig, ax = make_figure(s, tr, size=(12, 8), dpi=40)
+    fig, ax = make_figure(s, tr, RenderSpec(size=(12, 8), dpi=40))
     [legend] = fig.legends
     assert legend.get_window_extent().x0 > ax.get_window_extent().x1
     wide = load_surface("ravine")
     tr = simulate(wide, {"sgd": make_optimizer("sgd", lr=0.5)}, wide.start, 10)
-    fig, ax = make_figure(wide, tr, size=(6, 6), dpi=40)
+    fig, ax = make_figure(wide, tr, RenderSpec(size=(6, 6), dpi=40))
     [legend] = fig.legends
     assert legend.get_window_extent().y1 < ax.get_window_extent().y0
     # the plot takes the width the legend does not need
@@ -290,7 +294,7 @@ def test_dashed_trails_draw_what_dashed_halo_lines_draw():
     s = load_surface("simple-quad")
     opts = {f"sgd {lr}": make_optimizer("sgd", lr=lr) for lr in np.linspace(0.02, 0.3, 8)}
     tr = simulate(s, opts, s.start, 10)
-    anim = Animator(s, tr, size=(6, 4), dpi=60)
+    anim = Animator(s, tr, RenderSpec(size=(6, 4), dpi=60))
     fast = anim.draw(10).copy()
     anim.trails.set_visible(False)
     canvas, ax = anim.fig.canvas, anim.ax
@@ -417,8 +421,9 @@ def draw_many(cfg, tr):
     from optviz.render.labels import figure_note, legend_heads
 
     r = cfg.render
-    return make_figure(cfg.surface, tr, title=cfg.title, size=r.size, dpi=r.dpi,
-                       loss_panel=r.loss_panel, entries=legend_heads(cfg), note=figure_note(cfg))
+    return make_figure(cfg.surface, tr, RenderSpec(
+        title=cfg.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
+        entries=legend_heads(cfg), note=figure_note(cfg)))
 
 
 def boxes_apart(a, b) -> bool:
@@ -548,13 +553,13 @@ def test_the_3d_view_grows_to_hold_a_legend_of_twenty():
     """The 3-D figure's legend of 20 ran off its foot; the figure now grows
     taller (the plot keeps its size in inches), and a short legend changes
     nothing."""
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.view3d import Animator3D
 
     cfg, tr = many(20, size=(12, 8))
     from optviz.render.labels import legend_heads
 
-    anim = Animator3D(cfg.surface, tr, title=cfg.title, size=(12, 8), dpi=40,
-                      camera=Camera(35, -60, 0), entries=legend_heads(cfg))
+    anim = Animator3D(cfg.surface, tr, RenderSpec(title=cfg.title, size=(12, 8), dpi=40,
+                                                  camera=(35, -60, 0), entries=legend_heads(cfg)))
     fig = anim.still(tr.shape[2])
     w, h = fig.get_size_inches()
     assert w == 12 and h > 8 and anim.size == (480, round(h * 40))
@@ -564,7 +569,7 @@ def test_the_3d_view_grows_to_hold_a_legend_of_twenty():
     assert box.y0 >= 0 and box.y1 <= fig.bbox.y1
     assert fig.axes[0].get_position().height * h == pytest.approx(0.88 * 8)
     cfg, tr = many(3)
-    small = Animator3D(cfg.surface, tr, size=(12, 8), dpi=40, camera=Camera(35, -60, 0))
+    small = Animator3D(cfg.surface, tr, RenderSpec(size=(12, 8), dpi=40, camera=(35, -60, 0)))
     assert tuple(small.fig.get_size_inches()) == (12, 8)
 
 

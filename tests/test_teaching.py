@@ -8,6 +8,7 @@ from optviz.app.cli import cli
 from optviz.app.runner import run, simulate_config
 from optviz.input import library
 from optviz.input.config import load_config, parse_config
+from optviz.render.spec import RenderSpec
 
 DEMOS = [n.split("/", 1)[1] for n in library.names("configs") if n.startswith("demos/")]
 
@@ -127,8 +128,8 @@ def test_overlays_record_gradient_step_and_first_moment():
     for t in range(1, cfg.steps):  # torch's buffer: b ← μ·b + g
         buf = 0.8 * buf + o.gradient[1, t]
         np.testing.assert_allclose(o.momentum[1, t], buf, rtol=1e-12)
-    anim = Animator(cfg.surface, tr, size=(6, 4), dpi=40, overlays=o,
-                    overlay_kinds=cfg.render.overlays)
+    anim = Animator(cfg.surface, tr, RenderSpec(size=(6, 4), dpi=40, overlays=cfg.render.overlays),
+                    overlays=o)
     # the stated rule (README, Animator._make_quivers): gradient and first moment are
     # drawn negated, times each optimizer's lr (1 here: none given), and stretched
     # alike so that the run's longest of them is 15% of the plot's larger side;
@@ -200,7 +201,7 @@ def test_unknown_overlay_is_refused():
 def test_3d_view_static_and_animated(tmp_path):
     from PIL import Image
 
-    from optviz.render.view3d import SUB, Animator3D, Camera
+    from optviz.render.view3d import SUB, Animator3D
 
     cfg = parse_config("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
                        "{type: sgd, lr: 0.5}]\nrender: {formats: [png, gif], view: 3d, "
@@ -212,7 +213,7 @@ def test_3d_view_static_and_animated(tmp_path):
     gif = Image.open(tmp_path / "v3.gif")
     assert gif.n_frames == 9 + 15
     tr = simulate_config(cfg)
-    anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 5))
+    anim = Animator3D(cfg.surface, tr, RenderSpec(size=(5, 4), dpi=40, camera=(30, -50, 5)))
     anim.draw(8)
     lift = 0.006 * (anim.hi - anim.lo)
     for k, (line, back) in enumerate(zip(anim.lines, anim.behind)):
@@ -226,12 +227,12 @@ def test_3d_view_static_and_animated(tmp_path):
 
 
 def test_3d_still_camera_blits_what_a_full_draw_shows_and_keys_start_and_minima():
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.view3d import Animator3D
 
     cfg = parse_config("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
                        "{type: sgd, lr: 0.5}]\n")
     tr = simulate_config(cfg)
-    anim = Animator3D(cfg.surface, tr, size=(5, 4), dpi=40, camera=Camera(30, -50, 0))
+    anim = Animator3D(cfg.surface, tr, RenderSpec(size=(5, 4), dpi=40, camera=(30, -50, 0)))
     assert anim.blit
     blitted = anim.draw(5).copy()
     anim.draw(8)  # another frame between: the background is restored, not drawn over

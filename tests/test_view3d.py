@@ -7,17 +7,18 @@ import pytest
 
 from optviz.app.runner import run, simulate_config
 from optviz.input.config import parse_config
+from optviz.render.spec import RenderSpec
 
 BUMP = ("surface: {formula: '5*exp(-(x**2 + y**2))', domain: {x: [-3, 3], y: [-3, 3]}}\n"
         "start: [0.5, -2.5]\nsteps: 10\noptimizers: [{type: sgd, lr: 0.01}]\n")
 
 
 def _animator(text, camera=(35, -60, 0), size=(6, 4), dpi=50):
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.view3d import Animator3D
 
     cfg = parse_config(text, "v.yaml")
     tr = simulate_config(cfg)
-    return Animator3D(cfg.surface, tr, size=size, dpi=dpi, camera=Camera(*camera)), tr
+    return Animator3D(cfg.surface, tr, RenderSpec(size=size, dpi=dpi, camera=tuple(camera))), tr
 
 
 def _pixels(fig):
@@ -152,20 +153,20 @@ def test_a_turning_camera_draws_each_frame_as_the_still(tmp_path):
     GIF, each frame is within the palette's rounding of it."""
     from PIL import Image
 
-    from optviz.render.view3d import Animator3D, Camera
+    from optviz.render.view3d import Animator3D
 
     text = ("surface: two-minimums\nsteps: 8\noptimizers: [{type: adam, lr: 0.25}, "
             "{type: sgd, lr: 0.5}]\nrender: {formats: [gif], view: 3d, size: [6, 4], dpi: 50, "
             "camera: {elev: 30, azim: -50, rotate: 10}}\n")
     cfg = parse_config(text, "turn.yaml")
     tr = simulate_config(cfg)
-    turning = Animator3D(cfg.surface, tr, size=(6, 4), dpi=50, camera=Camera(30, -50, 10))
+    turning = Animator3D(cfg.surface, tr, RenderSpec(size=(6, 4), dpi=50, camera=(30, -50, 10)))
     run(cfg, out=tmp_path)
     with Image.open(tmp_path / "turn.gif") as gif:
         for step in (0, 4, 8):
             frame = turning.draw(step)[..., :3].astype(int).copy()
-            still = Animator3D(cfg.surface, tr, size=(6, 4), dpi=50,
-                               camera=Camera(30, -50 + 10 * step, 0))
+            still = Animator3D(cfg.surface, tr, RenderSpec(size=(6, 4), dpi=50,
+                                                           camera=(30, -50 + 10 * step, 0)))
             fig = still.still(step)
             still.counter.set_text(f"step {step} / 8")
             expected = _pixels(fig)

@@ -404,13 +404,14 @@ def _make_run(the_plan: Plan, stage, result: RunResult, progress, recorder, size
     png_from_animation = "png" in still and bool(animated) and config.render.view != "3d"
 
     def static_figure(formats: Sequence[str], pixels=None) -> None:
+        from optviz.render.spec import render_spec
         from optviz.render.static import render_static, save_pixels
 
         if pixels is not None:
             save_pixels(pixels, stage.path(f"{stem}.png"), config.render.dpi)
         else:
             render_static(config.surface, trajectories, stage.dir, stem, formats,
-                          **static_options(config))
+                          render_spec(config))
 
     formats = [f for f in still if not (png_from_animation and f == "png")]
     if formats:
@@ -517,16 +518,6 @@ def network_plane(config: RunConfig, trajectories: Trajectories, run: int = 0):
         raise ConfigError(e.detail, file=where, line=config.lines.get(("render", "plane")),
                           key=key, hint=e.hint) from None
     return the_plane
-
-
-def static_options(config: RunConfig) -> dict:
-    """render_static's keywords for a config's still figure."""
-    from optviz.render.labels import figure_note, legend_heads
-
-    r = config.render
-    return dict(title=config.title, size=r.size, dpi=r.dpi, loss_panel=r.loss_panel,
-                view=r.view, camera=r.camera, entries=legend_heads(config),
-                note=figure_note(config), view_box=r.view_box, svg_text=r.svg_text)
 
 
 def write_web(config: RunConfig, trajectories: Trajectories, target: Path, *,

@@ -4,7 +4,8 @@ The names below are imported on first use, so that a run writing only a PNG
 does not load the frame pipeline and its encoders.
 """
 
-__all__ = ["render_animation", "render_static", "save_figure", "matplotlib_folder"]
+__all__ = ["RenderSpec", "render_animation", "render_spec", "render_static", "save_figure",
+           "matplotlib_folder"]
 
 
 def matplotlib_folder() -> None:
@@ -64,4 +65,8 @@ def __getattr__(name: str):
         from optviz.render import static
 
         return getattr(static, name)
+    if name in ("RenderSpec", "render_spec"):
+        from optviz.render import spec
+
+        return getattr(spec, name)
     raise AttributeError(f"module 'optviz.render' has no attribute {name!r}")

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from optviz.input.schema import RENDER
 from optviz.render.fonts import check_text, styled
 from optviz.render.labels import number
+from optviz.render.spec import RenderSpec
 from optviz.render.styles import (  # noqa: F401 - colours, looks: used by the other renderers
     BACKGROUND,
     CONTOUR_ALPHA,
@@ -1041,16 +1042,18 @@ class Scene:
 
 
 @styled
-def compose(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
-            entries: Sequence[str] | None = None, note: str = "", view: str = "paths",
-            extra_handles=()) -> Scene:
+def compose(surface, traj, spec: RenderSpec = RenderSpec(), *, n=0, extra_handles=()) -> Scene:
     """Lay out and draw everything that does not move: the surface over the
     view box, start, minima, the legend (*entries*: each optimizer's text
     above its final loss; default its label; a note where its path follows
     another's), the title, the note of the run's conventions (bottom left) and
     the loss panel's axes; find the stretches of each path (and loss curve)
-    that later ones hide."""
+    that later ones hide. What is drawn and how: *spec* (title, size, dpi,
+    loss_panel, entries, note, view_box)."""
     from optviz.errors import LayoutError
+
+    title, size, dpi, loss_panel = spec.title, spec.size, spec.dpi, spec.loss_panel
+    entries, note, view = spec.entries, spec.note, spec.view_box
 
     fig = new_figure(size, dpi)
     scale = figure_scale(size)
@@ -1213,13 +1216,11 @@ def draw_paths(ax, traj, cols, *, n=0, scale=1.0, upto: int | None = None, shown
 
 
 @styled
-def make_figure(surface, traj, *, title=None, size=(12, 8), dpi=100, n=0, loss_panel=False,
-                entries: Sequence[str] | None = None, note: str = "", view: str = "paths"):
+def make_figure(surface, traj, spec: RenderSpec = RenderSpec(), *, n=0):
     """The complete static figure: surface, every path, start, minima, legend,
     title, the run's conventions (*note*) and, with *loss_panel*, the loss of
     each optimizer against the step. Returns (fig, plot axes)."""
-    scene = compose(surface, traj, title=title, size=size, dpi=dpi, n=n, loss_panel=loss_panel,
-                    entries=entries, note=note, view=view)
+    scene = compose(surface, traj, spec, n=n)
     cols = [look.colour for look in scene.looks]
     draw_paths(scene.ax, traj, cols, n=n, scale=scene.scale, shown=scene.shown,
                looks_=scene.looks, shared=scene.shared)

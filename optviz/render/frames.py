@@ -29,17 +29,9 @@ from optviz.render.contour import (
 from optviz.render.encoders import open_writers
 from optviz.render.fonts import styled
 from optviz.render.labels import number
+from optviz.render.spec import RenderSpec, render_spec
 
 HOLD_SECONDS = 1.5  # the last frame stays this long before the loop restarts
-
-
-def _moment_units(kind: str) -> str:
-    from optviz.core.optim.registry import get_spec
-
-    try:
-        return get_spec(kind).moment_units
-    except Exception:  # torch classes and plugins: no exposed moment of their own
-        return "gradient"
 
 
 def frame_steps(steps: int, max_frames: int) -> np.ndarray:
@@ -57,17 +49,14 @@ class Animator:
     canvas's RGBA buffer (H, W, 4): a view, valid until the next call."""
 
     @styled
-    def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
-                 loss_panel=False, overlays=None, overlay_kinds=(), entries=None, note="",
-                 view="paths", overlay_lrs=None, moment_scale=None):
-        """*overlay_lrs*: each optimizer's lr (the overlays' gradient and first
-        moment are drawn times it); *moment_scale*: what turns each one's first
-        moment into gradient units (1, or 1 / lr for NAG's v)."""
+    def __init__(self, surface, traj, spec: RenderSpec = RenderSpec(), *, n=0, overlays=None):
+        """What is drawn and how: *spec* (its ``overlays`` are the kinds drawn from
+        the recorded *overlays*, times its ``overlay_lrs``; its ``moment_scale``
+        turns each first moment into gradient units)."""
         self.traj, self.n = traj, n
         self.total = traj.shape[2]
-        scene = self.scene = compose(surface, traj, title=title, size=size, dpi=dpi, n=n,
-                                     loss_panel=loss_panel, entries=entries, note=note,
-                                     view=view)
+        loss_panel = spec.loss_panel
+        scene = self.scene = compose(surface, traj, spec, n=n)
         fig, ax, scale = scene.fig, scene.ax, scene.scale
         self.fig, self.ax = fig, ax
         self.looks = scene.looks
@@ -96,8 +85,9 @@ class Animator:
         self.fans, self.bands = None, None
         fan = [self.fans] if self._fans(traj, scale) else []
         self.overlays, self.quivers = overlays, {}
-        if overlays is not None and overlay_kinds:
-            self._make_quivers(ax, surface, overlay_kinds, scale, overlay_lrs, moment_scale)
+        if overlays is not None and spec.overlays:
+            self._make_quivers(ax, surface, spec.overlays, scale, spec.overlay_lrs,
+                               spec.moment_scale)
         # the start ring is redrawn over the paths (the known minima lie under them)
         self.on_top = [draw_start(ax, traj.points[0, n, 0], scale)]
         # above the plot's top right corner, or under it if the title reaches
@@ -589,25 +579,12 @@ class StepCounter:
 
 def make_animator(config, traj, overlays=None):
     """The 2-D (blitted) or 3-D animator a config asks for."""
-    from optviz.render.labels import figure_note, legend_heads
+    spec = render_spec(config)
+    if spec.view == "3d":
+        from optviz.render.view3d import Animator3D
 
-    r = config.render
-    if r.view == "3d":
-        from optviz.render.view3d import Animator3D, Camera
-
-        return Animator3D(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
-                          camera=Camera(*r.camera), entries=legend_heads(config),
-                          note=figure_note(config))
-
-    lrs = [float(o.params.get("lr", 1.0)) for o in config.optimizers]
-    # a first moment kept in parameter units (the registry's moment_units: NAG's v) is
-    # divided by the lr, to put it in gradient units like the others'
-    moment_scale = [1.0 / lr if _moment_units(o.type) == "parameter" else 1.0
-                    for o, lr in zip(config.optimizers, lrs)]
-    return Animator(config.surface, traj, title=config.title, size=r.size, dpi=r.dpi,
-                    loss_panel=r.loss_panel, overlays=overlays, overlay_kinds=r.overlays,
-                    entries=legend_heads(config), note=figure_note(config), view=r.view_box,
-                    overlay_lrs=lrs, moment_scale=moment_scale)
+        return Animator3D(config.surface, traj, spec)
+    return Animator(config.surface, traj, spec, overlays=overlays)
 
 
 def frame_stream(config, traj) -> Iterator[np.ndarray]:

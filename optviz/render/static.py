@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from optviz.errors import RenderError
 from optviz.outputs import atomic_path
 from optviz.render.contour import make_figure
+from optviz.render.spec import RenderSpec
 from optviz.input.config import SVG_TEXT
 from optviz.render.fonts import check_text, styled, text_style
 
@@ -56,22 +58,18 @@ def save_pixels(rgba, target: Path, dpi: float) -> Path:
 
 
 @styled
-def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",), *,
-                  title=None, size=(12, 8), dpi=100, loss_panel=False, view="2d",
-                  camera=None, entries=None, note="", view_box="paths",
-                  svg_text="text") -> list[Path]:
-    """Draw the figure with every path (contours, or the 3-D view) and write it in
-    each static format. *entries*: each optimizer's legend text (its label and
-    settings, :func:`optviz.render.labels.legend_heads`); *note*: the run's
-    conventions (:func:`optviz.render.labels.figure_note`)."""
-    if view == "3d":
-        from optviz.render.view3d import Animator3D, Camera
+def render_static(surface, traj, out_dir, stem: str, formats: Sequence[str] = ("png",),
+                  spec: RenderSpec = RenderSpec()) -> list[Path]:
+    """Draw the figure with every path (contours, or the 3-D view, as *spec* says) and
+    write it in each static format. ``spec.entries``: each optimizer's legend text
+    (its label and settings, :func:`optviz.render.labels.legend_heads`); ``spec.note``:
+    the run's conventions (:func:`optviz.render.labels.figure_note`)."""
+    if spec.view == "3d":
+        from optviz.render.view3d import Animator3D
 
-        elev, azim = (camera[0], camera[1]) if camera else (Camera.elev, Camera.azim)
-        anim = Animator3D(surface, traj, title=title, size=size, dpi=dpi,
-                          camera=Camera(elev, azim, 0.0), entries=entries, note=note)
+        elev, azim = spec.camera[:2]  # a still: the camera does not turn
+        anim = Animator3D(surface, traj, replace(spec, camera=(elev, azim, 0.0)))
         fig = anim.still(traj.shape[2])
     else:
-        fig, _ = make_figure(surface, traj, title=title, size=size, dpi=dpi,
-                             loss_panel=loss_panel, entries=entries, note=note, view=view_box)
-    return save_figure(fig, Path(out_dir) / stem, formats, svg_text=svg_text)
+        fig, _ = make_figure(surface, traj, spec)
+    return save_figure(fig, Path(out_dir) / stem, formats, svg_text=spec.svg_text)

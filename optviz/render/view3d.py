@@ -27,6 +27,7 @@ import numpy as np
 
 from optviz.render.contour import START_COLOUR, legend_text, looks, new_figure
 from optviz.render.fonts import check_text, styled
+from optviz.render.spec import RenderSpec
 
 # hypsometric tints, low to high: a landscape (valley green to ridge sand and rock)
 LANDSCAPE = ("#2f6f73", "#6fa58c", "#b9cf9a", "#e9dfae", "#d2b282", "#a98a6d", "#e9e4dc")
@@ -227,11 +228,14 @@ class Animator3D:
     """Same interface as the 2-D Animator: ``draw(step)`` returns the RGBA buffer."""
 
     @styled
-    def __init__(self, surface, traj, *, title=None, size=(12, 8), dpi=100, n=0,
-                 camera: Camera = Camera(), entries=None, note=""):
+    def __init__(self, surface, traj, spec: RenderSpec = RenderSpec(), *, n=0):
+        """What is drawn and how: *spec* (title, size, dpi, camera: elev, azim and the
+        degrees it turns per frame, entries, note)."""
         from matplotlib.colors import LightSource, LinearSegmentedColormap, Normalize
         from matplotlib.lines import Line2D
 
+        title, size, dpi, entries, note = spec.title, spec.size, spec.dpi, spec.entries, spec.note
+        camera = Camera(*spec.camera)
         self.traj, self.n, self.surface, self.camera = traj, n, surface, camera
         self.total = traj.shape[2]
         w, h = size
