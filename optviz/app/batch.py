@@ -210,6 +210,15 @@ def _told_to_stop(pool: ProcessPoolExecutor, wait: float = 2.0) -> bool:
     return any(p.exitcode in stops for p in procs)
 
 
+def _remove_empty(folders: Sequence[Path]) -> None:
+    """Remove each of *folders* (output folders that did not exist when the batch began)
+    if it is empty: a worker stopped before its clean-up leaves it behind. A folder
+    holding anything is left (rmdir removes only an empty one)."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def _stop(pool: ProcessPoolExecutor, grace: float = 10.0) -> None:
     """Cancel every queued job and end the workers: SIGTERM (each cleans up its run,
     killing its ffmpeg), then SIGKILL for any still alive after *grace* seconds."""
@@ -325,6 +334,9 @@ def _render_all(configs: list[Path], *, jobs, force, on_done, budget, ex) -> lis
     else:
         # the longest jobs first, so no worker is left alone with a long one at the end
         todo.sort(key=lambda job: -job_cost(job[1]))
+        # the output folders that do not exist yet: a stopped batch removes those of
+        # them a worker created and left empty (one killed before its own clean-up)
+        fresh = [Path(cfg.output) for _, cfg in todo if not Path(cfg.output).exists()]
         ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init)
         try:
@@ -340,6 +352,7 @@ def _render_all(configs: list[Path], *, jobs, force, on_done, budget, ex) -> lis
                                    errors=[f"worker failed: {type(e).__name__}: {e}"]))
         except BaseException:  # Ctrl-C, SIGTERM: cancel the queue, stop the workers
             _stop(pool)
+            _remove_empty(fresh)
             raise
         pool.shutdown(wait=True)
     order = {p: i for i, p in enumerate(configs)}
