@@ -8,8 +8,8 @@ against its baseline measured in this same run; the clusters are
 start-up not timed, their workers warmed by importing optviz first, as a
 cluster's long-lived workers are):
 
-1. Scaling: ``optviz basins`` (wobbly, 5 optimizers x 1000 steps, 200 x 200:
-   200 M point-steps, 25 chunks; about 20 s on one worker) with
+1. Scaling: ``optviz basins`` (wobbly, 5 optimizers x 1000 steps, 260 x 260:
+   338 M point-steps; about 21 s on one idle worker, at least the issue's 20 s) with
    ``--scheduler`` on a cluster of 1 worker, then of 2 workers.
    Target: 2 workers >= 1.7x one worker.
    Printed beside each: the tasks' compute seconds (the scheduler's task
@@ -51,7 +51,7 @@ optimizers:
   - {type: adam, lr: 0.1}
 render: {formats: [png]}
 """
-RESOLUTION = 200
+RESOLUTION = 260
 
 
 def load() -> str:
@@ -114,7 +114,8 @@ def main() -> None:
                              "1e9", "--out", f"basins-{n}", "--scheduler", c.scheduler_address)
                 since = time.time()
                 basins[n] = timed(cmd, work)
-                print(f"  optviz basins -r {RESOLUTION} (200 M point-steps), {n} worker"
+                steps = 5 * 1000 * RESOLUTION ** 2
+                print(f"  optviz basins -r {RESOLUTION} ({steps / 1e6:,.0f} M point-steps), {n} worker"
                       f"{'s' if n > 1 else ' '}: {basins[n]:6.2f} s   "
                       f"({busy(c, since, basins[n])})")
         same = all((work / "basins-1" / f).read_bytes() == (work / "basins-2" / f).read_bytes()
