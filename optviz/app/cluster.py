@@ -113,6 +113,26 @@ def _task(allowed: tuple[str, ...], fn: Callable, *args):
     return fn(*args)
 
 
+def _client_class(distributed):
+    """distributed.Client, but one whose failed start (nobody at the address, a bad
+    address) stops its IO loop thread at once. distributed leaves that thread to the
+    garbage collector (``Client.__del__``), which may run while another Client's loop
+    starts, holding the lock the stop needs: a deadlock (seen in tests/cluster), or a
+    thread left running in a library user's process."""
+
+    class Client(distributed.Client):
+        def start(self, **kwargs):
+            try:
+                super().start(**kwargs)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.close()  # returns early when the failed start marked it closed
+                    self._loop_runner.stop()  # no public API; stopping twice is a no-op
+                raise
+
+    return Client
+
+
 def connect(address: str):
     """A DaskExecutor on the scheduler at *address*; a clean ConfigError (exit 2
     in the CLI) when dask is missing, the address is wrong or nobody answers
@@ -133,8 +153,8 @@ def connect(address: str):
     for log in quiet:
         log.setLevel(logging.CRITICAL)
     try:
-        client = distributed.Client(address, timeout=f"{CONNECT_TIMEOUT}s",
-                                    set_as_default=False)
+        client = _client_class(distributed)(address, timeout=f"{CONNECT_TIMEOUT}s",
+                                            set_as_default=False)
     except Exception as e:  # ValueError (bad address), OSError / TimeoutError (nobody there)
         reason = " ".join(str(e).split()) or type(e).__name__
         raise ConfigError(f"cannot reach a dask scheduler at {address!r}: {reason}",
