@@ -84,11 +84,22 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def _write_csv_rows(fh, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """The CSV text of *rows* with no header: a part of a table whose parts are made
+    apart (on a cluster's workers) and joined by :func:`write_csv_parts`."""
+    out = io.StringIO()
+    _write_csv_rows(out, None, rows)
+    return out.getvalue()
+
+
+def _write_csv_rows(fh, header: Sequence[str] | None, rows: Iterable[Sequence[Any]],
+                    width: int | None = None) -> None:
     writer = csv.writer(fh, lineterminator="\n")
-    writer.writerow(header)
-    width = len(header)
+    if header is not None:
+        writer.writerow(header)
+        width = len(header)
     for row in rows:
+        width = len(row) if width is None else width
         if len(row) != width:
             raise ValueError(f"a CSV row has {len(row)} fields under a {width}-field header")
         writer.writerow([cell(v) for v in row])
@@ -205,6 +216,20 @@ def write_bytes(target: str | Path, data: bytes) -> Path:
     try:
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
+    except OSError as e:
+        raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
+    return target
+
+
+def write_csv_parts(target: str | Path, header: Sequence[str], parts: Iterable[str]) -> Path:
+    """Write a CSV file of *header* and the texts *parts* (of :func:`csv_lines`, each
+    row as wide as the header), in order, atomically: the bytes of :func:`write_csv`
+    given the parts' rows."""
+    target = Path(target)
+    try:
+        with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            _write_csv_rows(fh, header, ())
+            fh.writelines(parts)
     except OSError as e:
         raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
     return target

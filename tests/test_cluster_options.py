@@ -179,3 +179,42 @@ def test_files_made_by_a_different_optviz_are_refused_before_the_folder_changes(
     with pytest.raises(ClusterError, match="same optviz"):
         write_made(cfg, made)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_basin_table_formatted_by_the_tasks_is_the_bytes_of_one_made_here(
+        tmp_path, monkeypatch):
+    """On a cluster the chunks' tasks format their rows of basins.csv (in parallel);
+    joined by their index, whatever order they come back in, the files are a local
+    run's, byte for byte."""
+    import contextlib
+
+    from optviz.analysis import sweep as sweep_module
+    from optviz.analysis.basins import basins_chunk_table
+    from optviz.app import runner
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(SMALL)
+    monkeypatch.setattr(sweep_module, "CHUNK_VALUES", 3 * 21 * 100)  # chunks of 100 rows
+    out = tmp_path / "out"
+    runner.run_basins(cfg, 36, out=out)
+    here = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    shutil.rmtree(out)
+    ex = _Reversed()
+    calls = []
+
+    @contextlib.contextmanager
+    def fake(address):
+        yield ex
+
+    def spy(*args):
+        calls.append(args[2:4])
+        return basins_chunk_table(*args)
+
+    monkeypatch.setattr(runner, "executor", fake)
+    monkeypatch.setattr("optviz.analysis.basins.basins_chunk_table", spy)
+    runner.run_basins(cfg, 36, out=out, scheduler="tcp://somewhere:8786")
+    assert len(calls) == 13 == ex.count and calls[0] == (0, 12)  # the last first
+    there = {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+    assert "basins.csv" in here and set(there) == set(here)
+    for name in here:
+        assert there[name] == here[name], name

@@ -34,6 +34,9 @@ class BasinsResult:
     ys: np.ndarray
     labels: np.ndarray  # (K, R, R) int
     losses: np.ndarray  # (K, R, R)
+    # the CSV text of :meth:`rows`, in order, when the chunks' tasks made it (a cluster
+    # formats the table in parallel, where it computes); None: made from rows()
+    table: list[str] | None = None
 
     def fractions(self, k: int) -> dict[str, float]:
         lab = self.labels[k]
@@ -53,10 +56,9 @@ class BasinsResult:
         for k, opt in enumerate(self.config.optimizers):
             labels, losses = self.labels[k].ravel(), self.losses[k].ravel()
             for lo in range(0, r * r, CSV_BLOCK):
-                at = np.arange(lo, min(r * r, lo + CSV_BLOCK))
-                iy, ix = np.divmod(at, r)
-                yield from zip(itertools.repeat(opt.label, len(at)), self.xs[ix].tolist(),
-                               self.ys[iy].tolist(), labels[at].tolist(), losses[at].tolist())
+                hi = min(r * r, lo + CSV_BLOCK)
+                yield from _table_rows(opt.label, self.xs, self.ys, lo, labels[lo:hi],
+                                       losses[lo:hi])
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The table's columns on the grid: ``label`` (K,), ``x`` (R,), ``y`` (R,),
@@ -64,6 +66,15 @@ class BasinsResult:
         ``[k, i, j]`` is optimizer k's run from (x[j], y[i])."""
         return {"label": np.array([o.label for o in self.config.optimizers], dtype=str),
                 "x": self.xs, "y": self.ys, "ends_at": self.labels, "final_loss": self.losses}
+
+
+def _table_rows(label: str, xs: np.ndarray, ys: np.ndarray, lo: int, lab: np.ndarray,
+                loss: np.ndarray) -> Iterator[tuple]:
+    """The table's rows (:meth:`BasinsResult.columns`) of one optimizer's grid rows
+    lo, lo + 1, ... (the map flattened, y outer), whose outcomes are *lab*, *loss*."""
+    iy, ix = np.divmod(np.arange(lo, lo + len(lab)), len(xs))
+    return zip(itertools.repeat(label, len(lab)), xs[ix].tolist(), ys[iy].tolist(),
+               lab.tolist(), loss.tolist())
 
 
 def start_grid(surface, resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -114,18 +125,32 @@ def basins_chunk(config: RunConfig, resolution: int, k: int, index: int,
     return chunk.lo, lab, loss
 
 
+def basins_chunk_table(config: RunConfig, resolution: int, k: int, index: int,
+                       tol: float | None = None) -> tuple[int, np.ndarray, np.ndarray, str]:
+    """:func:`basins_chunk` and the CSV text of its rows of the table (a cluster's
+    task: the table of a big map is formatted on the workers, in parallel)."""
+    from optviz.outputs import csv_lines
+
+    lo, lab, loss = basins_chunk(config, resolution, k, index, tol)
+    xs, ys = grid_axes(config.surface, resolution)
+    return lo, lab, loss, csv_lines(_table_rows(config.optimizers[k].label, xs, ys, lo,
+                                                lab, loss))
+
+
 def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
-           progress=None, executor=None) -> BasinsResult:
+           progress=None, executor=None, table: bool = False) -> BasinsResult:
     """Run every optimizer from R x R starts over the domain, chunk by chunk.
 
     With an *executor* (:mod:`optviz.app.cluster`) the chunks are its tasks,
-    wherever they run, and *progress* counts the tasks done; the result is the same."""
+    wherever they run, and *progress* counts the tasks done; the result is the same.
+    There, with *table*, the tasks also format the CSV table (``BasinsResult.table``)."""
     xs, ys = grid_axes(config.surface, resolution)
     k_count = len(config.optimizers)
     n_chunks = chunk_count(config, basin_grid(config.surface, resolution))
     labels = np.empty((k_count, resolution * resolution), dtype=np.int64)
     losses = np.empty((k_count, resolution * resolution))
     total = k_count * n_chunks
+    pieces: list[str] | None = None
 
     def place(k: int, lo: int, lab: np.ndarray, loss: np.ndarray) -> None:
         labels[k, lo:lo + len(lab)] = lab
@@ -134,8 +159,12 @@ def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
     if executor is not None:
         tasks = [(config, resolution, k, index, tol)
                  for k in range(k_count) for index in range(n_chunks)]
-        for done, (i, (lo, lab, loss)) in enumerate(executor.map(basins_chunk, tasks), 1):
+        pieces = [""] * total if table else None
+        task = basins_chunk_table if table else basins_chunk
+        for done, (i, (lo, lab, loss, *text)) in enumerate(executor.map(task, tasks), 1):
             place(i // n_chunks, lo, lab, loss)
+            if pieces is not None:
+                pieces[i] = text[0]
             if progress is not None:
                 progress(done / total)
     else:
@@ -149,4 +178,4 @@ def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
                 if progress is not None:
                     progress(done / total)
     shape = (k_count, resolution, resolution)
-    return BasinsResult(config, xs, ys, labels.reshape(shape), losses.reshape(shape))
+    return BasinsResult(config, xs, ys, labels.reshape(shape), losses.reshape(shape), pieces)

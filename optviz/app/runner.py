@@ -38,6 +38,7 @@ from optviz.outputs import (
     output_folder,
     write_bytes,
     write_csv,
+    write_csv_parts,
     write_npz,
     write_text,
 )
@@ -734,7 +735,10 @@ def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res) -> No
     (grid,) = the_plan.made_by(f"{name}-grid")  # the names are the plan's
     write_npz(stage.path(grid.name), res.arrays())
     for table in the_plan.made_by(f"{name}-data"):
-        write_csv(stage.path(table.name), res.columns(), res.rows())
+        if getattr(res, "table", None) is not None:  # formatted where the chunks ran
+            write_csv_parts(stage.path(table.name), res.columns(), res.table)
+        else:
+            write_csv(stage.path(table.name), res.columns(), res.rows())
     if not the_plan.made_by(f"{name}-data") and the_plan.arguments.get("csv") is None:
         rows = the_plan.csv_rows
         result.notes.append(f"{name}.csv not written: {rows:,} rows (over {CSV_MAX_ROWS:,}); "
@@ -761,7 +765,8 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
 
         config, _ = resolve_tuning(config, progress=_fraction(progress, "tune"),  # lr: auto
                                    executor=ex)
-        res = basins(config, resolution, progress=_fraction(progress, "basins"), executor=ex)
+        res = basins(config, resolution, progress=_fraction(progress, "basins"), executor=ex,
+                     table=bool(the_plan.made_by("basins-data")))
         result = AnalysisResult(config, res, "basins", values={
             opt.label: BasinMap(opt.label, res.xs, res.ys, res.labels[k], res.losses[k],
                                 res.fractions(k))
