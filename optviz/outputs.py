@@ -92,9 +92,9 @@ def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def _write_csv_rows(fh, header: Sequence[str] | None, rows: Iterable[Sequence[Any]],
-                    width: int | None = None) -> None:
+def _write_csv_rows(fh, header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> None:
     writer = csv.writer(fh, lineterminator="\n")
+    width = None
     if header is not None:
         writer.writerow(header)
         width = len(header)
@@ -225,24 +225,27 @@ def write_csv_parts(target: str | Path, header: Sequence[str], parts: Iterable[s
     """Write a CSV file of *header* and the texts *parts* (of :func:`csv_lines`, each
     row as wide as the header), in order, atomically: the bytes of :func:`write_csv`
     given the parts' rows."""
-    target = Path(target)
-    try:
-        with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            _write_csv_rows(fh, header, ())
-            fh.writelines(parts)
-    except OSError as e:
-        raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
-    return target
+    def fill(fh) -> None:
+        _write_csv_rows(fh, header, ())
+        fh.writelines(parts)
+
+    return _write_text_as(target, fill)
 
 
 def write_csv(target: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
     """Write a CSV file (see :func:`csv_text`), atomically; the rows are written as
     they come, so a generator of any length needs no more memory than one row.
     The bytes are :func:`csv_text`'s, written as :func:`write_text` writes text."""
+    return _write_text_as(target, lambda fh: _write_csv_rows(fh, header, rows))
+
+
+def _write_text_as(target: str | Path, fill) -> Path:
+    """Atomically write the UTF-8 text file *target* that ``fill(fh)`` writes into an
+    open file; an OS error becomes an OutputError."""
     target = Path(target)
     try:
         with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-            _write_csv_rows(fh, header, rows)
+            fill(fh)
     except OSError as e:
         raise OutputError(f"cannot write {target}: {os_reason(e)}") from None
     return target

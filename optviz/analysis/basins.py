@@ -150,7 +150,7 @@ def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
     labels = np.empty((k_count, resolution * resolution), dtype=np.int64)
     losses = np.empty((k_count, resolution * resolution))
     total = k_count * n_chunks
-    pieces: list[str] | None = None
+    pieces = [""] * total if table and executor is not None else None
 
     def place(k: int, lo: int, lab: np.ndarray, loss: np.ndarray) -> None:
         labels[k, lo:lo + len(lab)] = lab
@@ -159,8 +159,7 @@ def basins(config: RunConfig, resolution: int = 100, tol: float | None = None,
     if executor is not None:
         tasks = [(config, resolution, k, index, tol)
                  for k in range(k_count) for index in range(n_chunks)]
-        pieces = [""] * total if table else None
-        task = basins_chunk_table if table else basins_chunk
+        task = basins_chunk_table if pieces is not None else basins_chunk
         for done, (i, (lo, lab, loss, *text)) in enumerate(executor.map(task, tasks), 1):
             place(i // n_chunks, lo, lab, loss)
             if pieces is not None:

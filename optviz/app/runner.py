@@ -727,16 +727,18 @@ def run_sweep(config: RunConfig | str | Path, x: str, y: str | None = None, *,
     return _done(result, the_plan, stage)
 
 
-def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res) -> None:
+def _tables(the_plan: Plan, stage, result: AnalysisResult, name: str, res,
+            parts: list[str] | None = None) -> None:
     """``<name>.npz`` always; ``<name>.csv`` when the plan lists it (see
-    :func:`optviz.app.plan.csv_rows`), else a note saying why not."""
+    :func:`optviz.app.plan.csv_rows`), from *parts* (its rows' text, made by a
+    cluster's tasks) when given, else from ``res.rows()``; else a note saying why not."""
     from optviz.app.plan import CSV_MAX_ROWS
 
     (grid,) = the_plan.made_by(f"{name}-grid")  # the names are the plan's
     write_npz(stage.path(grid.name), res.arrays())
     for table in the_plan.made_by(f"{name}-data"):
-        if getattr(res, "table", None) is not None:  # formatted where the chunks ran
-            write_csv_parts(stage.path(table.name), res.columns(), res.table)
+        if parts is not None:  # the table's text, formatted where the chunks ran
+            write_csv_parts(stage.path(table.name), res.columns(), parts)
         else:
             write_csv(stage.path(table.name), res.columns(), res.rows())
     if not the_plan.made_by(f"{name}-data") and the_plan.arguments.get("csv") is None:
@@ -774,6 +776,6 @@ def run_basins(config: RunConfig | str | Path, resolution: int = 100, *, out=Non
         _save(basins_figure(res, size=config.render.size, dpi=config.render.dpi),
               stage, f"{config.stem}-basins", the_plan.formats("basins-figure"),
               config.render.svg_text)
-        _tables(the_plan, stage, result, "basins", res)
+        _tables(the_plan, stage, result, "basins", res, res.table)
         stage.write_record(_analysis_record(the_plan, config))
     return _done(result, the_plan, stage)
